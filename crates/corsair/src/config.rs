@@ -1,0 +1,263 @@
+//! `Config`: the declarative policy, and its validation.
+
+use crate::error::{ConfigError, ConfigProblem};
+use crate::origin::OriginPattern;
+use crate::protocol::{
+    is_forbidden_method, is_forbidden_request_header, is_forbidden_response_header, is_token,
+    normalize_method,
+};
+
+/// The longest `max_age` accepted, in seconds: a day, Firefox's cap. Chromium
+/// caps at 7200 and WebKit at 600; a longer value has no effect anywhere.
+pub const MAX_AGE_LIMIT: u64 = 86_400;
+
+/// A CORS policy as written by a person: plain data, checked and compiled by
+/// [`Cors::new`](crate::Cors::new).
+///
+/// Field names mirror the response headers they produce. With the `serde`
+/// feature, `Config` reads from and writes to any serde format; unknown
+/// fields are an error, so a misspelt `allow_credential` cannot silently
+/// leave credentials off.
+///
+/// | field | meaning | default |
+/// |---|---|---|
+/// | `allow_origins` | exact origins, `https://*.example.com`, `http://localhost:*`, or `*` (see [`OriginPattern`]) | none: required |
+/// | `allow_credentials` | cookies and HTTP authentication may be sent; the exact origin is echoed | `false` |
+/// | `allow_methods` | methods allowed beyond `GET`, `HEAD` and `POST` (always allowed), or `*` | none |
+/// | `allow_headers` | request headers scripts may send (case-insensitive), or `*` | none |
+/// | `expose_headers` | response headers scripts may read, or `*` (not with credentials) | none |
+/// | `max_age` | seconds a browser may cache a preflight answer, at most 86400 | unset (browsers use 5 s) |
+/// | `dangerously_allow_insecure_origins` | allow `http://` non-loopback origins with credentials | `false` |
+/// | `dangerously_allow_public_suffix_wildcards` | allow `https://*.com`-like patterns with credentials | `false` |
+///
+/// Methods are compared case-sensitively after Fetch's normalisation:
+/// `delete` is read as `DELETE` (browsers send nothing else), but `patch` is
+/// not `PATCH`: write the method exactly as your scripts send it.
+///
+/// ```
+/// use corsair::{Config, Cors};
+///
+/// let cors = Cors::new(Config {
+///     allow_origins: vec!["https://app.example.com".into()],
+///     allow_credentials: true,
+///     allow_methods: ["GET", "POST", "PUT", "PATCH", "DELETE"].map(String::from).to_vec(),
+///     allow_headers: vec!["accept".into(), "content-type".into()],
+///     max_age: Some(600),
+///     ..Config::default()
+/// })?;
+/// # Ok::<(), corsair::ConfigError>(())
+/// ```
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+#[cfg_attr(
+    feature = "serde",
+    derive(serde::Serialize, serde::Deserialize),
+    serde(default, deny_unknown_fields)
+)]
+pub struct Config {
+    /// Origins allowed to read responses: see [`OriginPattern`].
+    pub allow_origins: Vec<String>,
+    /// Whether requests may carry cookies and HTTP authentication.
+    pub allow_credentials: bool,
+    /// Methods allowed in preflights beyond `GET`, `HEAD` and `POST`, or `*`.
+    pub allow_methods: Vec<String>,
+    /// Request header names allowed in preflights, or `*`.
+    pub allow_headers: Vec<String>,
+    /// Response header names scripts may read, or `*`.
+    pub expose_headers: Vec<String>,
+    /// Seconds a browser may cache a successful preflight (at most 86400).
+    #[cfg_attr(feature = "serde", serde(skip_serializing_if = "Option::is_none"))]
+    pub max_age: Option<u64>,
+    /// Allow `http://` origins other than loopback together with credentials.
+    /// Anyone on the network path can then act as your users.
+    pub dangerously_allow_insecure_origins: bool,
+    /// Allow wildcards directly under a public suffix (`https://*.github.io`)
+    /// together with credentials. Anyone who can register a site there can
+    /// then act as your users.
+    pub dangerously_allow_public_suffix_wildcards: bool,
+}
+
+/// Which names or methods a list allows.
+#[derive(Debug, PartialEq, Eq)]
+pub(crate) enum Allowed {
+    /// `*`.
+    Any,
+    /// The names, normalised and without duplicates, in the order written.
+    Listed(Vec<String>),
+}
+
+/// A configuration that passed every check, normalised for compilation.
+#[derive(Debug)]
+pub(crate) struct Checked {
+    /// `None` for `*`.
+    pub(crate) origins: Option<Vec<OriginPattern>>,
+    pub(crate) methods: Allowed,
+    pub(crate) headers: Allowed,
+    pub(crate) expose: Allowed,
+}
+
+impl Config {
+    /// Checks every rule and reports every problem found, in field order.
+    pub(crate) fn check(&self) -> Result<Checked, ConfigError> {
+        let mut problems = Vec::new();
+        let origins = self.check_origins(&mut problems);
+        let methods = self.check_methods(&mut problems);
+        let headers = self.check_allow_headers(&mut problems);
+        let expose = self.check_expose_headers(&mut problems);
+        if let Some(value) = self.max_age
+            && value > MAX_AGE_LIMIT
+        {
+            problems.push(ConfigProblem::MaxAgeTooLarge { value });
+        }
+        if problems.is_empty() {
+            Ok(Checked {
+                origins,
+                methods,
+                headers,
+                expose,
+            })
+        } else {
+            Err(ConfigError::new(problems))
+        }
+    }
+
+    fn check_origins(&self, problems: &mut Vec<ConfigProblem>) -> Option<Vec<OriginPattern>> {
+        if self.allow_origins.is_empty() {
+            problems.push(ConfigProblem::NoOrigins);
+        }
+        let mut patterns = Vec::with_capacity(self.allow_origins.len());
+        let mut any = false;
+        for (index, value) in self.allow_origins.iter().enumerate() {
+            let pattern = match OriginPattern::parse(value) {
+                Ok(pattern) => pattern,
+                Err(error) => {
+                    problems.push(ConfigProblem::Origin {
+                        index,
+                        value: value.clone(),
+                        error,
+                    });
+                    continue;
+                }
+            };
+            if self.allow_credentials {
+                if pattern == OriginPattern::Any {
+                    problems.push(ConfigProblem::AnyOriginWithCredentials { index });
+                } else if !pattern.is_secure() && !self.dangerously_allow_insecure_origins {
+                    problems.push(ConfigProblem::InsecureOriginWithCredentials {
+                        index,
+                        value: value.clone(),
+                    });
+                }
+                if let Some(suffix) = pattern.public_suffix_base()
+                    && !self.dangerously_allow_public_suffix_wildcards
+                {
+                    problems.push(ConfigProblem::PublicSuffixWildcardWithCredentials {
+                        index,
+                        value: value.clone(),
+                        suffix: suffix.to_owned(),
+                    });
+                }
+            }
+            any |= pattern == OriginPattern::Any;
+            if !patterns.contains(&pattern) {
+                patterns.push(pattern);
+            }
+        }
+        (!any).then_some(patterns)
+    }
+
+    fn check_methods(&self, problems: &mut Vec<ConfigProblem>) -> Allowed {
+        collect(
+            &self.allow_methods,
+            |index, value| {
+                if !is_token(value.as_bytes()) {
+                    Err(ConfigProblem::MethodNotAToken {
+                        index,
+                        value: value.to_owned(),
+                    })
+                } else if is_forbidden_method(value) {
+                    Err(ConfigProblem::ForbiddenMethod {
+                        index,
+                        value: value.to_owned(),
+                    })
+                } else {
+                    Ok(normalize_method(value).to_owned())
+                }
+            },
+            problems,
+        )
+    }
+
+    fn check_allow_headers(&self, problems: &mut Vec<ConfigProblem>) -> Allowed {
+        collect(
+            &self.allow_headers,
+            |index, value| {
+                if !is_token(value.as_bytes()) {
+                    Err(ConfigProblem::AllowHeaderNotAToken {
+                        index,
+                        value: value.to_owned(),
+                    })
+                } else if is_forbidden_request_header(value) {
+                    Err(ConfigProblem::ForbiddenAllowHeader {
+                        index,
+                        value: value.to_owned(),
+                    })
+                } else {
+                    Ok(value.to_ascii_lowercase())
+                }
+            },
+            problems,
+        )
+    }
+
+    fn check_expose_headers(&self, problems: &mut Vec<ConfigProblem>) -> Allowed {
+        let credentials = self.allow_credentials;
+        collect(
+            &self.expose_headers,
+            |index, value| {
+                if value == "*" && credentials {
+                    Err(ConfigProblem::AnyExposeWithCredentials { index })
+                } else if !is_token(value.as_bytes()) {
+                    Err(ConfigProblem::ExposeHeaderNotAToken {
+                        index,
+                        value: value.to_owned(),
+                    })
+                } else if is_forbidden_response_header(value) {
+                    Err(ConfigProblem::ExposedSetCookie {
+                        index,
+                        value: value.to_owned(),
+                    })
+                } else {
+                    Ok(value.to_ascii_lowercase())
+                }
+            },
+            problems,
+        )
+    }
+}
+
+/// Checks each entry of a list with `check`, which returns the normalised
+/// entry; `*` anywhere makes the list [`Allowed::Any`].
+fn collect(
+    values: &[String],
+    mut check: impl FnMut(usize, &str) -> Result<String, ConfigProblem>,
+    problems: &mut Vec<ConfigProblem>,
+) -> Allowed {
+    let mut names: Vec<String> = Vec::with_capacity(values.len());
+    let mut any = false;
+    for (index, value) in values.iter().enumerate() {
+        match check(index, value) {
+            Ok(name) if name == "*" => any = true,
+            Ok(name) => {
+                if !names.contains(&name) {
+                    names.push(name);
+                }
+            }
+            Err(problem) => problems.push(problem),
+        }
+    }
+    if any {
+        Allowed::Any
+    } else {
+        Allowed::Listed(names)
+    }
+}

@@ -1,0 +1,86 @@
+//! `Cors`: the shared, reconfigurable handle on a compiled policy.
+
+use std::fmt;
+use std::sync::Arc;
+
+use arc_swap::ArcSwap;
+
+use crate::config::Config;
+use crate::error::ConfigError;
+use crate::policy::Policy;
+
+/// A CORS policy shared by every clone: cheap to clone, safe to share across
+/// threads, and swappable at runtime with [`Cors::reconfigure`].
+///
+/// With the `tower` feature, `Cors` is a [`tower_layer::Layer`]; wrap an
+/// axum `Router`, a hyper service or a tonic server with it.
+///
+/// ```
+/// use corsair::{Config, Cors};
+///
+/// let cors = Cors::new(Config {
+///     allow_origins: vec!["https://app.example.com".into()],
+///     allow_credentials: true,
+///     ..Config::default()
+/// })?;
+/// let clone = cors.clone();
+///
+/// cors.reconfigure(Config {
+///     allow_origins: vec!["https://app.example.com".into(), "https://admin.example.com".into()],
+///     allow_credentials: true,
+///     ..Config::default()
+/// })?;
+/// assert_eq!(clone.policy().config().allow_origins.len(), 2); // every clone sees it
+///
+/// // An invalid configuration is refused and the policy in force stays.
+/// assert!(cors.reconfigure(Config::default()).is_err());
+/// assert_eq!(clone.policy().config().allow_origins.len(), 2);
+/// # Ok::<(), corsair::ConfigError>(())
+/// ```
+#[derive(Clone)]
+pub struct Cors {
+    policy: Arc<ArcSwap<Policy>>,
+}
+
+impl Cors {
+    /// Checks and compiles `config`.
+    ///
+    /// # Errors
+    /// A [`ConfigError`] listing every problem of the configuration.
+    pub fn new(config: Config) -> Result<Self, ConfigError> {
+        Ok(Cors::from(Policy::new(config)?))
+    }
+
+    /// Replaces the policy of this `Cors` and all its clones. Requests
+    /// already being checked finish under the policy they started with; the
+    /// next ones see the new one. No request ever sees a mix of the two.
+    ///
+    /// # Errors
+    /// A [`ConfigError`] listing every problem; the policy in force is kept.
+    pub fn reconfigure(&self, config: Config) -> Result<(), ConfigError> {
+        let policy = Policy::new(config)?;
+        self.policy.store(Arc::new(policy));
+        Ok(())
+    }
+
+    /// The policy in force now. Use one snapshot for both the check of a
+    /// request and the headers of its response.
+    #[must_use]
+    pub fn policy(&self) -> Arc<Policy> {
+        self.policy.load_full()
+    }
+}
+
+impl From<Policy> for Cors {
+    fn from(policy: Policy) -> Self {
+        Cors {
+            policy: Arc::new(ArcSwap::from_pointee(policy)),
+        }
+    }
+}
+
+impl fmt::Debug for Cors {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_tuple("Cors").field(&*self.policy.load()).finish()
+    }
+}

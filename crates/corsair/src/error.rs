@@ -1,0 +1,229 @@
+//! `ConfigError`: every problem of a configuration, each one actionable.
+
+use std::fmt;
+
+use crate::config::MAX_AGE_LIMIT;
+use crate::origin::OriginError;
+
+/// A configuration that [`Cors::new`](crate::Cors::new) refused, with every
+/// problem found (not only the first).
+///
+/// ```
+/// use corsair::{Config, ConfigProblem, Cors};
+///
+/// let error = Cors::new(Config {
+///     allow_origins: vec!["*".into(), "https://app.example.com/".into()],
+///     allow_credentials: true,
+///     max_age: Some(1_000_000),
+///     ..Config::default()
+/// })
+/// .unwrap_err();
+/// assert_eq!(error.problems().len(), 3);
+/// assert!(matches!(error.problems()[0], ConfigProblem::AnyOriginWithCredentials { index: 0 }));
+/// println!("{error}"); // one line per problem, each saying what to change
+/// ```
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ConfigError {
+    problems: Vec<ConfigProblem>,
+}
+
+impl ConfigError {
+    pub(crate) fn new(problems: Vec<ConfigProblem>) -> Self {
+        ConfigError { problems }
+    }
+
+    /// Every problem, in the order of the fields and entries they concern.
+    #[must_use]
+    pub fn problems(&self) -> &[ConfigProblem] {
+        &self.problems
+    }
+}
+
+impl fmt::Display for ConfigError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let count = self.problems.len();
+        write!(
+            f,
+            "invalid CORS configuration ({count} problem{}):",
+            if count == 1 { "" } else { "s" }
+        )?;
+        for problem in &self.problems {
+            write!(f, "\n  - {problem}")?;
+        }
+        Ok(())
+    }
+}
+
+impl std::error::Error for ConfigError {}
+
+/// One problem of a configuration. Each message names the field (and entry),
+/// says why it is refused and what to write instead.
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
+pub enum ConfigProblem {
+    /// `allow_origins` is empty.
+    #[error(
+        "allow_origins is empty: list the origins of the pages that may call this API, \
+         e.g. [\"https://app.example.com\"]"
+    )]
+    NoOrigins,
+    /// An entry of `allow_origins` is not an origin or supported pattern.
+    #[error("allow_origins[{index}] = {value:?}: {error}")]
+    Origin {
+        /// Position in `allow_origins`.
+        index: usize,
+        /// The entry.
+        value: String,
+        /// What is wrong with it.
+        error: OriginError,
+    },
+    /// `*` in `allow_origins` with `allow_credentials = true`.
+    #[error(
+        "allow_origins[{index}] = \"*\" with allow_credentials = true: browsers reject \
+         `Access-Control-Allow-Origin: *` on credentialed requests, and allowing every origin \
+         with credentials would let any website act as your users; list the origins you trust"
+    )]
+    AnyOriginWithCredentials {
+        /// Position in `allow_origins`.
+        index: usize,
+    },
+    /// An `http://` origin other than loopback with credentials.
+    #[error(
+        "allow_origins[{index}] = {value:?} with allow_credentials = true: anyone on the network \
+         path can inject script into a plain-http page and act as your users; use https, or set \
+         dangerously_allow_insecure_origins = true if you accept that risk"
+    )]
+    InsecureOriginWithCredentials {
+        /// Position in `allow_origins`.
+        index: usize,
+        /// The entry.
+        value: String,
+    },
+    /// A wildcard directly under a public suffix with credentials.
+    #[error(
+        "allow_origins[{index}] = {value:?} with allow_credentials = true: `{suffix}` is a public \
+         suffix, so anyone can register a site under it and act as your users; list your own \
+         domains (e.g. https://*.yourname.{suffix}), or set \
+         dangerously_allow_public_suffix_wildcards = true if you accept that risk"
+    )]
+    PublicSuffixWildcardWithCredentials {
+        /// Position in `allow_origins`.
+        index: usize,
+        /// The entry.
+        value: String,
+        /// The public suffix the wildcard sits under.
+        suffix: String,
+    },
+    /// An entry of `allow_methods` is not a method name.
+    #[error(
+        "allow_methods[{index}] = {value:?} is not a method name (a token of letters, digits \
+         and !#$%&'*+-.^_`|~)"
+    )]
+    MethodNotAToken {
+        /// Position in `allow_methods`.
+        index: usize,
+        /// The entry.
+        value: String,
+    },
+    /// `CONNECT`, `TRACE` or `TRACK` in `allow_methods`.
+    #[error(
+        "allow_methods[{index}] = {value:?}: browsers forbid scripts to send CONNECT, TRACE \
+         and TRACK; remove it"
+    )]
+    ForbiddenMethod {
+        /// Position in `allow_methods`.
+        index: usize,
+        /// The entry.
+        value: String,
+    },
+    /// An entry of `allow_headers` is not a header name.
+    #[error(
+        "allow_headers[{index}] = {value:?} is not a header name (a token of letters, digits \
+         and !#$%&'*+-.^_`|~)"
+    )]
+    AllowHeaderNotAToken {
+        /// Position in `allow_headers`.
+        index: usize,
+        /// The entry.
+        value: String,
+    },
+    /// A forbidden request-header name in `allow_headers`.
+    #[error(
+        "allow_headers[{index}] = {value:?}: browsers set this header themselves and never let \
+         scripts send it (a forbidden request-header name); remove it"
+    )]
+    ForbiddenAllowHeader {
+        /// Position in `allow_headers`.
+        index: usize,
+        /// The entry.
+        value: String,
+    },
+    /// An entry of `expose_headers` is not a header name.
+    #[error(
+        "expose_headers[{index}] = {value:?} is not a header name (a token of letters, digits \
+         and !#$%&'*+-.^_`|~)"
+    )]
+    ExposeHeaderNotAToken {
+        /// Position in `expose_headers`.
+        index: usize,
+        /// The entry.
+        value: String,
+    },
+    /// `Set-Cookie` or `Set-Cookie2` in `expose_headers`.
+    #[error(
+        "expose_headers[{index}] = {value:?}: browsers never let scripts read cookies being set; remove it"
+    )]
+    ExposedSetCookie {
+        /// Position in `expose_headers`.
+        index: usize,
+        /// The entry.
+        value: String,
+    },
+    /// `*` in `expose_headers` with `allow_credentials = true`.
+    #[error(
+        "expose_headers[{index}] = \"*\" with allow_credentials = true: on credentialed requests \
+         browsers read `*` as a header literally named `*`; list the headers scripts may read"
+    )]
+    AnyExposeWithCredentials {
+        /// Position in `expose_headers`.
+        index: usize,
+    },
+    /// `max_age` above 86400 seconds.
+    #[error(
+        "max_age = {value}: no browser caches a preflight that long (Chromium stops at 7200 \
+         seconds, Firefox at {MAX_AGE_LIMIT}); use at most {MAX_AGE_LIMIT}"
+    )]
+    MaxAgeTooLarge {
+        /// The value given.
+        value: u64,
+    },
+}
+
+impl ConfigProblem {
+    /// The field the problem is about, with the entry's index for lists
+    /// (`allow_origins[2]`), as a tool would point at it.
+    #[must_use]
+    pub fn field(&self) -> String {
+        let (name, index) = match self {
+            ConfigProblem::NoOrigins => ("allow_origins", None),
+            ConfigProblem::Origin { index, .. }
+            | ConfigProblem::AnyOriginWithCredentials { index }
+            | ConfigProblem::InsecureOriginWithCredentials { index, .. }
+            | ConfigProblem::PublicSuffixWildcardWithCredentials { index, .. } => {
+                ("allow_origins", Some(index))
+            }
+            ConfigProblem::MethodNotAToken { index, .. }
+            | ConfigProblem::ForbiddenMethod { index, .. } => ("allow_methods", Some(index)),
+            ConfigProblem::AllowHeaderNotAToken { index, .. }
+            | ConfigProblem::ForbiddenAllowHeader { index, .. } => ("allow_headers", Some(index)),
+            ConfigProblem::ExposeHeaderNotAToken { index, .. }
+            | ConfigProblem::ExposedSetCookie { index, .. }
+            | ConfigProblem::AnyExposeWithCredentials { index } => ("expose_headers", Some(index)),
+            ConfigProblem::MaxAgeTooLarge { .. } => ("max_age", None),
+        };
+        match index {
+            Some(index) => format!("{name}[{index}]"),
+            None => name.to_owned(),
+        }
+    }
+}

@@ -1,0 +1,241 @@
+//! The compiled origin matcher.
+//!
+//! Three structures, each consulted at most once per request:
+//! - a hash set of exact origins, probed with the whole `Origin` value;
+//! - a hash set of `scheme://host` for `scheme://host:*` patterns, probed with
+//!   the origin minus its port;
+//! - a tree of domain labels, read right to left, for `*.base` patterns: the
+//!   walk takes one step per label of the request's host and stops at the
+//!   first node that allows the scheme and port.
+//!
+//! The cost of a lookup depends on the length of the origin, never on the
+//! number of configured origins: no list is scanned and no regex is run.
+
+use hashbrown::{HashMap, HashSet};
+
+use super::pattern::{OriginPattern, PatternPort};
+use super::request::TupleOrigin;
+
+/// The allowed origins of a policy, compiled. `*` is not represented here:
+/// a policy for any origin never consults a matcher.
+#[derive(Debug, Default)]
+pub(crate) struct OriginMatcher {
+    exact: HashSet<Box<str>>,
+    any_port: HashSet<Box<str>>,
+    subdomains: LabelNode,
+}
+
+/// A node of the label tree: the domain spelled by the path from the root.
+#[derive(Debug, Default)]
+struct LabelNode {
+    children: HashMap<Box<str>, LabelNode>,
+    /// Which schemes and ports the subdomains of this domain may use.
+    allowed: Option<Box<SchemePorts>>,
+}
+
+/// Scheme and port combinations allowed for the subdomains of one domain.
+#[derive(Debug, Default)]
+struct SchemePorts {
+    /// Any port, indexed by `https as usize`.
+    any_port: [bool; 2],
+    /// `(https, port)`, with `None` for the default port.
+    ports: HashSet<(bool, Option<u16>)>,
+}
+
+impl OriginMatcher {
+    /// Adds one pattern (`Any` is ignored: see the type's documentation).
+    pub(crate) fn insert(&mut self, pattern: &OriginPattern) {
+        match pattern {
+            OriginPattern::Any => {}
+            OriginPattern::Exact { origin, .. } => {
+                self.exact.insert(origin.as_str().into());
+            }
+            OriginPattern::AnyPort { scheme, host } => {
+                self.any_port.insert(format!("{scheme}://{host}").into());
+            }
+            OriginPattern::Subdomains { https, base, port } => {
+                let mut node = &mut self.subdomains;
+                for label in base.rsplit('.') {
+                    node = node.children.entry(label.into()).or_default();
+                }
+                let allowed = node.allowed.get_or_insert_with(Default::default);
+                match port {
+                    PatternPort::Any => {
+                        if let Some(flag) = allowed.any_port.get_mut(usize::from(*https)) {
+                            *flag = true;
+                        }
+                    }
+                    PatternPort::Default => {
+                        allowed.ports.insert((*https, None));
+                    }
+                    PatternPort::Exact(number) => {
+                        allowed.ports.insert((*https, Some(*number)));
+                    }
+                }
+            }
+        }
+    }
+
+    /// Whether a (well-formed) request origin is allowed.
+    pub(crate) fn matches(&self, origin: &TupleOrigin<'_>) -> bool {
+        if self.exact.contains(origin.as_str()) {
+            return true;
+        }
+        if !self.any_port.is_empty() && self.any_port.contains(origin.without_port()) {
+            return true;
+        }
+        if self.subdomains.children.is_empty() {
+            return false;
+        }
+        let https = match origin.scheme() {
+            "https" => true,
+            "http" => false,
+            _ => return false,
+        };
+        self.subdomains
+            .matches_subdomain(origin.host(), https, origin.port())
+    }
+}
+
+impl LabelNode {
+    /// Walks `host` label by label from the right. A node with `allowed`
+    /// rules matches when at least one label of `host` remains to its left.
+    fn matches_subdomain(&self, host: &str, https: bool, port: Option<u16>) -> bool {
+        let mut node = self;
+        let mut rest = host;
+        loop {
+            let (left, label) = match rest.rsplit_once('.') {
+                Some((left, label)) => (Some(left), label),
+                None => (None, rest),
+            };
+            let Some(child) = node.children.get(label) else {
+                return false;
+            };
+            let Some(left) = left else {
+                // The whole host is the base domain itself: not a subdomain.
+                return false;
+            };
+            if child
+                .allowed
+                .as_deref()
+                .is_some_and(|allowed| allowed.allows(https, port))
+            {
+                return true;
+            }
+            node = child;
+            rest = left;
+        }
+    }
+}
+
+impl SchemePorts {
+    fn allows(&self, https: bool, port: Option<u16>) -> bool {
+        self.any_port
+            .get(usize::from(https))
+            .copied()
+            .unwrap_or(false)
+            || self.ports.contains(&(https, port))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::origin::RequestOrigin;
+
+    fn matcher(patterns: &[&str]) -> OriginMatcher {
+        let mut matcher = OriginMatcher::default();
+        for pattern in patterns {
+            matcher.insert(&OriginPattern::parse(pattern).unwrap());
+        }
+        matcher
+    }
+
+    fn allows(matcher: &OriginMatcher, origin: &str) -> bool {
+        match RequestOrigin::parse(origin.as_bytes()) {
+            Ok(RequestOrigin::Tuple(tuple)) => matcher.matches(&tuple),
+            _ => false,
+        }
+    }
+
+    #[test]
+    fn exact_origins_match_byte_for_byte() {
+        let m = matcher(&[
+            "https://app.example.com",
+            "http://localhost:8080",
+            "http://[::1]:3000",
+        ]);
+        assert!(allows(&m, "https://app.example.com"));
+        assert!(allows(&m, "http://localhost:8080"));
+        assert!(allows(&m, "http://[::1]:3000"));
+        for origin in [
+            "http://app.example.com",
+            "https://app.example.com:8443",
+            "https://app.example.com.evil.com",
+            "https://evilapp.example.com",
+            "https://app.example.co",
+            "https://app.example.com.",
+            "http://localhost",
+            "http://localhost:8081",
+            "http://[::1]",
+        ] {
+            assert!(!allows(&m, origin), "{origin}");
+        }
+    }
+
+    #[test]
+    fn subdomain_patterns_need_at_least_one_label() {
+        let m = matcher(&["https://*.example.com"]);
+        assert!(allows(&m, "https://a.example.com"));
+        assert!(allows(&m, "https://a.b.c.example.com"));
+        for origin in [
+            "https://example.com",
+            "http://a.example.com",
+            "https://a.example.com:8443",
+            "https://evilexample.com",
+            "https://a.example.com.evil.com",
+            "https://example.com.evil.com",
+            "https://a.example.comm",
+            "https://a.xexample.com",
+            "https://a.example.com.",
+        ] {
+            assert!(!allows(&m, origin), "{origin}");
+        }
+    }
+
+    #[test]
+    fn subdomain_ports_and_schemes_combine() {
+        let m = matcher(&[
+            "https://*.example.com:8443",
+            "http://*.example.com:*",
+            "https://*.a.example.com",
+        ]);
+        assert!(allows(&m, "https://x.example.com:8443"));
+        assert!(!allows(&m, "https://x.example.com"));
+        assert!(allows(&m, "http://x.example.com"));
+        assert!(allows(&m, "http://x.example.com:1"));
+        // A deeper pattern adds to, never hides, a shallower one.
+        assert!(allows(&m, "https://x.a.example.com"));
+        assert!(allows(&m, "https://x.a.example.com:8443"));
+        assert!(!allows(&m, "https://a.example.com"));
+    }
+
+    #[test]
+    fn any_port_patterns() {
+        let m = matcher(&["http://localhost:*", "http://[::1]:*"]);
+        assert!(allows(&m, "http://localhost"));
+        assert!(allows(&m, "http://localhost:5173"));
+        assert!(allows(&m, "http://[::1]:8080"));
+        assert!(!allows(&m, "https://localhost:5173"));
+        assert!(!allows(&m, "http://localhost.evil.com:5173"));
+        assert!(!allows(&m, "http://app.localhost:5173"));
+    }
+
+    #[test]
+    fn nothing_matches_an_empty_matcher_or_other_schemes() {
+        let m = matcher(&[]);
+        assert!(!allows(&m, "https://app.example.com"));
+        let m = matcher(&["https://*.example.com"]);
+        assert!(!allows(&m, "wss://a.example.com"));
+    }
+}

@@ -1,0 +1,19 @@
+//! Origins: what a browser sends, what a configuration allows, and the
+//! compiled matcher between them.
+//!
+//! - [`RequestOrigin`] parses an `Origin` header value strictly, in the exact
+//!   form browsers serialise it, without allocating.
+//! - [`OriginPattern`] parses one entry of `allow_origins`, with an
+//!   [`OriginError`] that says how to fix a wrong one.
+//! - The matcher (internal) answers "is this origin allowed?" in time that
+//!   depends on the length of the origin, never on how many origins and
+//!   patterns are configured.
+
+mod host;
+mod matcher;
+mod pattern;
+mod request;
+
+pub(crate) use matcher::OriginMatcher;
+pub use pattern::{OriginError, OriginPattern, PatternPort};
+pub use request::{MalformedOrigin, RequestOrigin, TupleOrigin};

@@ -1,0 +1,28 @@
+//! The Fetch vocabulary that the server's policy and the browser model share.
+//!
+//! Every rule of the Fetch standard that both sides need lives here exactly
+//! once: what a token is, which methods and header names are forbidden or
+//! safelisted, how methods are normalised and how a comma-separated header
+//! list is parsed within bounds.
+//!
+//! ```
+//! use corsair::protocol::{is_forbidden_request_header, normalize_method};
+//!
+//! assert!(is_forbidden_request_header("Cookie"));
+//! assert!(is_forbidden_request_header("sec-fetch-mode"));
+//! assert_eq!(normalize_method("delete"), "DELETE");
+//! assert_eq!(normalize_method("patch"), "patch"); // not normalised by Fetch
+//! ```
+
+mod list;
+mod method;
+mod names;
+mod token;
+
+pub use list::{ListError, ListLimits, TokenList};
+pub use method::{is_forbidden_method, is_safelisted_method, normalize_method};
+pub use names::{
+    CORS_RESPONSE_HEADERS, is_forbidden_request_header, is_forbidden_response_header,
+    is_safelisted_response_header,
+};
+pub use token::{is_tchar, is_token};

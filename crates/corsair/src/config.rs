@@ -1,5 +1,7 @@
 //! `Config`: the declarative policy, and its validation.
 
+use hashbrown::HashSet;
+
 use crate::error::{ConfigError, ConfigProblem};
 use crate::origin::OriginPattern;
 use crate::protocol::{
@@ -125,6 +127,7 @@ impl Config {
             problems.push(ConfigProblem::NoOrigins);
         }
         let mut patterns = Vec::with_capacity(self.allow_origins.len());
+        let mut seen = HashSet::with_capacity(self.allow_origins.len());
         let mut any = false;
         for (index, value) in self.allow_origins.iter().enumerate() {
             let pattern = match OriginPattern::parse(value) {
@@ -158,7 +161,7 @@ impl Config {
                 }
             }
             any |= pattern == OriginPattern::Any;
-            if !patterns.contains(&pattern) {
+            if seen.insert(pattern.clone()) {
                 patterns.push(pattern);
             }
         }
@@ -243,12 +246,13 @@ fn collect(
     problems: &mut Vec<ConfigProblem>,
 ) -> Allowed {
     let mut names: Vec<String> = Vec::with_capacity(values.len());
+    let mut seen = HashSet::with_capacity(values.len());
     let mut any = false;
     for (index, value) in values.iter().enumerate() {
         match check(index, value) {
             Ok(name) if name == "*" => any = true,
             Ok(name) => {
-                if !names.contains(&name) {
+                if seen.insert(name.clone()) {
                     names.push(name);
                 }
             }

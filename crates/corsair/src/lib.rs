@@ -53,6 +53,7 @@
 //! ## Features
 //! - `tower` (default): [`Cors`] is a `tower_layer::Layer`.
 //! - `serde`: [`Config`] implements `Serialize` and `Deserialize`.
+#![forbid(unsafe_code)]
 #![cfg_attr(docsrs, feature(doc_cfg))]
 
 mod config;

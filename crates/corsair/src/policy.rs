@@ -147,7 +147,9 @@ impl Policy {
             Allowed::Any => Some(ANY),
             Allowed::Listed(names) => render(&names),
         };
-        let max_age = config.max_age.map(HeaderValue::from);
+        let max_age = config
+            .max_age
+            .map(|seconds| shared(HeaderValue::from(seconds)));
 
         Ok(Policy {
             origins,
@@ -379,11 +381,15 @@ fn render(names: &[String]) -> Option<HeaderValue> {
         return None;
     }
     // Validated tokens joined by ", " are always a valid header value.
-    let value = HeaderValue::from_str(&names.join(", ")).ok()?;
-    // A value built from a `Vec` allocates on its first clone (the `Bytes`
-    // inside becomes shared); pay that here, once, rather than on a request.
+    HeaderValue::from_str(&names.join(", ")).ok().map(shared)
+}
+
+/// A value built at runtime holds a `Bytes` that allocates on its first
+/// clone, when it becomes shared; clone it once here, while the policy is
+/// built, so that no request ever pays that allocation.
+fn shared(value: HeaderValue) -> HeaderValue {
     drop(value.clone());
-    Some(value)
+    value
 }
 
 /// Adds `Origin` to `Vary` unless the application's `Vary` already names it

@@ -35,6 +35,8 @@ const VARY_PREFLIGHT: HeaderValue = HeaderValue::from_static(
 const VARY_PREFLIGHT_ANY_ORIGIN: HeaderValue =
     HeaderValue::from_static("Access-Control-Request-Method, Access-Control-Request-Headers");
 const TRUE: HeaderValue = HeaderValue::from_static("true");
+/// Stands in a preflight template for a value taken from the request.
+const PLACEHOLDER: HeaderValue = HeaderValue::from_static("*");
 const ANY: HeaderValue = HeaderValue::from_static("*");
 
 /// A validated, compiled CORS policy. Build one with [`Policy::new`], or let
@@ -76,10 +78,17 @@ pub struct Policy {
     methods: Option<HashSet<Box<str>>>,
     /// `None` when any header is allowed.
     headers: Option<HeaderNameSet>,
-    allow_methods: Answer,
-    allow_headers: Answer,
+    /// Whether `Access-Control-Allow-Methods` echoes the request.
+    echo_method: bool,
+    /// Whether `Access-Control-Allow-Headers` echoes the request.
+    echo_headers: bool,
     expose_headers: Option<HeaderValue>,
-    max_age: Option<HeaderValue>,
+    /// The headers of an allowed preflight answer, built once. The entries
+    /// that depend on the request (the origin, echoed lists) hold
+    /// placeholders, replaced in place so that a clone never grows.
+    preflight_allowed: HeaderMap,
+    /// The headers of a refused preflight answer: `Vary` alone.
+    preflight_refused: HeaderMap,
 }
 
 /// How a preflight answer's list header is produced.
@@ -151,15 +160,50 @@ impl Policy {
             .max_age
             .map(|seconds| shared(HeaderValue::from(seconds)));
 
+        let vary = if origins.is_some() {
+            VARY_PREFLIGHT
+        } else {
+            VARY_PREFLIGHT_ANY_ORIGIN
+        };
+        let mut preflight_refused = HeaderMap::with_capacity(1);
+        preflight_refused.insert(VARY, vary.clone());
+        // `HeaderMap::insert` grows a full map before it looks for the name
+        // to replace, so leave room: a clone keeps its index table's size,
+        // and filling in the placeholders then never reallocates.
+        let mut preflight_allowed = HeaderMap::with_capacity(8);
+        preflight_allowed.insert(VARY, vary);
+        preflight_allowed.insert(ACCESS_CONTROL_ALLOW_ORIGIN, PLACEHOLDER);
+        if credentials {
+            preflight_allowed.insert(ACCESS_CONTROL_ALLOW_CREDENTIALS, TRUE);
+        }
+        for (name, answer) in [
+            (ACCESS_CONTROL_ALLOW_METHODS, &allow_methods),
+            (ACCESS_CONTROL_ALLOW_HEADERS, &allow_headers),
+        ] {
+            match answer {
+                Answer::Omit => {}
+                Answer::Fixed(value) => {
+                    preflight_allowed.insert(name, value.clone());
+                }
+                Answer::Echo => {
+                    preflight_allowed.insert(name, PLACEHOLDER);
+                }
+            }
+        }
+        if let Some(value) = max_age {
+            preflight_allowed.insert(ACCESS_CONTROL_MAX_AGE, value);
+        }
+
         Ok(Policy {
             origins,
             credentials,
             methods,
             headers,
-            allow_methods,
-            allow_headers,
+            echo_method: matches!(allow_methods, Answer::Echo),
+            echo_headers: matches!(allow_headers, Answer::Echo),
             expose_headers,
-            max_age,
+            preflight_allowed,
+            preflight_refused,
             config,
         })
     }
@@ -187,15 +231,21 @@ impl Policy {
         };
         let judged = self.judge_origin(origin, origins.next().is_some());
 
-        if method == Method::OPTIONS && headers.contains_key(ACCESS_CONTROL_REQUEST_METHOD) {
-            let preflight = match judged {
-                Ok(allowed) => self.check_preflight(allowed, headers),
-                Err(refusal) => Preflight::Refused(Refusal::Origin(refusal)),
-            };
-            if let Preflight::Refused(refusal) = &preflight {
-                log_refusal(method, origin, true, refusal);
+        if method == Method::OPTIONS {
+            let mut requested = headers.get_all(ACCESS_CONTROL_REQUEST_METHOD).iter();
+            if let Some(requested_method) = requested.next() {
+                let repeated = requested.next().is_some();
+                let preflight = match judged {
+                    Ok(allowed) => {
+                        self.check_preflight(allowed, requested_method, repeated, headers)
+                    }
+                    Err(refusal) => Preflight::Refused(Refusal::Origin(refusal)),
+                };
+                if let Preflight::Refused(refusal) = &preflight {
+                    log_refusal(method, origin, true, refusal);
+                }
+                return Decision::Preflight(preflight);
             }
-            return Decision::Preflight(preflight);
         }
         Decision::Actual(match judged {
             Ok(allowed) => Actual::Allowed(allowed),
@@ -218,10 +268,13 @@ impl Policy {
         if repeated {
             return Err(OriginRefusal::Malformed(MalformedOrigin::Repeated));
         }
+        if matcher.contains_exact(value.as_bytes()) {
+            return Ok(AllowOrigin::Origin(Cow::Borrowed(value)));
+        }
         match RequestOrigin::parse(value.as_bytes()) {
             Err(malformed) => Err(OriginRefusal::Malformed(malformed)),
             Ok(RequestOrigin::Null) => Err(OriginRefusal::Null),
-            Ok(RequestOrigin::Tuple(tuple)) if matcher.matches(&tuple) => {
+            Ok(RequestOrigin::Tuple(tuple)) if matcher.matches_pattern(&tuple) => {
                 Ok(AllowOrigin::Origin(Cow::Borrowed(value)))
             }
             Ok(RequestOrigin::Tuple(_)) => Err(OriginRefusal::NotAllowed),
@@ -231,9 +284,11 @@ impl Policy {
     fn check_preflight<'r>(
         &self,
         origin: AllowOrigin<'r>,
+        requested_method: &'r HeaderValue,
+        repeated: bool,
         headers: &'r HeaderMap,
     ) -> Preflight<'r> {
-        let method = match self.check_requested_method(headers) {
+        let method = match self.check_requested_method(requested_method, repeated) {
             Ok(method) => method,
             Err(refusal) => return Preflight::Refused(refusal),
         };
@@ -249,12 +304,12 @@ impl Policy {
 
     fn check_requested_method<'r>(
         &self,
-        headers: &'r HeaderMap,
+        value: &'r HeaderValue,
+        repeated: bool,
     ) -> Result<&'r HeaderValue, Refusal<'r>> {
-        let mut values = headers.get_all(ACCESS_CONTROL_REQUEST_METHOD).iter();
-        let (Some(value), None) = (values.next(), values.next()) else {
+        if repeated {
             return Err(Refusal::MalformedMethod);
-        };
+        }
         let Some(name) = value.to_str().ok().filter(|name| is_token(name.as_bytes())) else {
             return Err(Refusal::MalformedMethod);
         };
@@ -297,50 +352,61 @@ impl Policy {
     pub fn preflight_response<B: Default>(&self, preflight: &Preflight<'_>) -> Response<B> {
         let mut response = Response::new(B::default());
         *response.status_mut() = preflight.status();
-        self.write_preflight_headers(preflight, response.headers_mut());
+        *response.headers_mut() = self.preflight_headers(preflight);
         response
     }
 
-    /// Writes the headers of a preflight response into `headers`: the CORS
-    /// headers when allowed, and `Vary` in either case.
+    /// The headers of a preflight answer: the CORS headers when allowed, and
+    /// `Vary` in either case. They are a clone of a map built with the
+    /// policy, with the request's origin (and echoed lists) filled in.
+    #[must_use]
+    pub fn preflight_headers(&self, preflight: &Preflight<'_>) -> HeaderMap {
+        match preflight {
+            Preflight::Refused(_) => self.preflight_refused.clone(),
+            Preflight::Allowed(grant) => {
+                let mut headers = self.preflight_allowed.clone();
+                self.fill_in(grant, &mut headers);
+                headers
+            }
+        }
+    }
+
+    /// Writes the headers of a preflight answer into `headers`, replacing
+    /// any of the same names: the same headers as [`Policy::preflight_headers`].
     pub fn write_preflight_headers(&self, preflight: &Preflight<'_>, headers: &mut HeaderMap) {
-        headers.reserve(6);
-        let vary = if self.origins.is_some() {
-            VARY_PREFLIGHT
-        } else {
-            VARY_PREFLIGHT_ANY_ORIGIN
+        let template = match preflight {
+            Preflight::Allowed(_) => &self.preflight_allowed,
+            Preflight::Refused(_) => &self.preflight_refused,
         };
-        headers.insert(VARY, vary);
-        let Preflight::Allowed(grant) = preflight else {
-            return;
-        };
+        for (name, value) in template {
+            headers.insert(name.clone(), value.clone());
+        }
+        if let Preflight::Allowed(grant) = preflight {
+            self.fill_in(grant, headers);
+        }
+    }
+
+    /// Replaces the placeholders of an allowed answer with what the request
+    /// asked for.
+    fn fill_in(&self, grant: &PreflightGrant<'_>, headers: &mut HeaderMap) {
         headers.insert(ACCESS_CONTROL_ALLOW_ORIGIN, grant.origin.value());
-        if self.credentials {
-            headers.insert(ACCESS_CONTROL_ALLOW_CREDENTIALS, TRUE);
+        if self.echo_method {
+            headers.insert(ACCESS_CONTROL_ALLOW_METHODS, grant.method.clone());
         }
-        match &self.allow_methods {
-            Answer::Omit => {}
-            Answer::Fixed(value) => {
-                headers.insert(ACCESS_CONTROL_ALLOW_METHODS, value.clone());
-            }
-            Answer::Echo => {
-                headers.insert(ACCESS_CONTROL_ALLOW_METHODS, grant.method.clone());
-            }
-        }
-        match &self.allow_headers {
-            Answer::Omit => {}
-            Answer::Fixed(value) => {
-                headers.insert(ACCESS_CONTROL_ALLOW_HEADERS, value.clone());
-            }
-            Answer::Echo => {
-                let lines = grant.request.get_all(ACCESS_CONTROL_REQUEST_HEADERS);
-                for line in lines.iter().filter(|line| !line.is_empty()) {
-                    headers.append(ACCESS_CONTROL_ALLOW_HEADERS, line.clone());
+        if self.echo_headers {
+            let lines = grant.request.get_all(ACCESS_CONTROL_REQUEST_HEADERS);
+            let mut lines = lines.iter().filter(|line| !line.is_empty());
+            match lines.next() {
+                None => {
+                    headers.remove(ACCESS_CONTROL_ALLOW_HEADERS);
+                }
+                Some(first) => {
+                    headers.insert(ACCESS_CONTROL_ALLOW_HEADERS, first.clone());
+                    for line in lines {
+                        headers.append(ACCESS_CONTROL_ALLOW_HEADERS, line.clone());
+                    }
                 }
             }
-        }
-        if let Some(value) = &self.max_age {
-            headers.insert(ACCESS_CONTROL_MAX_AGE, value.clone());
         }
     }
 
@@ -349,8 +415,15 @@ impl Policy {
     /// allowed, and merges `Vary: Origin` into the application's `Vary`
     /// whenever the answer depends on the origin.
     pub fn apply(&self, actual: &Actual<'_>, headers: &mut HeaderMap) {
-        for name in &CORS_RESPONSE_HEADERS {
-            headers.remove(name);
+        // One pass over the names finds whether there is anything to remove,
+        // which is cheaper than six lookups when there is not (the usual case).
+        if headers
+            .keys()
+            .any(|name| name.as_str().starts_with("access-control-"))
+        {
+            for name in &CORS_RESPONSE_HEADERS {
+                headers.remove(name);
+            }
         }
         if let Actual::Allowed(origin) = actual {
             headers.insert(ACCESS_CONTROL_ALLOW_ORIGIN, origin.value());

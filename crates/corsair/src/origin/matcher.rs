@@ -1,7 +1,9 @@
 //! The compiled origin matcher.
 //!
 //! Three structures, each consulted at most once per request:
-//! - a hash set of exact origins, probed with the whole `Origin` value;
+//! - a hash set of exact origins, probed with the raw `Origin` value before
+//!   it is even parsed: every entry is a validated origin, so a byte-equal
+//!   value is one too;
 //! - a hash set of `scheme://host` for `scheme://host:*` patterns, probed with
 //!   the origin minus its port;
 //! - a tree of domain labels, read right to left, for `*.base` patterns: the
@@ -20,7 +22,7 @@ use super::request::TupleOrigin;
 /// a policy for any origin never consults a matcher.
 #[derive(Debug, Default)]
 pub(crate) struct OriginMatcher {
-    exact: HashSet<Box<str>>,
+    exact: HashSet<Box<[u8]>>,
     any_port: HashSet<Box<str>>,
     subdomains: LabelNode,
 }
@@ -48,7 +50,7 @@ impl OriginMatcher {
         match pattern {
             OriginPattern::Any => {}
             OriginPattern::Exact { origin, .. } => {
-                self.exact.insert(origin.as_str().into());
+                self.exact.insert(origin.as_bytes().into());
             }
             OriginPattern::AnyPort { scheme, host } => {
                 self.any_port.insert(format!("{scheme}://{host}").into());
@@ -76,11 +78,21 @@ impl OriginMatcher {
         }
     }
 
+    /// Whether the raw `Origin` value is one of the exact origins. A match
+    /// needs no parsing: the entry it equals was validated.
+    pub(crate) fn contains_exact(&self, value: &[u8]) -> bool {
+        self.exact.contains(value)
+    }
+
     /// Whether a (well-formed) request origin is allowed.
+    #[cfg(test)]
     pub(crate) fn matches(&self, origin: &TupleOrigin<'_>) -> bool {
-        if self.exact.contains(origin.as_str()) {
-            return true;
-        }
+        self.contains_exact(origin.as_str().as_bytes()) || self.matches_pattern(origin)
+    }
+
+    /// Whether a (well-formed) request origin matches a `scheme://host:*` or
+    /// `*.base` pattern.
+    pub(crate) fn matches_pattern(&self, origin: &TupleOrigin<'_>) -> bool {
         if !self.any_port.is_empty() && self.any_port.contains(origin.without_port()) {
             return true;
         }

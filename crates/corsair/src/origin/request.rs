@@ -118,7 +118,7 @@ pub enum MalformedOrigin {
 }
 
 impl<'a> RequestOrigin<'a> {
-    /// Parses an `Origin` header value.
+    /// Parses an `Origin` header value in one pass over its bytes.
     ///
     /// # Errors
     /// A [`MalformedOrigin`] saying which part is not as a browser writes it.
@@ -132,95 +132,107 @@ impl<'a> RequestOrigin<'a> {
         if value == b"null" {
             return Ok(RequestOrigin::Null);
         }
-        let serialized = match std::str::from_utf8(value) {
-            Ok(text) if text.is_ascii() => text,
+
+        let scheme_len = scheme_len(value).ok_or(MalformedOrigin::Scheme)?;
+        let host_start = scheme_len + 3;
+        let rest = value.get(host_start..).unwrap_or_default();
+        let host_len = host_len(rest).ok_or(MalformedOrigin::Host)?;
+        let port = match rest.get(host_len..).unwrap_or_default() {
+            [] => None,
+            [b':', digits @ ..] => Some(parse_port_bytes(digits).ok_or(MalformedOrigin::Port)?),
             _ => return Err(MalformedOrigin::Host),
         };
-
-        let (scheme, rest) = serialized
-            .split_once("://")
-            .ok_or(MalformedOrigin::Scheme)?;
-        if !is_scheme(scheme) {
-            return Err(MalformedOrigin::Scheme);
-        }
-
-        let (host, port_text) = split_host_port(rest)?;
-        if !is_host(host) {
-            return Err(MalformedOrigin::Host);
-        }
-        let port = match port_text {
-            None => None,
-            Some(text) => Some(parse_port(text).ok_or(MalformedOrigin::Port)?),
-        };
-        if port.is_some() && port == default_port(scheme) {
+        let scheme = value.get(..scheme_len).unwrap_or_default();
+        if port.is_some() && port == default_port_bytes(scheme) {
             return Err(MalformedOrigin::DefaultPort);
         }
+        // Every byte accepted above is ASCII, so this conversion cannot fail.
+        let serialized = std::str::from_utf8(value).map_err(|_| MalformedOrigin::Host)?;
 
         Ok(RequestOrigin::Tuple(TupleOrigin {
             serialized,
-            scheme_len: scheme.len(),
-            host_end: scheme.len() + 3 + host.len(),
+            scheme_len,
+            host_end: host_start + host_len,
             port,
         }))
     }
 }
 
+/// The length of a lowercase scheme (`[a-z][a-z0-9+.-]*`) at the start of
+/// `value`, when `://` follows it.
+fn scheme_len(value: &[u8]) -> Option<usize> {
+    if !value.first()?.is_ascii_lowercase() {
+        return None;
+    }
+    let len = value.iter().position(|&b| !is_scheme_byte(b))?;
+    (value.get(len..len + 3)? == b"://").then_some(len)
+}
+
+const fn is_scheme_byte(byte: u8) -> bool {
+    matches!(byte, b'a'..=b'z' | b'0'..=b'9' | b'+' | b'.' | b'-')
+}
+
+/// The length of the host at the start of `rest`: an IPv6 address in
+/// brackets, or dot-separated non-empty labels with at most a trailing dot
+/// (a distinct, fully qualified host). It ends at a `:` or at the end; any
+/// other byte makes the host malformed.
+fn host_len(rest: &[u8]) -> Option<usize> {
+    if rest.first() == Some(&b'[') {
+        let close = rest.iter().position(|&b| b == b']')?;
+        return is_ipv6_text(rest.get(1..close)?).then_some(close + 1);
+    }
+    let mut label_len = 0usize;
+    let mut len = 0usize;
+    for &byte in rest {
+        match byte {
+            b':' => break,
+            b'.' if label_len == 0 => return None,
+            b'.' => label_len = 0,
+            _ if is_label_byte(byte) => label_len += 1,
+            _ => return None,
+        }
+        len += 1;
+    }
+    // `len == 0` is an empty host; a trailing dot leaves `label_len == 0`
+    // after at least one label, which is fine.
+    (len > 0).then_some(len)
+}
+
 /// A URL scheme as browsers serialise it: `[a-z][a-z0-9+.-]*`.
 pub(crate) fn is_scheme(scheme: &str) -> bool {
-    let mut bytes = scheme.bytes();
-    bytes.next().is_some_and(|b| b.is_ascii_lowercase())
-        && bytes.all(|b| matches!(b, b'a'..=b'z' | b'0'..=b'9' | b'+' | b'.' | b'-'))
+    let bytes = scheme.as_bytes();
+    bytes.first().is_some_and(u8::is_ascii_lowercase) && bytes.iter().all(|&b| is_scheme_byte(b))
 }
 
 /// The port that browsers leave out of origins of this scheme.
 pub(crate) fn default_port(scheme: &str) -> Option<u16> {
+    default_port_bytes(scheme.as_bytes())
+}
+
+fn default_port_bytes(scheme: &[u8]) -> Option<u16> {
     match scheme {
-        "http" | "ws" => Some(80),
-        "https" | "wss" => Some(443),
+        b"http" | b"ws" => Some(80),
+        b"https" | b"wss" => Some(443),
         _ => None,
     }
 }
 
-/// Splits `host[:port]`, keeping the brackets of an IPv6 host.
-fn split_host_port(authority: &str) -> Result<(&str, Option<&str>), MalformedOrigin> {
-    if authority.starts_with('[') {
-        let close = authority.find(']').ok_or(MalformedOrigin::Host)?;
-        let (host, after) = authority
-            .split_at_checked(close + 1)
-            .ok_or(MalformedOrigin::Host)?;
-        return match after.strip_prefix(':') {
-            Some(port) => Ok((host, Some(port))),
-            None if after.is_empty() => Ok((host, None)),
-            None => Err(MalformedOrigin::Host),
-        };
-    }
-    Ok(match authority.split_once(':') {
-        Some((host, port)) => (host, Some(port)),
-        None => (authority, None),
-    })
-}
-
-/// A host as browsers serialise it: an IPv6 address in brackets, or
-/// dot-separated labels of lowercase letters, digits, `-` and `_`, with at
-/// most a trailing dot (a distinct, fully qualified host).
-fn is_host(host: &str) -> bool {
-    if let Some(inner) = host.strip_prefix('[').and_then(|h| h.strip_suffix(']')) {
-        return is_ipv6_text(inner.as_bytes());
-    }
-    let name = host.strip_suffix('.').unwrap_or(host);
-    !name.is_empty()
-        && name
-            .split('.')
-            .all(|label| !label.is_empty() && label.bytes().all(is_label_byte))
-}
-
 /// A port as browsers serialise it: decimal, no leading zero, at most 65535.
 pub(crate) fn parse_port(text: &str) -> Option<u16> {
-    let well_formed = !text.is_empty()
-        && text.len() <= 5
-        && text.bytes().all(|b| b.is_ascii_digit())
-        && (text == "0" || !text.starts_with('0'));
-    if well_formed { text.parse().ok() } else { None }
+    parse_port_bytes(text.as_bytes())
+}
+
+fn parse_port_bytes(digits: &[u8]) -> Option<u16> {
+    let well_formed = (1..=5).contains(&digits.len())
+        && digits.iter().all(u8::is_ascii_digit)
+        && (digits == b"0" || digits.first() != Some(&b'0'));
+    if !well_formed {
+        return None;
+    }
+    let value = digits
+        .iter()
+        .fold(0u32, |value, digit| value * 10 + u32::from(digit - b'0'));
+    u16::try_from(value).ok()
 }
 
 #[cfg(test)]

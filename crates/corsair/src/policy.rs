@@ -103,6 +103,49 @@ enum Answer {
     Echo,
 }
 
+/// What goes into the headers of an allowed preflight answer.
+struct PreflightTemplate<'a> {
+    vary: HeaderValue,
+    credentials: bool,
+    allow_methods: &'a Answer,
+    allow_headers: &'a Answer,
+    max_age: Option<HeaderValue>,
+}
+
+impl PreflightTemplate<'_> {
+    /// The header map every allowed preflight answer starts from, with a
+    /// placeholder wherever the request's own value goes.
+    fn build(self) -> HeaderMap {
+        // `HeaderMap::insert` grows a full map before it looks for the name
+        // to replace, so leave room: a clone keeps its index table's size,
+        // and filling in the placeholders then never reallocates.
+        let mut headers = HeaderMap::with_capacity(8);
+        headers.insert(VARY, self.vary);
+        headers.insert(ACCESS_CONTROL_ALLOW_ORIGIN, PLACEHOLDER);
+        if self.credentials {
+            headers.insert(ACCESS_CONTROL_ALLOW_CREDENTIALS, TRUE);
+        }
+        for (name, answer) in [
+            (ACCESS_CONTROL_ALLOW_METHODS, self.allow_methods),
+            (ACCESS_CONTROL_ALLOW_HEADERS, self.allow_headers),
+        ] {
+            match answer {
+                Answer::Omit => {}
+                Answer::Fixed(value) => {
+                    headers.insert(name, value.clone());
+                }
+                Answer::Echo => {
+                    headers.insert(name, PLACEHOLDER);
+                }
+            }
+        }
+        if let Some(value) = self.max_age {
+            headers.insert(ACCESS_CONTROL_MAX_AGE, value);
+        }
+        headers
+    }
+}
+
 impl Policy {
     /// Checks `config` and compiles it.
     ///
@@ -159,7 +202,6 @@ impl Policy {
         let max_age = config
             .max_age
             .map(|seconds| shared(HeaderValue::from(seconds)));
-
         let vary = if origins.is_some() {
             VARY_PREFLIGHT
         } else {
@@ -167,32 +209,14 @@ impl Policy {
         };
         let mut preflight_refused = HeaderMap::with_capacity(1);
         preflight_refused.insert(VARY, vary.clone());
-        // `HeaderMap::insert` grows a full map before it looks for the name
-        // to replace, so leave room: a clone keeps its index table's size,
-        // and filling in the placeholders then never reallocates.
-        let mut preflight_allowed = HeaderMap::with_capacity(8);
-        preflight_allowed.insert(VARY, vary);
-        preflight_allowed.insert(ACCESS_CONTROL_ALLOW_ORIGIN, PLACEHOLDER);
-        if credentials {
-            preflight_allowed.insert(ACCESS_CONTROL_ALLOW_CREDENTIALS, TRUE);
+        let preflight_allowed = PreflightTemplate {
+            vary,
+            credentials,
+            allow_methods: &allow_methods,
+            allow_headers: &allow_headers,
+            max_age,
         }
-        for (name, answer) in [
-            (ACCESS_CONTROL_ALLOW_METHODS, &allow_methods),
-            (ACCESS_CONTROL_ALLOW_HEADERS, &allow_headers),
-        ] {
-            match answer {
-                Answer::Omit => {}
-                Answer::Fixed(value) => {
-                    preflight_allowed.insert(name, value.clone());
-                }
-                Answer::Echo => {
-                    preflight_allowed.insert(name, PLACEHOLDER);
-                }
-            }
-        }
-        if let Some(value) = max_age {
-            preflight_allowed.insert(ACCESS_CONTROL_MAX_AGE, value);
-        }
+        .build();
 
         Ok(Policy {
             origins,

@@ -2,8 +2,9 @@
 //!
 //! Every rule of the Fetch standard that both sides need lives here exactly
 //! once: what a token is, which methods and header names are forbidden or
-//! safelisted, how methods are normalised and how a comma-separated header
-//! list is parsed within bounds.
+//! safelisted, which request headers force a preflight (with Chromium's
+//! extras, see [`Safelist`]), how a MIME type is parsed, how methods are
+//! normalised and how a comma-separated header list is parsed within bounds.
 //!
 //! ```
 //! use corsair::protocol::{is_forbidden_request_header, normalize_method};
@@ -16,13 +17,20 @@
 
 mod list;
 mod method;
+mod mime;
 mod names;
+mod safelist;
 mod token;
 
 pub use list::{ListError, ListLimits, TokenList};
 pub use method::{is_forbidden_method, is_safelisted_method, normalize_method};
+pub use mime::MimeType;
 pub use names::{
-    CORS_RESPONSE_HEADERS, is_forbidden_request_header, is_forbidden_response_header,
-    is_safelisted_response_header,
+    CORS_RESPONSE_HEADERS, is_forbidden_request_header, is_forbidden_request_header_pair,
+    is_forbidden_response_header, is_safelisted_response_header,
+};
+pub use safelist::{
+    Safelist, cors_unsafe_request_header_names, is_cors_safelisted_request_header,
+    is_cors_unsafe_request_header_byte, is_no_cors_safelisted_request_header,
 };
 pub use token::{is_tchar, is_token};

@@ -56,6 +56,7 @@
 #![forbid(unsafe_code)]
 #![cfg_attr(docsrs, feature(doc_cfg))]
 
+pub mod browser;
 mod config;
 mod cors;
 mod error;

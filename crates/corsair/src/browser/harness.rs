@@ -1,0 +1,404 @@
+//! [`Browser`]: send requests through any tower `Service` exactly as a
+//! browser would, and get what the page's script could read.
+
+use std::fmt;
+use std::future::poll_fn;
+use std::time::Duration;
+
+use bytes::Bytes;
+use http::header::{COOKIE, HOST, HeaderValue, LOCATION, ORIGIN, SET_COOKIE};
+use http::{HeaderMap, Method, Request, Response, StatusCode};
+use http_body_util::{BodyExt, Full};
+use tower_service::Service;
+use url::Url;
+
+use super::cache::PreflightCache;
+use super::check::{check_preflight, check_response};
+use super::cookies::{CookieJar, site};
+use super::error::Blocked;
+use super::plan::{Page, Plan};
+use super::request::{Client, CorsRequest, Options};
+
+/// A browser tab on one page: it plans each request, sends the preflight
+/// when Fetch requires one and the preflight cache does not cover it, then
+/// the actual request with or without cookies, and returns what the page's
+/// script could read, or why the browser blocked it.
+///
+/// Time is virtual: it starts at zero and moves only with
+/// [`Browser::advance`], so preflight-cache and cookie expiry are
+/// deterministic in tests.
+///
+/// Prove your single-page app can call your API:
+///
+/// ```
+/// use axum::{Router, routing::get};
+/// use corsair::browser::{Browser, CorsRequest, Credentials};
+/// use corsair::{Config, Cors};
+///
+/// # #[tokio::main(flavor = "current_thread")]
+/// # async fn main() -> Result<(), Box<dyn std::error::Error>> {
+/// let cors = Cors::new(Config {
+///     allow_origins: vec!["https://app.example.com".into()],
+///     allow_credentials: true,
+///     allow_methods: vec!["PUT".into()],
+///     allow_headers: vec!["content-type".into()],
+///     ..Config::default()
+/// })?;
+/// let mut api = Router::new()
+///     .route("/items/1", get(|| async { "{}" }).put(|| async { "saved" }))
+///     .layer(cors);
+///
+/// let mut browser = Browser::new("https://app.example.com")?;
+/// let response = browser
+///     .fetch(
+///         &mut api,
+///         CorsRequest::new("PUT", "https://api.example.com/items/1")
+///             .header("content-type", "application/json")
+///             .body("{}")
+///             .credentials(Credentials::Include),
+///     )
+///     .await?;
+/// assert_eq!(response.text(), "saved");
+/// assert_eq!(browser.preflights_sent(), 1);
+///
+/// // Another page is refused, as a browser would refuse it.
+/// let mut evil = Browser::new("https://evil.example")?;
+/// let blocked = evil.fetch(&mut api, CorsRequest::get("https://api.example.com/items/1")).await;
+/// assert!(blocked.is_err());
+/// # Ok(())
+/// # }
+/// ```
+#[derive(Clone, Debug)]
+pub struct Browser {
+    page: Page,
+    options: Options,
+    cache: PreflightCache,
+    jar: CookieJar,
+    now: Duration,
+    preflights: usize,
+}
+
+/// What the page's script can read of a response.
+#[derive(Clone, Debug)]
+#[non_exhaustive]
+pub struct ScriptResponse {
+    /// The status.
+    pub status: StatusCode,
+    /// The headers the script may read (safelisted and exposed ones).
+    pub headers: HeaderMap,
+    /// The body.
+    pub body: Bytes,
+}
+
+impl ScriptResponse {
+    /// The body as text (invalid UTF-8 replaced).
+    #[must_use]
+    pub fn text(&self) -> String {
+        String::from_utf8_lossy(&self.body).into_owned()
+    }
+
+    /// A header as the script reads it (`response.headers.get(name)`), or
+    /// `None` when absent or not exposed.
+    #[must_use]
+    pub fn header(&self, name: &str) -> Option<&str> {
+        self.headers.get(name).and_then(|value| value.to_str().ok())
+    }
+}
+
+/// A blocked request, with what Chromium's console would print and what to
+/// change.
+#[derive(Clone, Debug, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct BlockedRequest {
+    /// Why.
+    pub reason: Blocked,
+    /// The request's URL.
+    pub url: String,
+    /// The page's origin.
+    pub origin: String,
+    /// The script API used.
+    pub client: Client,
+}
+
+impl fmt::Display for BlockedRequest {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(
+            f,
+            "{}\nfix: {}",
+            self.reason
+                .console_message(&self.url, &self.origin, self.client),
+            self.reason.fix()
+        )
+    }
+}
+
+/// Why [`Browser::fetch`] did not return a response.
+#[derive(Debug)]
+#[non_exhaustive]
+pub enum FetchError<E> {
+    /// The browser blocked the request (the script sees a `TypeError`).
+    Blocked(BlockedRequest),
+    /// The service failed.
+    Service(E),
+    /// The response body could not be read.
+    Body(String),
+    /// Something this model does not cover.
+    Unsupported(&'static str),
+}
+
+impl<E> FetchError<E> {
+    /// The reason, when the browser blocked the request.
+    #[must_use]
+    pub fn blocked(&self) -> Option<&Blocked> {
+        match self {
+            FetchError::Blocked(blocked) => Some(&blocked.reason),
+            _ => None,
+        }
+    }
+}
+
+impl<E: fmt::Display> fmt::Display for FetchError<E> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            FetchError::Blocked(blocked) => blocked.fmt(f),
+            FetchError::Service(error) => write!(f, "the service failed: {error}"),
+            FetchError::Body(error) => write!(f, "the response body could not be read: {error}"),
+            FetchError::Unsupported(what) => write!(f, "not modelled by corsair::browser: {what}"),
+        }
+    }
+}
+
+impl<E: fmt::Debug + fmt::Display> std::error::Error for FetchError<E> {}
+
+impl Browser {
+    /// A browser on the page at `page_url` (an origin will do), behaving as
+    /// Chromium by default.
+    ///
+    /// # Errors
+    /// [`Blocked::InvalidUrl`] when `page_url` does not parse.
+    pub fn new(page_url: &str) -> Result<Self, Blocked> {
+        Ok(Browser::on(Page::new(page_url)?))
+    }
+
+    /// A browser on `page` (for instance [`Page::opaque`], a sandboxed
+    /// iframe).
+    #[must_use]
+    pub fn on(page: Page) -> Self {
+        Browser {
+            page,
+            options: Options::default(),
+            cache: PreflightCache::default(),
+            jar: CookieJar::default(),
+            now: Duration::ZERO,
+            preflights: 0,
+        }
+    }
+
+    /// The same browser with other settings (Firefox's, say).
+    #[must_use]
+    pub fn with_options(mut self, options: Options) -> Self {
+        self.options = options;
+        self
+    }
+
+    /// The page.
+    #[must_use]
+    pub fn page(&self) -> &Page {
+        &self.page
+    }
+
+    /// Moves the browser's clock forward.
+    pub fn advance(&mut self, by: Duration) {
+        self.now = self.now.saturating_add(by);
+    }
+
+    /// How many preflights this browser has sent.
+    #[must_use]
+    pub fn preflights_sent(&self) -> usize {
+        self.preflights
+    }
+
+    /// The preflight cache.
+    #[must_use]
+    pub fn preflight_cache(&self) -> &PreflightCache {
+        &self.cache
+    }
+
+    /// Sends `request` through `service` as a browser would and returns what
+    /// the script could read. Requests carry a [`Full`] body, which an axum
+    /// `Router` and most services accept; for a service that wants another
+    /// request body type, use [`Browser::fetch_as`].
+    ///
+    /// # Errors
+    /// [`FetchError::Blocked`] when the browser refuses the request or hides
+    /// its response, [`FetchError::Service`] or [`FetchError::Body`] when the
+    /// service fails, [`FetchError::Unsupported`] for a redirect.
+    pub async fn fetch<S, ResBody>(
+        &mut self,
+        service: &mut S,
+        request: CorsRequest,
+    ) -> Result<ScriptResponse, FetchError<S::Error>>
+    where
+        S: Service<Request<Full<Bytes>>, Response = Response<ResBody>>,
+        ResBody: http_body::Body,
+        ResBody::Error: fmt::Display,
+    {
+        self.fetch_as::<S, Full<Bytes>, ResBody>(service, request)
+            .await
+    }
+
+    /// [`Browser::fetch`] for a service whose request body type is
+    /// `ReqBody` (for instance `axum::body::Body`):
+    /// `browser.fetch_as::<_, Body, _>(&mut service, request)`.
+    ///
+    /// # Errors
+    /// As [`Browser::fetch`].
+    pub async fn fetch_as<S, ReqBody, ResBody>(
+        &mut self,
+        service: &mut S,
+        request: CorsRequest,
+    ) -> Result<ScriptResponse, FetchError<S::Error>>
+    where
+        S: Service<Request<ReqBody>, Response = Response<ResBody>>,
+        ReqBody: From<Bytes>,
+        ResBody: http_body::Body,
+        ResBody::Error: fmt::Display,
+    {
+        let client = request.client;
+        let blocked = |reason: Blocked, url: &str, origin: &str| {
+            FetchError::Blocked(BlockedRequest {
+                reason,
+                url: url.to_owned(),
+                origin: origin.to_owned(),
+                client,
+            })
+        };
+        let plan = self
+            .page
+            .plan(&request, &self.options)
+            .map_err(|reason| blocked(reason, &request.url, self.page.origin()))?;
+        let cross_site = site(&plan.url) != self.page_site();
+
+        if let Some(preflight) = &plan.preflight
+            && !self.cache.covers(&plan, self.now, &self.options)
+        {
+            let headers = preflight.http_headers().map_err(|_| {
+                FetchError::Unsupported("a preflight header that is not a header value")
+            })?;
+            let response = send(service, Method::OPTIONS, &plan.url, headers, Bytes::new()).await?;
+            self.preflights += 1;
+            match check_preflight(&plan, response.status(), response.headers(), &self.options) {
+                Ok(result) => self.cache.store(&plan, result, self.now),
+                Err(reason) => {
+                    self.cache.forget(&plan);
+                    return Err(blocked(reason, plan.url.as_str(), &plan.origin));
+                }
+            }
+        }
+
+        let response = self
+            .send_actual(service, &plan, cross_site, request.body)
+            .await?;
+        if response.status().is_redirection() && response.headers().contains_key(LOCATION) {
+            return Err(FetchError::Unsupported("redirects"));
+        }
+        let (parts, body) = response.into_parts();
+        let headers = check_response(&plan, &parts.headers)
+            .map_err(|reason| blocked(reason, plan.url.as_str(), &plan.origin))?;
+        let body = body
+            .collect()
+            .await
+            .map_err(|error| FetchError::Body(error.to_string()))?
+            .to_bytes();
+        Ok(ScriptResponse {
+            status: parts.status,
+            headers,
+            body,
+        })
+    }
+
+    async fn send_actual<S, ReqBody, ResBody>(
+        &mut self,
+        service: &mut S,
+        plan: &Plan,
+        cross_site: bool,
+        body: Bytes,
+    ) -> Result<Response<ResBody>, FetchError<S::Error>>
+    where
+        S: Service<Request<ReqBody>, Response = Response<ResBody>>,
+        ReqBody: From<Bytes>,
+    {
+        let mut headers = plan.headers.clone();
+        if plan.cross_origin || !matches!(plan.method.as_str(), "GET" | "HEAD") {
+            let origin = HeaderValue::from_str(&plan.origin)
+                .map_err(|_| FetchError::Unsupported("an origin that is not a header value"))?;
+            headers.insert(ORIGIN, origin);
+        }
+        if plan.credentials
+            && let Some(cookies) = self
+                .jar
+                .header(&plan.url, cross_site, self.now, &self.options)
+            && let Ok(value) = HeaderValue::from_str(&cookies)
+        {
+            headers.insert(COOKIE, value);
+        }
+        let method = plan
+            .http_method()
+            .map_err(|_| FetchError::Unsupported("a method that is not a token"))?;
+        let response = send(service, method, &plan.url, headers, body).await?;
+        if plan.credentials {
+            for line in response.headers().get_all(SET_COOKIE) {
+                if let Ok(line) = line.to_str() {
+                    // A refused cookie is simply not stored, as in a browser.
+                    let _ = self
+                        .jar
+                        .store(line, &plan.url, cross_site, self.now, &self.options);
+                }
+            }
+        }
+        Ok(response)
+    }
+
+    fn page_site(&self) -> (String, String) {
+        match Url::parse(self.page.origin()) {
+            Ok(url) => site(&url),
+            // An opaque origin is cross-site to everything.
+            Err(_) => (String::new(), String::new()),
+        }
+    }
+}
+
+/// Sends one request through `service`, waiting for it to be ready.
+async fn send<S, ReqBody, ResBody>(
+    service: &mut S,
+    method: Method,
+    url: &Url,
+    mut headers: HeaderMap,
+    body: Bytes,
+) -> Result<Response<ResBody>, FetchError<S::Error>>
+where
+    S: Service<Request<ReqBody>, Response = Response<ResBody>>,
+    ReqBody: From<Bytes>,
+{
+    let target = match url.query() {
+        Some(query) => format!("{}?{query}", url.path()),
+        None => url.path().to_owned(),
+    };
+    let host = match url.port() {
+        Some(port) => format!("{}:{port}", url.host_str().unwrap_or_default()),
+        None => url.host_str().unwrap_or_default().to_owned(),
+    };
+    if let Ok(host) = HeaderValue::from_str(&host) {
+        headers.insert(HOST, host);
+    }
+    let mut request = Request::builder()
+        .method(method)
+        .uri(target)
+        .body(ReqBody::from(body))
+        .map_err(|_| FetchError::Unsupported("a URL that is not a request target"))?;
+    *request.headers_mut() = headers;
+    poll_fn(|cx| service.poll_ready(cx))
+        .await
+        .map_err(FetchError::Service)?;
+    service.call(request).await.map_err(FetchError::Service)
+}

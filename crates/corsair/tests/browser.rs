@@ -1,0 +1,307 @@
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic,
+    clippy::indexing_slicing
+)]
+//! `corsair::browser::Browser` against corsair's own tower layer in front
+//! of an axum API: the seed article's credentialed flow, end to end, with
+//! the browser's cookie jar, preflight cache and virtual clock.
+
+use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::time::Duration;
+
+use axum::Router;
+use axum::http::{HeaderMap, StatusCode, header};
+use axum::response::IntoResponse;
+use axum::routing::{get, post};
+use corsair::browser::{Blocked, Browser, CorsFailure, CorsRequest, Credentials, Options, Page};
+use corsair::{Config, Cors};
+
+const APP: &str = "https://app.example.com";
+const API: &str = "https://api.example.com";
+
+/// The API of the seed article behind a credentialed policy, with a counter
+/// of the requests that reached the application.
+fn api(max_age: Option<u64>) -> (Router, Arc<AtomicUsize>) {
+    api_for(APP, max_age)
+}
+
+/// The same API, allowing the page at `page` instead.
+fn api_for(page: &str, max_age: Option<u64>) -> (Router, Arc<AtomicUsize>) {
+    let reached = Arc::new(AtomicUsize::new(0));
+    let counter = reached.clone();
+    let cors = Cors::new(Config {
+        allow_origins: vec![page.into()],
+        allow_credentials: true,
+        allow_methods: ["GET", "POST", "PUT", "PATCH", "DELETE"]
+            .map(String::from)
+            .to_vec(),
+        allow_headers: vec!["accept".into(), "content-type".into()],
+        expose_headers: vec!["x-request-id".into()],
+        max_age,
+        ..Config::default()
+    })
+    .unwrap();
+    let router = Router::new()
+        .route(
+            "/login",
+            post(|| async {
+                (
+                    [(
+                        header::SET_COOKIE,
+                        "session=s3cr3t; Path=/; HttpOnly; SameSite=None; Secure",
+                    )],
+                    "welcome",
+                )
+            }),
+        )
+        .route(
+            "/me",
+            get(|headers: HeaderMap| async move {
+                let cookie = headers
+                    .get(header::COOKIE)
+                    .and_then(|v| v.to_str().ok())
+                    .unwrap_or("");
+                if cookie.contains("session=s3cr3t") {
+                    ([("x-request-id", "42"), ("x-internal", "hidden")], "ada").into_response()
+                } else {
+                    StatusCode::UNAUTHORIZED.into_response()
+                }
+            }),
+        )
+        .route(
+            "/items/{id}",
+            get(|| async { "item" })
+                .put(|| async { "put" })
+                .patch(|| async { "patched" })
+                .delete(|| async { "deleted" }),
+        )
+        .layer(axum::middleware::map_request(
+            move |request: axum::extract::Request| {
+                counter.fetch_add(1, Ordering::SeqCst);
+                async move { request }
+            },
+        ))
+        .layer(cors);
+    (router, reached)
+}
+
+fn json(method: &str, path: &str) -> CorsRequest {
+    CorsRequest::new(method, format!("{API}{path}"))
+        .header("content-type", "application/json")
+        .body("{}")
+        .credentials(Credentials::Include)
+}
+
+#[tokio::test]
+async fn the_seed_flow_logs_in_and_sends_the_cookie_back() {
+    let (mut api, reached) = api(Some(600));
+    let mut browser = Browser::new(APP).unwrap();
+
+    let login = browser
+        .fetch(
+            &mut api,
+            CorsRequest::new("POST", format!("{API}/login")).credentials(Credentials::Include),
+        )
+        .await
+        .unwrap();
+    assert_eq!(login.text(), "welcome");
+    assert_eq!(
+        login.header("set-cookie"),
+        None,
+        "scripts never read Set-Cookie"
+    );
+    assert_eq!(
+        browser.preflights_sent(),
+        0,
+        "a bodiless POST is a simple request"
+    );
+
+    let me = browser
+        .fetch(
+            &mut api,
+            CorsRequest::get(format!("{API}/me")).credentials(Credentials::Include),
+        )
+        .await
+        .unwrap();
+    assert_eq!(me.status, StatusCode::OK, "the cookie went back");
+    assert_eq!(me.text(), "ada");
+    assert_eq!(me.header("x-request-id"), Some("42"), "exposed");
+    assert_eq!(me.header("x-internal"), None, "not exposed");
+
+    for (method, body) in [("PUT", "put"), ("PATCH", "patched"), ("DELETE", "deleted")] {
+        let response = browser
+            .fetch(&mut api, json(method, "/items/1"))
+            .await
+            .unwrap();
+        assert_eq!(response.text(), body);
+    }
+    assert_eq!(
+        browser.preflights_sent(),
+        1,
+        "the first answer lists every method and header, so it covers the other two"
+    );
+    assert_eq!(
+        reached.load(Ordering::SeqCst),
+        5,
+        "preflights never reach the application"
+    );
+}
+
+#[tokio::test]
+async fn without_credentials_the_cookie_stays_home() {
+    let (mut api, _) = api(None);
+    let mut browser = Browser::new(APP).unwrap();
+    browser
+        .fetch(
+            &mut api,
+            CorsRequest::new("POST", format!("{API}/login")).credentials(Credentials::Include),
+        )
+        .await
+        .unwrap();
+    let me = browser
+        .fetch(&mut api, CorsRequest::get(format!("{API}/me")))
+        .await
+        .unwrap();
+    assert_eq!(
+        me.status,
+        StatusCode::UNAUTHORIZED,
+        "same-origin credentials mode sends no cookie cross-origin"
+    );
+}
+
+#[tokio::test]
+async fn preflight_answers_are_cached_for_max_age_on_the_virtual_clock() {
+    let (mut api, _) = api(Some(60));
+    let mut browser = Browser::new(APP).unwrap();
+    for _ in 0..3 {
+        browser
+            .fetch(&mut api, json("PUT", "/items/1"))
+            .await
+            .unwrap();
+    }
+    assert_eq!(browser.preflights_sent(), 1);
+    browser.advance(Duration::from_secs(59));
+    browser
+        .fetch(&mut api, json("PUT", "/items/1"))
+        .await
+        .unwrap();
+    assert_eq!(browser.preflights_sent(), 1);
+    browser.advance(Duration::from_secs(1));
+    browser
+        .fetch(&mut api, json("PUT", "/items/1"))
+        .await
+        .unwrap();
+    assert_eq!(browser.preflights_sent(), 2, "expired after max_age");
+}
+
+#[tokio::test]
+async fn other_origins_and_opaque_pages_are_blocked_with_chromiums_words() {
+    let (mut api, reached) = api(Some(600));
+
+    let mut evil = Browser::new("https://evil.example").unwrap();
+    let error = evil
+        .fetch(&mut api, json("PUT", "/items/1"))
+        .await
+        .unwrap_err();
+    assert_eq!(
+        error.blocked(),
+        Some(&Blocked::Preflight(CorsFailure::MissingAllowOrigin))
+    );
+    let message = error.to_string();
+    assert!(
+        message.starts_with(
+            "Access to fetch at 'https://api.example.com/items/1' from origin 'https://evil.example' \
+             has been blocked by CORS policy: Response to preflight request doesn't pass access control \
+             check: No 'Access-Control-Allow-Origin' header is present on the requested resource."
+        ),
+        "{message}"
+    );
+    assert!(message.contains("fix: "), "{message}");
+    assert_eq!(
+        reached.load(Ordering::SeqCst),
+        0,
+        "the PUT never reached the application"
+    );
+
+    let error = evil
+        .fetch(&mut api, CorsRequest::get(format!("{API}/items/1")))
+        .await
+        .unwrap_err();
+    assert_eq!(
+        error.blocked(),
+        Some(&Blocked::Cors(CorsFailure::MissingAllowOrigin))
+    );
+    assert_eq!(
+        reached.load(Ordering::SeqCst),
+        1,
+        "a simple GET is sent; only its answer is hidden"
+    );
+
+    let mut sandboxed = Browser::on(Page::opaque());
+    let error = sandboxed
+        .fetch(&mut api, CorsRequest::get(format!("{API}/items/1")))
+        .await
+        .unwrap_err();
+    assert_eq!(
+        error.blocked(),
+        Some(&Blocked::Cors(CorsFailure::MissingAllowOrigin))
+    );
+}
+
+#[tokio::test]
+async fn a_header_the_policy_does_not_allow_is_blocked_at_the_preflight() {
+    let (mut api, reached) = api(Some(600));
+    let mut browser = Browser::new(APP).unwrap();
+    let error = browser
+        .fetch(&mut api, json("PUT", "/items/1").header("x-api-key", "k"))
+        .await
+        .unwrap_err();
+    // corsair refuses the whole preflight (403, no CORS headers).
+    assert_eq!(
+        error.blocked(),
+        Some(&Blocked::Preflight(CorsFailure::MissingAllowOrigin))
+    );
+    assert_eq!(reached.load(Ordering::SeqCst), 0);
+    assert!(
+        browser.preflight_cache().is_empty(),
+        "a failed preflight leaves nothing cached"
+    );
+}
+
+#[tokio::test]
+async fn cross_site_cookies_need_third_party_cookies() {
+    // The page is on another site than the API: the session cookie is a
+    // third-party cookie, which many browsers block.
+    const OTHER_SITE: &str = "https://app.other-site.example";
+    for (options, expected) in [
+        (Options::default(), StatusCode::UNAUTHORIZED),
+        (
+            Options {
+                third_party_cookies: true,
+                ..Options::default()
+            },
+            StatusCode::OK,
+        ),
+    ] {
+        let (mut api, _) = api_for(OTHER_SITE, None);
+        let mut browser = Browser::new(OTHER_SITE).unwrap().with_options(options);
+        browser
+            .fetch(
+                &mut api,
+                CorsRequest::new("POST", format!("{API}/login")).credentials(Credentials::Include),
+            )
+            .await
+            .unwrap();
+        let me = browser
+            .fetch(
+                &mut api,
+                CorsRequest::get(format!("{API}/me")).credentials(Credentials::Include),
+            )
+            .await
+            .unwrap();
+        assert_eq!(me.status, expected, "{options:?}");
+    }
+}

@@ -7,6 +7,7 @@ use std::time::Duration;
 use http::header::{
     ACCESS_CONTROL_ALLOW_CREDENTIALS, ACCESS_CONTROL_ALLOW_HEADERS, ACCESS_CONTROL_ALLOW_METHODS,
     ACCESS_CONTROL_ALLOW_ORIGIN, ACCESS_CONTROL_EXPOSE_HEADERS, ACCESS_CONTROL_MAX_AGE, HeaderName,
+    LOCATION,
 };
 use http::{HeaderMap, StatusCode};
 use url::Url;
@@ -163,10 +164,25 @@ fn token_list(headers: &HeaderMap, name: &HeaderName) -> Result<Vec<String>, Str
     Ok(elements)
 }
 
+/// Whether a response is a redirect the browser would follow: a redirect
+/// status (301, 302, 303, 307 or 308) with a `Location` header. Any other
+/// 3xx (300, 304, or a 302 without `Location`) is an ordinary response, as
+/// in Fetch and in Chromium's network stack.
+pub(crate) fn is_redirect(status: StatusCode, headers: &HeaderMap) -> bool {
+    matches!(status.as_u16(), 301 | 302 | 303 | 307 | 308) && headers.contains_key(LOCATION)
+}
+
 /// Checks the answer to the preflight of `plan`, as Chromium does: no
 /// redirect, the CORS check with the request's credentials mode, an ok
 /// status, parseable lists that allow the method and every CORS-unsafe
 /// header.
+///
+/// Fetch never follows a preflight's redirect: any 3xx simply fails the ok
+/// status check. Chromium reports a redirect ([`Blocked::PreflightRedirect`],
+/// "Redirect is not allowed for a preflight request.") before the CORS
+/// check, but only for what its network stack would follow (see
+/// `is_redirect`); a 304, a 300 or a 302 without `Location` gets the CORS
+/// check, then "It does not have HTTP ok status." (Chromium 156).
 ///
 /// # Errors
 /// The [`Blocked`] reason, always one for which
@@ -177,7 +193,7 @@ pub fn check_preflight(
     headers: &HeaderMap,
     options: &Options,
 ) -> Result<PreflightResult, Blocked> {
-    if status.is_redirection() {
+    if is_redirect(status, headers) {
         return Err(Blocked::PreflightRedirect { status });
     }
     let credentials = plan.includes_credentials();
@@ -404,10 +420,38 @@ mod tests {
                 status: StatusCode::NOT_FOUND
             })
         );
+        let mut redirect = ok.clone();
+        redirect.insert("location", HeaderValue::from_static("/elsewhere"));
         assert_eq!(
-            check_preflight(&plan, StatusCode::FOUND, &ok, &options),
+            check_preflight(&plan, StatusCode::FOUND, &redirect, &options),
             Err(Blocked::PreflightRedirect {
                 status: StatusCode::FOUND
+            })
+        );
+        // Chromium reports a redirect before the CORS check.
+        assert_eq!(
+            check_preflight(
+                &plan,
+                StatusCode::SEE_OTHER,
+                &headers(&[("location", "/elsewhere")]),
+                &options
+            ),
+            Err(Blocked::PreflightRedirect {
+                status: StatusCode::SEE_OTHER
+            })
+        );
+        // What Chromium's network stack would not follow is a status that
+        // is not ok: "It does not have HTTP ok status." (Chromium 156).
+        for status in [StatusCode::FOUND, StatusCode::NOT_MODIFIED] {
+            assert_eq!(
+                check_preflight(&plan, status, &ok, &options),
+                Err(Blocked::PreflightStatus { status })
+            );
+        }
+        assert_eq!(
+            check_preflight(&plan, StatusCode::MULTIPLE_CHOICES, &redirect, &options),
+            Err(Blocked::PreflightStatus {
+                status: StatusCode::MULTIPLE_CHOICES
             })
         );
         assert_eq!(

@@ -45,15 +45,18 @@ impl fmt::Display for CorsFailure {
             ),
             CorsFailure::MultipleAllowOrigin { value } => write!(
                 f,
-                "The 'Access-Control-Allow-Origin' header contains multiple values '{value}', but only one is allowed."
+                "The 'Access-Control-Allow-Origin' header contains multiple values '{value}', but only one \
+                 is allowed. Have the server send the header with a valid value."
             ),
             CorsFailure::InvalidAllowOrigin { value } => write!(
                 f,
-                "The 'Access-Control-Allow-Origin' header contains the invalid value '{value}'."
+                "The 'Access-Control-Allow-Origin' header contains the invalid value '{value}'. Have the \
+                 server send the header with a valid value."
             ),
             CorsFailure::AllowOriginMismatch { value } => write!(
                 f,
-                "The 'Access-Control-Allow-Origin' header has a value '{value}' that is not equal to the supplied origin."
+                "The 'Access-Control-Allow-Origin' header has a value '{value}' that is not equal to the \
+                 supplied origin. Have the server send the header with a valid value."
             ),
             CorsFailure::WildcardWithCredentials => f.write_str(
                 "The value of the 'Access-Control-Allow-Origin' header in the response must not be the \
@@ -306,16 +309,39 @@ impl Blocked {
     #[must_use]
     pub fn console_message(&self, url: &str, origin: &str, client: Client) -> String {
         if self.is_type_error() {
-            return format!("TypeError: {}", self.reason());
+            return match client {
+                Client::Fetch => {
+                    format!(
+                        "TypeError: Failed to execute 'fetch' on 'Window': {}",
+                        self.reason()
+                    )
+                }
+                Client::XmlHttpRequest => format!("TypeError: {}", self.reason()),
+            };
         }
         let api = match client {
             Client::Fetch => "fetch",
             Client::XmlHttpRequest => "XMLHttpRequest",
         };
-        format!(
+        let mut message = format!(
             "Access to {api} at '{url}' from origin '{origin}' has been blocked by CORS policy: {}",
             self.reason()
-        )
+        );
+        let about_credentials = matches!(
+            self,
+            Blocked::Cors(
+                CorsFailure::WildcardWithCredentials | CorsFailure::CredentialsNotTrue { .. }
+            ) | Blocked::Preflight(
+                CorsFailure::WildcardWithCredentials | CorsFailure::CredentialsNotTrue { .. }
+            )
+        );
+        if client == Client::XmlHttpRequest && about_credentials {
+            message.push_str(
+                " The credentials mode of requests initiated by the XMLHttpRequest is controlled by \
+                 the withCredentials attribute.",
+            );
+        }
+        message
     }
 }
 
@@ -326,3 +352,82 @@ impl fmt::Display for Blocked {
 }
 
 impl std::error::Error for Blocked {}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const URL: &str = "https://api.example.com/me";
+    const ORIGIN: &str = "https://app.example.com";
+
+    #[test]
+    fn console_lines_read_as_chromiums() {
+        let mismatch = Blocked::Cors(CorsFailure::AllowOriginMismatch {
+            value: "https://app.example.com/".into(),
+        });
+        assert_eq!(
+            mismatch.console_message(URL, ORIGIN, Client::Fetch),
+            "Access to fetch at 'https://api.example.com/me' from origin 'https://app.example.com' has \
+             been blocked by CORS policy: The 'Access-Control-Allow-Origin' header has a value \
+             'https://app.example.com/' that is not equal to the supplied origin. Have the server send \
+             the header with a valid value."
+        );
+        let wildcard = Blocked::Cors(CorsFailure::WildcardWithCredentials);
+        let xhr = wildcard.console_message(URL, ORIGIN, Client::XmlHttpRequest);
+        assert!(xhr.starts_with("Access to XMLHttpRequest at"));
+        assert!(xhr.ends_with("is controlled by the withCredentials attribute."));
+        assert!(
+            !wildcard
+                .console_message(URL, ORIGIN, Client::Fetch)
+                .contains("withCredentials")
+        );
+        assert_eq!(
+            Blocked::BodyWithGetOrHead.console_message(URL, ORIGIN, Client::Fetch),
+            "TypeError: Failed to execute 'fetch' on 'Window': Request with GET/HEAD method cannot have body."
+        );
+    }
+
+    #[test]
+    fn every_reason_has_a_fix_and_a_class() {
+        let status = StatusCode::NOT_FOUND;
+        let all = [
+            Blocked::InvalidUrl { url: "x".into() },
+            Blocked::UnsupportedScheme {
+                scheme: "ftp".into(),
+            },
+            Blocked::CredentialsInUrl,
+            Blocked::InvalidMethod {
+                method: "A B".into(),
+            },
+            Blocked::ForbiddenMethod {
+                method: "TRACE".into(),
+            },
+            Blocked::InvalidHeader { name: "x y".into() },
+            Blocked::BodyWithGetOrHead,
+            Blocked::Preflight(CorsFailure::MissingAllowOrigin),
+            Blocked::PreflightStatus { status },
+            Blocked::PreflightRedirect { status },
+            Blocked::InvalidAllowMethods {
+                value: "a b".into(),
+            },
+            Blocked::InvalidAllowHeaders {
+                value: "a b".into(),
+            },
+            Blocked::MethodNotAllowed {
+                method: "PUT".into(),
+            },
+            Blocked::HeaderNotAllowed { name: "x-a".into() },
+            Blocked::Cors(CorsFailure::MissingAllowOrigin),
+        ];
+        for blocked in all {
+            assert!(!blocked.fix().is_empty());
+            let classes = [
+                blocked.is_type_error(),
+                blocked.is_preflight(),
+                matches!(blocked, Blocked::Cors(_)),
+            ];
+            assert_eq!(classes.iter().filter(|c| **c).count(), 1, "{blocked:?}");
+            assert!(blocked.to_string().contains(" Fix: "), "{blocked}");
+        }
+    }
+}

@@ -6,14 +6,14 @@ use std::future::poll_fn;
 use std::time::Duration;
 
 use bytes::Bytes;
-use http::header::{COOKIE, HOST, HeaderValue, LOCATION, ORIGIN, SET_COOKIE};
+use http::header::{COOKIE, HOST, HeaderValue, ORIGIN, SET_COOKIE};
 use http::{HeaderMap, Method, Request, Response, StatusCode};
 use http_body_util::{BodyExt, Full};
 use tower_service::Service;
 use url::Url;
 
 use super::cache::PreflightCache;
-use super::check::{check_preflight, check_response};
+use super::check::{check_preflight, check_response, is_redirect};
 use super::cookies::{CookieJar, site};
 use super::error::Blocked;
 use super::plan::{Page, Plan};
@@ -299,17 +299,20 @@ impl Browser {
         let response = self
             .send_actual(service, &plan, cross_site, request.body)
             .await?;
-        if response.status().is_redirection() && response.headers().contains_key(LOCATION) {
+        if is_redirect(response.status(), response.headers()) {
             return Err(FetchError::Unsupported("redirects"));
         }
         let (parts, body) = response.into_parts();
         let headers = check_response(&plan, &parts.headers)
             .map_err(|reason| blocked(reason, plan.url.as_str(), &plan.origin))?;
-        let body = body
-            .collect()
-            .await
-            .map_err(|error| FetchError::Body(error.to_string()))?
-            .to_bytes();
+        let body = if has_null_body(&plan.method, parts.status) {
+            Bytes::new()
+        } else {
+            body.collect()
+                .await
+                .map_err(|error| FetchError::Body(error.to_string()))?
+                .to_bytes()
+        };
         Ok(ScriptResponse {
             status: parts.status,
             headers,
@@ -368,6 +371,15 @@ impl Browser {
     }
 }
 
+/// Whether the script gets no body whatever the service returned: Fetch
+/// (§Main fetch) nulls the body of a response to `HEAD` or `CONNECT` and
+/// of one with a null body status (101, 103, 204, 205, 304). Over HTTP/1.1
+/// hyper does not even send a body for `HEAD`, 204 and 304; it does send
+/// one for 205, and Chromium 156 reads `""` all the same.
+fn has_null_body(method: &str, status: StatusCode) -> bool {
+    matches!(method, "HEAD" | "CONNECT") || matches!(status.as_u16(), 101 | 103 | 204 | 205 | 304)
+}
+
 /// Sends one request through `service`, waiting for it to be ready.
 async fn send<S, ReqBody, ResBody>(
     service: &mut S,
@@ -400,5 +412,149 @@ where
     poll_fn(|cx| service.poll_ready(cx))
         .await
         .map_err(FetchError::Service)?;
-    service.call(request).await.map_err(FetchError::Service)
+    let mut response = service.call(request).await.map_err(FetchError::Service)?;
+    strip_whitespace(response.headers_mut());
+    Ok(response)
+}
+
+/// Removes leading and trailing spaces and tabs from every header value, as
+/// the browser's HTTP parser does before Fetch sees the headers (RFC 9112
+/// §5: the whitespace around a field value is not part of it; Fetch: a
+/// header value has no leading or trailing HTTP tab or space bytes). A
+/// service may put such whitespace in a `HeaderValue`, and hyper sends it
+/// as it is; Chromium then reads `Access-Control-Allow-Origin: <origin> `
+/// as `<origin>`, and a script reads the trimmed value.
+fn strip_whitespace(headers: &mut HeaderMap) {
+    for value in headers.values_mut() {
+        let trimmed = value.as_bytes().trim_ascii();
+        if trimmed.len() != value.len()
+            && let Ok(trimmed) = HeaderValue::from_bytes(trimmed)
+        {
+            *value = trimmed;
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::convert::Infallible;
+
+    use super::*;
+    use crate::browser::Credentials;
+
+    /// A service whose header values carry the spaces a hand-written server
+    /// may put there; over HTTP the browser never sees them (Chromium 156
+    /// allows this request and its script reads `x-a` as `v`: see
+    /// `crates/e2e/tests/differential.rs`).
+    #[tokio::test]
+    async fn header_values_are_read_without_surrounding_whitespace() {
+        let mut service = tower::service_fn(|_: Request<Full<Bytes>>| async {
+            let mut response = Response::new(Full::new(Bytes::from_static(b"ok")));
+            let headers = response.headers_mut();
+            for (name, value) in [
+                ("access-control-allow-origin", " https://app.example.com\t"),
+                ("access-control-allow-credentials", "true "),
+                ("access-control-expose-headers", "x-a"),
+                ("x-a", "  v  "),
+            ] {
+                headers.append(name, HeaderValue::from_static(value));
+            }
+            Ok::<_, Infallible>(response)
+        });
+        let mut browser = Browser::new("https://app.example.com").unwrap();
+        let response = browser
+            .fetch(
+                &mut service,
+                CorsRequest::get("https://api.example.com/").credentials(Credentials::Include),
+            )
+            .await
+            .unwrap();
+        assert_eq!(response.header("x-a"), Some("v"));
+        assert_eq!(response.text(), "ok");
+    }
+
+    /// Only what the browser would follow (a redirect status with
+    /// `Location`) is a redirect; a 300 or 304 with `Location`, or a 302
+    /// without, is an ordinary response that the script reads (Chromium 156
+    /// returns a 300 with `Location` to the script: see
+    /// `crates/e2e/tests/differential.rs`).
+    #[tokio::test]
+    async fn only_followed_redirects_are_unsupported() {
+        let mut service = tower::service_fn(|request: Request<Full<Bytes>>| async move {
+            let path = request.uri().path().trim_start_matches('/').to_owned();
+            let (status, location) = path.split_once('-').unwrap_or((&path, ""));
+            let mut response = Response::new(Full::new(Bytes::new()));
+            *response.status_mut() = StatusCode::from_u16(status.parse().unwrap()).unwrap();
+            let headers = response.headers_mut();
+            headers.insert("access-control-allow-origin", HeaderValue::from_static("*"));
+            if location == "location" {
+                headers.insert("location", HeaderValue::from_static("/elsewhere"));
+            }
+            Ok::<_, Infallible>(response)
+        });
+        let mut browser = Browser::new("https://app.example.com").unwrap();
+        for (path, followed) in [
+            ("302-location", true),
+            ("307-location", true),
+            ("302", false),
+            ("300-location", false),
+            ("304-location", false),
+        ] {
+            let result = browser
+                .fetch(
+                    &mut service,
+                    CorsRequest::get(format!("https://api.example.com/{path}")),
+                )
+                .await;
+            if followed {
+                assert!(
+                    matches!(result, Err(FetchError::Unsupported("redirects"))),
+                    "{path}: {result:?}"
+                );
+            } else {
+                let status = path.split('-').next().unwrap();
+                assert_eq!(result.unwrap().status.as_str(), status, "{path}");
+            }
+        }
+    }
+
+    /// Fetch nulls the body of a response to `HEAD` and of a 204, 205 or
+    /// 304, even when the service wrote one (Chromium 156 reads `""` for a
+    /// 204 and for a 205 whose body hyper sent: see
+    /// `crates/e2e/tests/differential.rs`).
+    #[tokio::test]
+    async fn null_body_statuses_and_head_have_no_body() {
+        let mut service = tower::service_fn(|request: Request<Full<Bytes>>| async move {
+            let status = request
+                .uri()
+                .path()
+                .trim_start_matches('/')
+                .parse::<u16>()
+                .unwrap();
+            let mut response = Response::new(Full::new(Bytes::from_static(b"content")));
+            *response.status_mut() = StatusCode::from_u16(status).unwrap();
+            response
+                .headers_mut()
+                .insert("access-control-allow-origin", HeaderValue::from_static("*"));
+            Ok::<_, Infallible>(response)
+        });
+        let mut browser = Browser::new("https://app.example.com").unwrap();
+        for (method, status, body) in [
+            ("GET", 200, "content"),
+            ("GET", 204, ""),
+            ("GET", 205, ""),
+            ("GET", 206, "content"),
+            ("HEAD", 200, ""),
+        ] {
+            let response = browser
+                .fetch(
+                    &mut service,
+                    CorsRequest::new(method, format!("https://api.example.com/{status}")),
+                )
+                .await
+                .unwrap();
+            assert_eq!(response.status.as_u16(), status);
+            assert_eq!(response.text(), body, "{method} {status}");
+        }
+    }
 }

@@ -58,9 +58,34 @@ impl Cors {
     /// # Errors
     /// A [`ConfigError`] listing every problem; the policy in force is kept.
     pub fn reconfigure(&self, config: Config) -> Result<(), ConfigError> {
-        let policy = Policy::new(config)?;
+        let debug = self.policy.load().debug();
+        let policy = Policy::new(config)?.with_debug(debug);
         self.policy.store(Arc::new(policy));
         Ok(())
+    }
+
+    /// Turns debug mode on or off for this `Cors` and all its clones. In
+    /// debug mode every decision is logged through `tracing` (debug level,
+    /// target `corsair`) with the origin, the method, the requested method
+    /// and headers, and the outcome; and a refused preflight says why, in a
+    /// `corsair-refusal` header and, where the adapter owns the body (actix,
+    /// the proxy), in a short plain-text body.
+    ///
+    /// Off by default. Do not leave it on in production: it tells anyone
+    /// probing the API exactly what the policy accepts, and logs every
+    /// request.
+    ///
+    /// ```
+    /// use corsair::{Config, Cors};
+    ///
+    /// let cors = Cors::new(Config { allow_origins: vec!["https://app.example.com".into()], ..Config::default() })?;
+    /// cors.set_debug(true);
+    /// assert!(cors.policy().debug());
+    /// # Ok::<(), corsair::ConfigError>(())
+    /// ```
+    pub fn set_debug(&self, debug: bool) {
+        self.policy
+            .rcu(|policy| Policy::clone(policy).with_debug(debug));
     }
 
     /// The policy in force now. Use one snapshot for both the check of a

@@ -7,7 +7,7 @@ use hashbrown::{DefaultHashBuilder, HashTable};
 
 /// Header names, stored lowercase; `contains` folds the probe's case while
 /// hashing it, so no lowercase copy is ever made.
-#[derive(Debug, Default)]
+#[derive(Clone, Debug, Default)]
 pub(crate) struct HeaderNameSet {
     table: HashTable<Box<str>>,
     hasher: DefaultHashBuilder,

@@ -61,6 +61,7 @@ mod config;
 mod cors;
 mod error;
 mod header_set;
+mod headers;
 pub mod origin;
 mod policy;
 pub mod protocol;
@@ -70,8 +71,10 @@ mod tower;
 pub use config::{Config, MAX_AGE_LIMIT};
 pub use cors::Cors;
 pub use error::{ConfigError, ConfigProblem};
+pub use headers::{RequestHeader, RequestHeaders, ResponseHeaders, ResponseValue};
 pub use policy::{
-    Actual, AllowOrigin, Decision, OriginRefusal, Policy, Preflight, PreflightGrant, Refusal,
+    Actual, AllowOrigin, DEBUG_HEADER, Decision, OriginRefusal, Policy, Preflight, PreflightGrant,
+    Refusal,
 };
 #[cfg(feature = "tower")]
 pub use tower::{CorsService, ResponseFuture};

@@ -20,7 +20,7 @@ use super::request::TupleOrigin;
 
 /// The allowed origins of a policy, compiled. `*` is not represented here:
 /// a policy for any origin never consults a matcher.
-#[derive(Debug, Default)]
+#[derive(Clone, Debug, Default)]
 pub(crate) struct OriginMatcher {
     exact: HashSet<Box<[u8]>>,
     any_port: HashSet<Box<str>>,
@@ -28,7 +28,7 @@ pub(crate) struct OriginMatcher {
 }
 
 /// A node of the label tree: the domain spelled by the path from the root.
-#[derive(Debug, Default)]
+#[derive(Clone, Debug, Default)]
 struct LabelNode {
     children: HashMap<Box<str>, LabelNode>,
     /// Which schemes and ports the subdomains of this domain may use.
@@ -36,7 +36,7 @@ struct LabelNode {
 }
 
 /// Scheme and port combinations allowed for the subdomains of one domain.
-#[derive(Debug, Default)]
+#[derive(Clone, Debug, Default)]
 struct SchemePorts {
     /// Any port, indexed by `https as usize`.
     any_port: [bool; 2],

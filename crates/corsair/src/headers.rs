@@ -1,0 +1,153 @@
+//! The header maps an adapter hands to the policy: how a framework's request
+//! headers are read and its response headers written.
+//!
+//! The policy holds every CORS rule; an adapter only implements these two
+//! traits for its framework's header map (corsair does so for
+//! `http::HeaderMap` and, with the `actix` feature, for actix-web's) and
+//! calls [`Policy::check_request`](crate::Policy::check_request),
+//! [`Policy::write_preflight_headers`](crate::Policy::write_preflight_headers)
+//! and [`Policy::apply`](crate::Policy::apply).
+
+use std::fmt;
+
+use http::header::{
+    ACCESS_CONTROL_REQUEST_HEADERS, ACCESS_CONTROL_REQUEST_METHOD, HeaderMap, HeaderName,
+    HeaderValue, ORIGIN,
+};
+
+/// The request headers a CORS decision reads.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum RequestHeader {
+    /// `Origin`.
+    Origin,
+    /// `Access-Control-Request-Method`.
+    RequestMethod,
+    /// `Access-Control-Request-Headers`.
+    RequestHeaders,
+}
+
+impl RequestHeader {
+    /// The header's name, lowercase.
+    #[must_use]
+    pub fn name(self) -> HeaderName {
+        match self {
+            RequestHeader::Origin => ORIGIN,
+            RequestHeader::RequestMethod => ACCESS_CONTROL_REQUEST_METHOD,
+            RequestHeader::RequestHeaders => ACCESS_CONTROL_REQUEST_HEADERS,
+        }
+    }
+}
+
+/// A request's header map, as the policy reads it.
+///
+/// Implemented for `http::HeaderMap` (and actix-web's map with the `actix`
+/// feature); implement it to bring corsair to another framework.
+///
+/// ```
+/// use corsair::{RequestHeader, RequestHeaders};
+/// use http::{HeaderMap, HeaderValue};
+///
+/// let mut headers = HeaderMap::new();
+/// headers.insert("origin", HeaderValue::from_static("https://app.example.com"));
+/// let origins: Vec<&[u8]> = headers.values_of(RequestHeader::Origin).map(HeaderMap::bytes).collect();
+/// assert_eq!(origins, [b"https://app.example.com"]);
+/// ```
+pub trait RequestHeaders {
+    /// One header value; the policy clones it (cheaply, for a shared buffer)
+    /// to echo it in the response.
+    type Value: Clone + fmt::Debug;
+
+    /// Every value of `header`, in the order received.
+    fn values_of(&self, header: RequestHeader) -> impl Iterator<Item = &Self::Value>;
+
+    /// The bytes of a value.
+    fn bytes(value: &Self::Value) -> &[u8];
+}
+
+/// A value the policy writes into a response.
+#[derive(Debug)]
+pub enum ResponseValue<'a, V> {
+    /// A value the policy rendered when it was built.
+    Rendered(&'a HeaderValue),
+    /// A value of the request, echoed (the origin, the requested method or
+    /// headers).
+    Echo(&'a V),
+}
+
+impl<V> Clone for ResponseValue<'_, V> {
+    fn clone(&self) -> Self {
+        *self
+    }
+}
+
+impl<V> Copy for ResponseValue<'_, V> {}
+
+/// A response's header map, as the policy writes it. `V` is the type of
+/// the request's header values, which the policy may echo.
+///
+/// Implemented for `http::HeaderMap` (and actix-web's map with the `actix`
+/// feature); implement it to bring corsair to another framework.
+pub trait ResponseHeaders<V> {
+    /// Whether any header whose name starts with `access-control-` is present.
+    fn has_access_control(&self) -> bool;
+
+    /// Removes every value of `name`.
+    fn remove(&mut self, name: &HeaderName);
+
+    /// Sets `name` to `value`, replacing what was there.
+    fn insert(&mut self, name: &HeaderName, value: ResponseValue<'_, V>);
+
+    /// Adds one more value of `name`.
+    fn append(&mut self, name: &HeaderName, value: ResponseValue<'_, V>);
+
+    /// Whether some value of `name` satisfies `test`.
+    fn any_value(&self, name: &HeaderName, test: impl FnMut(&[u8]) -> bool) -> bool;
+}
+
+impl RequestHeaders for HeaderMap {
+    type Value = HeaderValue;
+
+    fn values_of(&self, header: RequestHeader) -> impl Iterator<Item = &HeaderValue> {
+        let name = match header {
+            RequestHeader::Origin => &ORIGIN,
+            RequestHeader::RequestMethod => &ACCESS_CONTROL_REQUEST_METHOD,
+            RequestHeader::RequestHeaders => &ACCESS_CONTROL_REQUEST_HEADERS,
+        };
+        self.get_all(name).iter()
+    }
+
+    fn bytes(value: &HeaderValue) -> &[u8] {
+        value.as_bytes()
+    }
+}
+
+fn owned(value: ResponseValue<'_, HeaderValue>) -> HeaderValue {
+    match value {
+        ResponseValue::Rendered(value) | ResponseValue::Echo(value) => value.clone(),
+    }
+}
+
+impl ResponseHeaders<HeaderValue> for HeaderMap {
+    fn has_access_control(&self) -> bool {
+        self.keys()
+            .any(|name| name.as_str().starts_with("access-control-"))
+    }
+
+    fn remove(&mut self, name: &HeaderName) {
+        HeaderMap::remove(self, name);
+    }
+
+    fn insert(&mut self, name: &HeaderName, value: ResponseValue<'_, HeaderValue>) {
+        HeaderMap::insert(self, name.clone(), owned(value));
+    }
+
+    fn append(&mut self, name: &HeaderName, value: ResponseValue<'_, HeaderValue>) {
+        HeaderMap::append(self, name.clone(), owned(value));
+    }
+
+    fn any_value(&self, name: &HeaderName, mut test: impl FnMut(&[u8]) -> bool) -> bool {
+        self.get_all(name)
+            .iter()
+            .any(|value| test(value.as_bytes()))
+    }
+}

@@ -1,0 +1,214 @@
+//! What the policy decides for a request: the [`Decision`] and its parts.
+
+use std::borrow::Cow;
+use std::fmt;
+
+use http::StatusCode;
+use http::header::{HeaderMap, HeaderValue};
+
+use crate::headers::{RequestHeaders, ResponseValue};
+use crate::origin::MalformedOrigin;
+use crate::protocol::ListError;
+
+/// `*`, for `Access-Control-Allow-Origin`.
+pub(crate) static ANY: HeaderValue = HeaderValue::from_static("*");
+
+/// What a request is, and what the policy decided for it. `H` is the
+/// framework's request header map (`http::HeaderMap` by default).
+#[derive(Clone, Debug)]
+pub enum Decision<'r, H: RequestHeaders = HeaderMap> {
+    /// A preflight: answer it with
+    /// [`Policy::preflight_response`](crate::Policy::preflight_response) (or
+    /// [`write_preflight_headers`](crate::Policy::write_preflight_headers))
+    /// and do not call the application.
+    Preflight(Preflight<'r, H>),
+    /// An actual request: call the application, then
+    /// [`Policy::apply`](crate::Policy::apply) to its response.
+    Actual(Actual<'r, H::Value>),
+}
+
+impl<'r, H: RequestHeaders> Decision<'r, H> {
+    /// Why the request was refused, if it was.
+    #[must_use]
+    pub fn refusal(&self) -> Option<Refusal<'r>> {
+        match self {
+            Decision::Preflight(Preflight::Refused(refusal)) => Some(*refusal),
+            Decision::Actual(Actual::Refused(refusal)) => Some(Refusal::Origin(*refusal)),
+            Decision::Preflight(Preflight::Allowed(_))
+            | Decision::Actual(Actual::Allowed(_) | Actual::NoOrigin) => None,
+        }
+    }
+}
+
+/// The verdict on a preflight.
+#[derive(Clone, Debug)]
+pub enum Preflight<'r, H: RequestHeaders = HeaderMap> {
+    /// Allowed: answer `204` with the CORS headers.
+    Allowed(PreflightGrant<'r, H>),
+    /// Refused: answer `403` without CORS headers.
+    Refused(Refusal<'r>),
+}
+
+impl<H: RequestHeaders> Preflight<'_, H> {
+    /// `204 No Content` when allowed, `403 Forbidden` when refused.
+    #[must_use]
+    pub fn status(&self) -> StatusCode {
+        match self {
+            Preflight::Allowed(_) => StatusCode::NO_CONTENT,
+            Preflight::Refused(_) => StatusCode::FORBIDDEN,
+        }
+    }
+}
+
+/// What an allowed preflight asked for, as the answer needs it.
+#[derive(Debug)]
+pub struct PreflightGrant<'r, H: RequestHeaders = HeaderMap> {
+    pub(crate) origin: AllowOrigin<'r, H::Value>,
+    pub(crate) method: &'r H::Value,
+    /// The preflight's headers, for echoing `Access-Control-Request-Headers`.
+    pub(crate) request: &'r H,
+}
+
+impl<H: RequestHeaders> Clone for PreflightGrant<'_, H> {
+    fn clone(&self) -> Self {
+        PreflightGrant {
+            origin: self.origin.clone(),
+            method: self.method,
+            request: self.request,
+        }
+    }
+}
+
+impl<'r, H: RequestHeaders> PreflightGrant<'r, H> {
+    /// The origin the answer allows.
+    #[must_use]
+    pub fn origin(&self) -> &AllowOrigin<'r, H::Value> {
+        &self.origin
+    }
+
+    /// The requested method, as sent in `Access-Control-Request-Method`.
+    #[must_use]
+    pub fn method(&self) -> &'r H::Value {
+        self.method
+    }
+}
+
+/// The verdict on an actual request. The application runs in every case.
+/// `V` is the framework's header value type.
+#[derive(Clone, Debug)]
+pub enum Actual<'r, V: Clone = HeaderValue> {
+    /// No `Origin` header (a same-origin GET, a non-browser client): no CORS
+    /// headers, but `Vary: Origin` where the answer depends on the origin.
+    NoOrigin,
+    /// The origin may read the response.
+    Allowed(AllowOrigin<'r, V>),
+    /// The origin may not read the response: no CORS headers are added.
+    Refused(OriginRefusal),
+}
+
+impl<V: Clone> Actual<'_, V> {
+    /// The same verdict, owning the origin it echoes, so that it can outlive
+    /// the request (for instance, across the call to the application).
+    #[must_use]
+    pub fn into_owned(self) -> Actual<'static, V> {
+        match self {
+            Actual::NoOrigin => Actual::NoOrigin,
+            Actual::Allowed(origin) => Actual::Allowed(origin.into_owned()),
+            Actual::Refused(refusal) => Actual::Refused(refusal),
+        }
+    }
+}
+
+/// The value of `Access-Control-Allow-Origin` for an allowed request.
+#[derive(Clone, Debug)]
+pub enum AllowOrigin<'r, V: Clone = HeaderValue> {
+    /// `*`: any origin, without credentials.
+    Any,
+    /// The request's own origin, echoed byte for byte.
+    Origin(Cow<'r, V>),
+}
+
+impl<V: Clone> AllowOrigin<'_, V> {
+    /// The value to send, for a [`ResponseHeaders`](crate::ResponseHeaders)
+    /// map.
+    #[must_use]
+    pub fn response_value(&self) -> ResponseValue<'_, V> {
+        match self {
+            AllowOrigin::Any => ResponseValue::Rendered(&ANY),
+            AllowOrigin::Origin(origin) => ResponseValue::Echo(origin.as_ref()),
+        }
+    }
+
+    /// The same value, owning the origin.
+    #[must_use]
+    pub fn into_owned(self) -> AllowOrigin<'static, V> {
+        match self {
+            AllowOrigin::Any => AllowOrigin::Any,
+            AllowOrigin::Origin(origin) => AllowOrigin::Origin(Cow::Owned(origin.into_owned())),
+        }
+    }
+}
+
+impl AllowOrigin<'_, HeaderValue> {
+    /// The header value to send.
+    #[must_use]
+    pub fn value(&self) -> HeaderValue {
+        match self {
+            AllowOrigin::Any => ANY.clone(),
+            AllowOrigin::Origin(origin) => origin.as_ref().clone(),
+        }
+    }
+}
+
+/// Why a request's origin was refused.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum OriginRefusal {
+    /// Not an origin as browsers send it, or sent twice.
+    Malformed(MalformedOrigin),
+    /// `null`, which no origin list allows.
+    Null,
+    /// Well-formed, but not allowed by the policy.
+    NotAllowed,
+}
+
+impl fmt::Display for OriginRefusal {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            OriginRefusal::Malformed(malformed) => write!(f, "malformed origin: {malformed}"),
+            OriginRefusal::Null => f.write_str("origin `null` is never allowed"),
+            OriginRefusal::NotAllowed => f.write_str("origin not allowed"),
+        }
+    }
+}
+
+/// Why a request was refused.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum Refusal<'r> {
+    /// The origin is malformed, `null` or not allowed.
+    Origin(OriginRefusal),
+    /// `Access-Control-Request-Method` is repeated or not a method name.
+    MalformedMethod,
+    /// The requested method is not allowed.
+    MethodNotAllowed(&'r str),
+    /// `Access-Control-Request-Headers` is malformed or beyond its limits.
+    RequestHeaders(ListError),
+    /// A requested header is not allowed.
+    HeaderNotAllowed(&'r str),
+}
+
+impl fmt::Display for Refusal<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Refusal::Origin(origin) => origin.fmt(f),
+            Refusal::MalformedMethod => {
+                f.write_str("Access-Control-Request-Method is repeated or not a method name")
+            }
+            Refusal::MethodNotAllowed(method) => write!(f, "method `{method}` not allowed"),
+            Refusal::RequestHeaders(error) => {
+                write!(f, "Access-Control-Request-Headers refused: {error}")
+            }
+            Refusal::HeaderNotAllowed(name) => write!(f, "header `{name}` not allowed"),
+        }
+    }
+}

@@ -1,0 +1,416 @@
+//! The compiled policy: the request check and the headers it writes.
+//!
+//! [`Policy::check`] (or [`Policy::check_request`] for any framework's
+//! header map) reads a request's method and headers and returns a
+//! [`Decision`] without allocating; [`Policy::preflight_response`],
+//! [`Policy::write_preflight_headers`] and [`Policy::apply`] turn a
+//! decision into response headers from values rendered once, when the
+//! policy was built. Adapters only translate their framework's types and
+//! call these; every CORS rule is here.
+
+mod decision;
+mod write;
+
+use std::borrow::Cow;
+use std::fmt;
+
+use hashbrown::HashSet;
+use http::Method;
+use http::header::{HeaderMap, HeaderValue, VARY};
+
+use decision::ANY;
+pub use decision::{
+    Actual, AllowOrigin, Decision, OriginRefusal, Preflight, PreflightGrant, Refusal,
+};
+pub use write::DEBUG_HEADER;
+use write::{Answer, PreflightTemplate, VARY_PREFLIGHT, VARY_PREFLIGHT_ANY_ORIGIN};
+
+use crate::config::{Allowed, Config};
+use crate::error::ConfigError;
+use crate::header_set::HeaderNameSet;
+use crate::headers::{RequestHeader, RequestHeaders};
+use crate::origin::{MalformedOrigin, OriginMatcher, RequestOrigin};
+use crate::protocol::{ListLimits, TokenList, is_forbidden_method, is_safelisted_method, is_token};
+
+/// A validated, compiled CORS policy. Build one with [`Policy::new`], or let
+/// [`Cors`](crate::Cors) hold one and swap it at runtime.
+///
+/// ```
+/// use corsair::{Config, Decision, Policy, Preflight};
+/// use http::{HeaderMap, HeaderValue, Method, StatusCode};
+///
+/// let policy = Policy::new(Config {
+///     allow_origins: vec!["https://app.example.com".into()],
+///     allow_credentials: true,
+///     allow_methods: vec!["PUT".into()],
+///     allow_headers: vec!["content-type".into()],
+///     ..Config::default()
+/// })?;
+///
+/// let mut request = HeaderMap::new();
+/// request.insert("origin", HeaderValue::from_static("https://app.example.com"));
+/// request.insert("access-control-request-method", HeaderValue::from_static("PUT"));
+/// request.insert("access-control-request-headers", HeaderValue::from_static("content-type"));
+///
+/// let Decision::Preflight(preflight) = policy.check(&Method::OPTIONS, &request) else {
+///     unreachable!("OPTIONS with Origin and Access-Control-Request-Method is a preflight")
+/// };
+/// assert!(matches!(preflight, Preflight::Allowed(_)));
+/// let response = policy.preflight_response::<()>(&preflight);
+/// assert_eq!(response.status(), StatusCode::NO_CONTENT);
+/// assert_eq!(response.headers()["access-control-allow-origin"], "https://app.example.com");
+/// assert_eq!(response.headers()["access-control-allow-credentials"], "true");
+/// # Ok::<(), corsair::ConfigError>(())
+/// ```
+#[derive(Clone)]
+pub struct Policy {
+    config: Config,
+    /// `None` when any origin is allowed.
+    origins: Option<OriginMatcher>,
+    credentials: bool,
+    /// `None` when any method is allowed.
+    methods: Option<HashSet<Box<str>>>,
+    /// `None` when any header is allowed.
+    headers: Option<HeaderNameSet>,
+    /// Whether `Access-Control-Allow-Methods` echoes the request.
+    echo_method: bool,
+    /// Whether `Access-Control-Allow-Headers` echoes the request.
+    echo_headers: bool,
+    expose_headers: Option<HeaderValue>,
+    /// The headers of an allowed preflight answer, built once. The entries
+    /// that depend on the request (the origin, echoed lists) hold
+    /// placeholders, replaced in place so that a clone never grows.
+    preflight_allowed: HeaderMap,
+    /// The headers of a refused preflight answer: `Vary` alone.
+    preflight_refused: HeaderMap,
+    /// Debug mode: every decision is logged, and refusals say why.
+    debug: bool,
+}
+
+impl Policy {
+    /// Checks `config` and compiles it.
+    ///
+    /// # Errors
+    /// A [`ConfigError`] listing every problem of the configuration.
+    pub fn new(config: Config) -> Result<Self, ConfigError> {
+        let checked = config.check()?;
+        let credentials = config.allow_credentials;
+
+        let origins = checked.origins.map(|patterns| {
+            let mut matcher = OriginMatcher::default();
+            for pattern in &patterns {
+                matcher.insert(pattern);
+            }
+            matcher
+        });
+        let (methods, allow_methods) = match checked.methods {
+            Allowed::Any => (
+                None,
+                if credentials {
+                    Answer::Echo
+                } else {
+                    Answer::Fixed(ANY.clone())
+                },
+            ),
+            Allowed::Listed(names) => {
+                let answer = render(&names).map_or(Answer::Omit, Answer::Fixed);
+                (
+                    Some(names.into_iter().map(String::into_boxed_str).collect()),
+                    answer,
+                )
+            }
+        };
+        let (headers, allow_headers) = match checked.headers {
+            // Fetch never lets `*` cover `Authorization`, so name it.
+            Allowed::Any if !credentials => (
+                None,
+                Answer::Fixed(HeaderValue::from_static("*, authorization")),
+            ),
+            Allowed::Any => (None, Answer::Echo),
+            Allowed::Listed(names) => {
+                let answer = render(&names).map_or(Answer::Omit, Answer::Fixed);
+                let mut set = HeaderNameSet::default();
+                for name in &names {
+                    set.insert(name);
+                }
+                (Some(set), answer)
+            }
+        };
+        let expose_headers = match checked.expose {
+            Allowed::Any => Some(ANY.clone()),
+            Allowed::Listed(names) => render(&names),
+        };
+        let max_age = config
+            .max_age
+            .map(|seconds| shared(HeaderValue::from(seconds)));
+        let vary = if origins.is_some() {
+            VARY_PREFLIGHT
+        } else {
+            VARY_PREFLIGHT_ANY_ORIGIN
+        };
+        let mut preflight_refused = HeaderMap::with_capacity(1);
+        preflight_refused.insert(VARY, vary.clone());
+        let preflight_allowed = PreflightTemplate {
+            vary,
+            credentials,
+            allow_methods: &allow_methods,
+            allow_headers: &allow_headers,
+            max_age,
+        }
+        .build();
+
+        Ok(Policy {
+            origins,
+            credentials,
+            methods,
+            headers,
+            echo_method: matches!(allow_methods, Answer::Echo),
+            echo_headers: matches!(allow_headers, Answer::Echo),
+            expose_headers,
+            preflight_allowed,
+            preflight_refused,
+            debug: false,
+            config,
+        })
+    }
+
+    /// The same policy in debug mode or not: see
+    /// [`Cors::set_debug`](crate::Cors::set_debug).
+    #[must_use]
+    pub fn with_debug(mut self, debug: bool) -> Self {
+        self.debug = debug;
+        self
+    }
+
+    /// Whether debug mode is on.
+    #[must_use]
+    pub fn debug(&self) -> bool {
+        self.debug
+    }
+
+    /// The configuration this policy was compiled from.
+    #[must_use]
+    pub fn config(&self) -> &Config {
+        &self.config
+    }
+
+    /// Decides what a request is and whether it is allowed. Pure: no I/O, no
+    /// heap allocation. Refusals are logged as `tracing` events at debug
+    /// level (target `corsair`) with the reason; in debug mode, every
+    /// decision is.
+    ///
+    /// A request is a preflight when it is `OPTIONS` with both `Origin` and
+    /// `Access-Control-Request-Method`; any other request, `OPTIONS`
+    /// included, is an actual request, which the application must serve.
+    pub fn check<'r>(&self, method: &Method, headers: &'r HeaderMap) -> Decision<'r> {
+        self.check_request(method.as_str(), headers)
+    }
+
+    /// [`Policy::check`] for any framework's request header map: `method` is
+    /// the request's method as sent, `headers` its headers.
+    pub fn check_request<'r, H: RequestHeaders>(
+        &self,
+        method: &str,
+        headers: &'r H,
+    ) -> Decision<'r, H> {
+        let mut origins = headers.values_of(RequestHeader::Origin);
+        let Some(origin) = origins.next() else {
+            let decision = Decision::Actual(match self.origins {
+                None => Actual::Allowed(AllowOrigin::Any),
+                Some(_) => Actual::NoOrigin,
+            });
+            if self.debug {
+                log_decision(method, None, headers, &decision);
+            }
+            return decision;
+        };
+        let judged = self.judge_origin::<H>(origin, origins.next().is_some());
+
+        let preflight = if method == "OPTIONS" {
+            let mut requested = headers.values_of(RequestHeader::RequestMethod);
+            requested
+                .next()
+                .map(|requested_method| (requested_method, requested.next().is_some()))
+        } else {
+            None
+        };
+        let decision = match (preflight, judged) {
+            (Some((requested_method, repeated)), Ok(allowed)) => Decision::Preflight(
+                self.check_preflight(allowed, requested_method, repeated, headers),
+            ),
+            (Some(_), Err(refusal)) => {
+                Decision::Preflight(Preflight::Refused(Refusal::Origin(refusal)))
+            }
+            (None, Ok(allowed)) => Decision::Actual(Actual::Allowed(allowed)),
+            (None, Err(refusal)) => Decision::Actual(Actual::Refused(refusal)),
+        };
+        if self.debug {
+            log_decision(method, Some(H::bytes(origin)), headers, &decision);
+        } else if let Some(refusal) = decision.refusal() {
+            let preflight = matches!(decision, Decision::Preflight(_));
+            log_refusal(method, H::bytes(origin), preflight, &refusal);
+        }
+        decision
+    }
+
+    fn judge_origin<'r, H: RequestHeaders>(
+        &self,
+        value: &'r H::Value,
+        repeated: bool,
+    ) -> Result<AllowOrigin<'r, H::Value>, OriginRefusal> {
+        let Some(matcher) = &self.origins else {
+            // The answer is the same for every origin, so none is examined.
+            return Ok(AllowOrigin::Any);
+        };
+        if repeated {
+            return Err(OriginRefusal::Malformed(MalformedOrigin::Repeated));
+        }
+        let bytes = H::bytes(value);
+        if matcher.contains_exact(bytes) {
+            return Ok(AllowOrigin::Origin(Cow::Borrowed(value)));
+        }
+        match RequestOrigin::parse(bytes) {
+            Err(malformed) => Err(OriginRefusal::Malformed(malformed)),
+            Ok(RequestOrigin::Null) => Err(OriginRefusal::Null),
+            Ok(RequestOrigin::Tuple(tuple)) if matcher.matches_pattern(&tuple) => {
+                Ok(AllowOrigin::Origin(Cow::Borrowed(value)))
+            }
+            Ok(RequestOrigin::Tuple(_)) => Err(OriginRefusal::NotAllowed),
+        }
+    }
+
+    fn check_preflight<'r, H: RequestHeaders>(
+        &self,
+        origin: AllowOrigin<'r, H::Value>,
+        requested_method: &'r H::Value,
+        repeated: bool,
+        headers: &'r H,
+    ) -> Preflight<'r, H> {
+        if let Err(refusal) = self.check_requested_method(H::bytes(requested_method), repeated) {
+            return Preflight::Refused(refusal);
+        }
+        if let Err(refusal) = self.check_requested_headers(headers) {
+            return Preflight::Refused(refusal);
+        }
+        Preflight::Allowed(PreflightGrant {
+            origin,
+            method: requested_method,
+            request: headers,
+        })
+    }
+
+    fn check_requested_method<'r>(
+        &self,
+        value: &'r [u8],
+        repeated: bool,
+    ) -> Result<(), Refusal<'r>> {
+        if repeated {
+            return Err(Refusal::MalformedMethod);
+        }
+        let Some(name) = std::str::from_utf8(value)
+            .ok()
+            .filter(|name| is_token(name.as_bytes()))
+        else {
+            return Err(Refusal::MalformedMethod);
+        };
+        // Compared byte for byte: browsers send the normalised method.
+        let allowed = is_safelisted_method(name)
+            || (!is_forbidden_method(name)
+                && self
+                    .methods
+                    .as_ref()
+                    .is_none_or(|methods| methods.contains(name)));
+        if allowed {
+            Ok(())
+        } else {
+            Err(Refusal::MethodNotAllowed(name))
+        }
+    }
+
+    fn check_requested_headers<'r, H: RequestHeaders>(
+        &self,
+        headers: &'r H,
+    ) -> Result<(), Refusal<'r>> {
+        let mut list = TokenList::new(ListLimits::REQUEST_HEADERS);
+        for line in headers.values_of(RequestHeader::RequestHeaders) {
+            let elements = list.line(H::bytes(line)).map_err(Refusal::RequestHeaders)?;
+            for element in elements {
+                let name = element.map_err(Refusal::RequestHeaders)?;
+                if let Some(allowed) = &self.headers
+                    && !allowed.contains(name)
+                {
+                    return Err(Refusal::HeaderNotAllowed(name));
+                }
+            }
+        }
+        Ok(())
+    }
+}
+
+impl fmt::Debug for Policy {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Policy")
+            .field("config", &self.config)
+            .finish_non_exhaustive()
+    }
+}
+
+/// Joins names with `", "` into a header value, or `None` for no names.
+fn render(names: &[String]) -> Option<HeaderValue> {
+    if names.is_empty() {
+        return None;
+    }
+    // Validated tokens joined by ", " are always a valid header value.
+    HeaderValue::from_str(&names.join(", ")).ok().map(shared)
+}
+
+/// A value built at runtime holds a `Bytes` that allocates on its first
+/// clone, when it becomes shared; clone it once here, while the policy is
+/// built, so that no request ever pays that allocation.
+fn shared(value: HeaderValue) -> HeaderValue {
+    drop(value.clone());
+    value
+}
+
+/// Debug mode: every decision, with what the request asked for.
+fn log_decision<H: RequestHeaders>(
+    method: &str,
+    origin: Option<&[u8]>,
+    headers: &H,
+    decision: &Decision<'_, H>,
+) {
+    let outcome = match decision {
+        Decision::Preflight(Preflight::Allowed(_)) => "preflight allowed".to_owned(),
+        Decision::Actual(Actual::Allowed(_)) => "actual request allowed".to_owned(),
+        Decision::Actual(Actual::NoOrigin) => "no Origin: not a CORS request".to_owned(),
+        Decision::Preflight(Preflight::Refused(refusal)) => format!("preflight refused: {refusal}"),
+        Decision::Actual(Actual::Refused(refusal)) => format!("actual request refused: {refusal}"),
+    };
+    let requested = |header| {
+        headers
+            .values_of(header)
+            .map(|value| String::from_utf8_lossy(H::bytes(value)).into_owned())
+            .collect::<Vec<_>>()
+            .join(", ")
+    };
+    tracing::debug!(
+        target: "corsair",
+        method,
+        origin = %origin.unwrap_or_default().escape_ascii(),
+        requested_method = %requested(RequestHeader::RequestMethod),
+        requested_headers = %requested(RequestHeader::RequestHeaders),
+        outcome = %outcome,
+        "CORS decision",
+    );
+}
+
+fn log_refusal(method: &str, origin: &[u8], preflight: bool, refusal: &Refusal<'_>) {
+    tracing::debug!(
+        target: "corsair",
+        preflight,
+        method,
+        origin = %origin.escape_ascii(),
+        reason = %refusal,
+        "CORS request refused",
+    );
+}

@@ -52,10 +52,13 @@
 //!
 //! ## Features
 //! - `tower` (default): [`Cors`] is a `tower_layer::Layer`.
+//! - `actix`: [`Cors`] is an actix-web 4 `Transform`.
 //! - `serde`: [`Config`] implements `Serialize` and `Deserialize`.
 #![forbid(unsafe_code)]
 #![cfg_attr(docsrs, feature(doc_cfg))]
 
+#[cfg(feature = "actix")]
+mod actix;
 pub mod browser;
 mod config;
 mod cors;
@@ -68,6 +71,8 @@ pub mod protocol;
 #[cfg(feature = "tower")]
 mod tower;
 
+#[cfg(feature = "actix")]
+pub use actix::{ActixResponseFuture, CorsMiddleware};
 pub use config::{Config, MAX_AGE_LIMIT};
 pub use cors::Cors;
 pub use error::{ConfigError, ConfigProblem};

@@ -1,0 +1,268 @@
+//! The actix-web adapter: `Cors` is a [`Transform`], so
+//! `App::new().wrap(cors.clone())` puts a policy in front of an app.
+//!
+//! The adapter holds no CORS rule: it takes one policy snapshot per request,
+//! calls [`Policy::check_request`] on actix-web's own header map, answers
+//! preflights with [`Policy::write_preflight_headers`] without calling the
+//! app, and passes every other response through [`Policy::apply`].
+//!
+//! An error returned by the app (or an inner middleware) is turned into its
+//! response here, so that it gets the CORS headers an allowed origin needs
+//! and the page's script can read it, instead of an opaque network error.
+
+use std::future::{Future, Ready, ready};
+use std::pin::Pin;
+use std::sync::Arc;
+use std::task::{Context, Poll};
+
+use actix_web::body::{BoxBody, EitherBody, MessageBody};
+use actix_web::dev::{Service, ServiceRequest, ServiceResponse, Transform, forward_ready};
+use actix_web::http::StatusCode;
+use actix_web::http::header::{self, HeaderMap, HeaderName, HeaderValue};
+use actix_web::{Error, HttpRequest, HttpResponse};
+use pin_project_lite::pin_project;
+
+use crate::cors::Cors;
+use crate::headers::{RequestHeader, RequestHeaders, ResponseHeaders, ResponseValue};
+use crate::policy::{Actual, Decision, Policy};
+
+impl RequestHeaders for HeaderMap {
+    type Value = HeaderValue;
+
+    fn values_of(&self, header: RequestHeader) -> impl Iterator<Item = &HeaderValue> {
+        let name = match header {
+            RequestHeader::Origin => header::ORIGIN,
+            RequestHeader::RequestMethod => header::ACCESS_CONTROL_REQUEST_METHOD,
+            RequestHeader::RequestHeaders => header::ACCESS_CONTROL_REQUEST_HEADERS,
+        };
+        self.get_all(name)
+    }
+
+    fn bytes(value: &HeaderValue) -> &[u8] {
+        value.as_bytes()
+    }
+}
+
+/// actix-web 4 speaks `http` 0.2: the same names, other types.
+fn name(name: &http::HeaderName) -> Option<HeaderName> {
+    HeaderName::from_bytes(name.as_str().as_bytes()).ok()
+}
+
+fn value(value: ResponseValue<'_, HeaderValue>) -> Option<HeaderValue> {
+    match value {
+        ResponseValue::Rendered(rendered) => HeaderValue::from_bytes(rendered.as_bytes()).ok(),
+        ResponseValue::Echo(echoed) => Some(echoed.clone()),
+    }
+}
+
+impl ResponseHeaders<HeaderValue> for HeaderMap {
+    fn has_access_control(&self) -> bool {
+        self.keys()
+            .any(|name| name.as_str().starts_with("access-control-"))
+    }
+
+    fn remove(&mut self, header: &http::HeaderName) {
+        if let Some(header) = name(header) {
+            HeaderMap::remove(self, header);
+        }
+    }
+
+    fn insert(&mut self, header: &http::HeaderName, content: ResponseValue<'_, HeaderValue>) {
+        if let (Some(header), Some(content)) = (name(header), value(content)) {
+            HeaderMap::insert(self, header, content);
+        }
+    }
+
+    fn append(&mut self, header: &http::HeaderName, content: ResponseValue<'_, HeaderValue>) {
+        if let (Some(header), Some(content)) = (name(header), value(content)) {
+            HeaderMap::append(self, header, content);
+        }
+    }
+
+    fn any_value(&self, header: &http::HeaderName, mut test: impl FnMut(&[u8]) -> bool) -> bool {
+        name(header)
+            .is_some_and(|header| self.get_all(header).any(|content| test(content.as_bytes())))
+    }
+}
+
+impl<S, B> Transform<S, ServiceRequest> for Cors
+where
+    S: Service<ServiceRequest, Response = ServiceResponse<B>, Error = Error>,
+    B: MessageBody,
+{
+    type Response = ServiceResponse<EitherBody<B>>;
+    type Error = Error;
+    type Transform = CorsMiddleware<S>;
+    type InitError = ();
+    type Future = Ready<Result<Self::Transform, Self::InitError>>;
+
+    fn new_transform(&self, service: S) -> Self::Future {
+        ready(Ok(CorsMiddleware {
+            service,
+            cors: self.clone(),
+        }))
+    }
+}
+
+/// An actix-web service with a CORS policy in front of it. Made by
+/// `App::new().wrap(cors)`.
+///
+/// ```
+/// use actix_web::{App, HttpResponse, test, web};
+/// use corsair::{Config, Cors};
+///
+/// # actix_web::rt::System::new().block_on(async {
+/// let cors = Cors::new(Config {
+///     allow_origins: vec!["https://app.example.com".into()],
+///     allow_credentials: true,
+///     allow_methods: vec!["PUT".into()],
+///     ..Config::default()
+/// })
+/// .unwrap();
+/// let app = test::init_service(
+///     App::new().wrap(cors).route("/items/1", web::put().to(HttpResponse::Ok)),
+/// )
+/// .await;
+///
+/// let preflight = test::TestRequest::default()
+///     .method(actix_web::http::Method::OPTIONS)
+///     .uri("/items/1")
+///     .insert_header(("origin", "https://app.example.com"))
+///     .insert_header(("access-control-request-method", "PUT"))
+///     .to_request();
+/// let response = test::call_service(&app, preflight).await;
+/// assert_eq!(response.status(), 204);
+/// assert_eq!(
+///     response.headers().get("access-control-allow-origin").unwrap(),
+///     "https://app.example.com"
+/// );
+/// # });
+/// ```
+#[derive(Debug)]
+pub struct CorsMiddleware<S> {
+    service: S,
+    cors: Cors,
+}
+
+impl<S, B> Service<ServiceRequest> for CorsMiddleware<S>
+where
+    S: Service<ServiceRequest, Response = ServiceResponse<B>, Error = Error>,
+    B: MessageBody,
+{
+    type Response = ServiceResponse<EitherBody<B>>;
+    type Error = Error;
+    type Future = ActixResponseFuture<S::Future, B>;
+
+    forward_ready!(service);
+
+    fn call(&self, request: ServiceRequest) -> Self::Future {
+        let policy = self.cors.policy();
+        let decision = policy.check_request(request.method().as_str(), request.headers());
+        let actual = match decision {
+            Decision::Preflight(preflight) => {
+                let status = StatusCode::from_u16(preflight.status().as_u16())
+                    .unwrap_or(StatusCode::FORBIDDEN);
+                let mut response = HttpResponse::new(status);
+                policy.write_preflight_headers(&preflight, response.headers_mut());
+                let response = match policy.debug_reason(&preflight) {
+                    Some(reason) => {
+                        response.headers_mut().insert(
+                            header::CONTENT_TYPE,
+                            HeaderValue::from_static("text/plain; charset=utf-8"),
+                        );
+                        response.set_body(BoxBody::new(reason))
+                    }
+                    None => response,
+                };
+                let response = request.into_response(response).map_into_right_body();
+                return ActixResponseFuture {
+                    state: State::Answered {
+                        response: Some(response),
+                    },
+                };
+            }
+            Decision::Actual(actual) => actual.into_owned(),
+        };
+        let http_request = request.request().clone();
+        ActixResponseFuture {
+            state: State::Actual {
+                future: self.service.call(request),
+                policy,
+                actual,
+                request: Some(http_request),
+            },
+        }
+    }
+}
+
+pin_project! {
+    /// The future of a [`CorsMiddleware`] response: a preflight answered on
+    /// the spot, or the app's response (or error) with CORS headers applied.
+    pub struct ActixResponseFuture<F, B> {
+        #[pin]
+        state: State<F, B>,
+    }
+}
+
+pin_project! {
+    #[project = StateProjection]
+    enum State<F, B> {
+        Answered {
+            response: Option<ServiceResponse<EitherBody<B>>>,
+        },
+        Actual {
+            #[pin]
+            future: F,
+            policy: Arc<Policy>,
+            actual: Actual<'static, HeaderValue>,
+            request: Option<HttpRequest>,
+        },
+    }
+}
+
+impl<F, B> Future for ActixResponseFuture<F, B>
+where
+    F: Future<Output = Result<ServiceResponse<B>, Error>>,
+    B: MessageBody,
+{
+    type Output = Result<ServiceResponse<EitherBody<B>>, Error>;
+
+    fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
+        match self.project().state.project() {
+            StateProjection::Answered { response } => match response.take() {
+                Some(response) => Poll::Ready(Ok(response)),
+                None => Poll::Ready(Err(actix_web::error::ErrorInternalServerError(
+                    "corsair: response future polled after completion",
+                ))),
+            },
+            StateProjection::Actual {
+                future,
+                policy,
+                actual,
+                request,
+            } => match std::task::ready!(future.poll(cx)) {
+                Ok(mut response) => {
+                    policy.apply(actual, response.headers_mut());
+                    Poll::Ready(Ok(response.map_into_left_body()))
+                }
+                Err(error) => {
+                    let Some(request) = request.take() else {
+                        return Poll::Ready(Err(error));
+                    };
+                    let mut response = error.error_response();
+                    policy.apply(actual, response.headers_mut());
+                    Poll::Ready(Ok(
+                        ServiceResponse::new(request, response).map_into_right_body()
+                    ))
+                }
+            },
+        }
+    }
+}
+
+impl<F, B> std::fmt::Debug for ActixResponseFuture<F, B> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("ActixResponseFuture")
+            .finish_non_exhaustive()
+    }
+}

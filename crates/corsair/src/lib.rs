@@ -54,6 +54,8 @@
 //! - `tower` (default): [`Cors`] is a `tower_layer::Layer`.
 //! - `actix`: [`Cors`] is an actix-web 4 `Transform`.
 //! - `serde`: [`Config`] implements `Serialize` and `Deserialize`.
+//! - `toml`, `json`, `yaml`: [`Config::from_file`] and friends read those
+//!   formats, with errors that name the field, line and column.
 #![forbid(unsafe_code)]
 #![cfg_attr(docsrs, feature(doc_cfg))]
 
@@ -73,7 +75,7 @@ mod tower;
 
 #[cfg(feature = "actix")]
 pub use actix::{ActixResponseFuture, CorsMiddleware};
-pub use config::{Config, MAX_AGE_LIMIT};
+pub use config::{Config, Format, LoadError, MAX_AGE_LIMIT, SyntaxError};
 pub use cors::Cors;
 pub use error::{ConfigError, ConfigProblem};
 pub use headers::{RequestHeader, RequestHeaders, ResponseHeaders, ResponseValue};

@@ -1,4 +1,9 @@
-//! `Config`: the declarative policy, and its validation.
+//! `Config`: the declarative policy, its validation, and where it is read
+//! from (files in TOML, JSON or YAML, and environment variables).
+
+mod load;
+
+pub use load::{Format, LoadError, SyntaxError};
 
 use hashbrown::HashSet;
 

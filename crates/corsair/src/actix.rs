@@ -6,9 +6,10 @@
 //! preflights with [`Policy::write_preflight_headers`] without calling the
 //! app, and passes every other response through [`Policy::apply`].
 //!
-//! An error returned by the app (or an inner middleware) is turned into its
-//! response here, so that it gets the CORS headers an allowed origin needs
-//! and the page's script can read it, instead of an opaque network error.
+//! An error returned by the app (or an inner middleware) stays an error for
+//! the middleware outside, but the response actix-web renders from it
+//! carries the CORS headers an allowed origin needs, so the page's script
+//! can read it instead of an opaque network error.
 
 use std::future::{Future, Ready, ready};
 use std::pin::Pin;
@@ -17,9 +18,10 @@ use std::task::{Context, Poll};
 
 use actix_web::body::{BoxBody, EitherBody, MessageBody};
 use actix_web::dev::{Service, ServiceRequest, ServiceResponse, Transform, forward_ready};
+use actix_web::error::InternalError;
 use actix_web::http::StatusCode;
 use actix_web::http::header::{self, HeaderMap, HeaderName, HeaderValue};
-use actix_web::{Error, HttpRequest, HttpResponse};
+use actix_web::{Error, HttpResponse};
 use pin_project_lite::pin_project;
 
 use crate::cors::Cors;
@@ -183,13 +185,11 @@ where
             }
             Decision::Actual(actual) => actual.into_owned(),
         };
-        let http_request = request.request().clone();
         ActixResponseFuture {
             state: State::Actual {
                 future: self.service.call(request),
                 policy,
                 actual,
-                request: Some(http_request),
             },
         }
     }
@@ -215,7 +215,6 @@ pin_project! {
             future: F,
             policy: Arc<Policy>,
             actual: Actual<'static, HeaderValue>,
-            request: Option<HttpRequest>,
         },
     }
 }
@@ -239,21 +238,18 @@ where
                 future,
                 policy,
                 actual,
-                request,
             } => match std::task::ready!(future.poll(cx)) {
                 Ok(mut response) => {
                     policy.apply(actual, response.headers_mut());
                     Poll::Ready(Ok(response.map_into_left_body()))
                 }
                 Err(error) => {
-                    let Some(request) = request.take() else {
-                        return Poll::Ready(Err(error));
-                    };
+                    // The error stays an error for outer middleware, but the
+                    // response actix-web will render from it carries the
+                    // CORS headers, so an allowed page can read it.
                     let mut response = error.error_response();
                     policy.apply(actual, response.headers_mut());
-                    Poll::Ready(Ok(
-                        ServiceResponse::new(request, response).map_into_right_body()
-                    ))
+                    Poll::Ready(Err(InternalError::from_response(error, response).into()))
                 }
             },
         }

@@ -1,0 +1,16 @@
+//! The conformance table shared by every runner: `tests/conformance/cases.toml`,
+//! its types and loading ([`table`]), and the comparison of what a runner
+//! observed with what a case expects ([`compare`]).
+//!
+//! Nothing here knows an HTTP framework or a transport: a runner (tower,
+//! actix-web, the proxy over real HTTP) builds an application from a
+//! [`Case`], sends its request, and hands back an [`Outcome`]: the status,
+//! every response header, the body and how often the application was called.
+//! [`Report`] compares each outcome with its case and fails the test with every
+//! difference of every failing case.
+
+pub(crate) mod compare;
+pub(crate) mod table;
+
+pub(crate) use compare::{Outcome, Report};
+pub(crate) use table::{APP_ERROR_BODY, AppBody, Case};

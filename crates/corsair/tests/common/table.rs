@@ -1,0 +1,253 @@
+//! The table's types, its loading, and the checks that keep it consistent
+//! (unique names, every policy valid and used, fields that go together).
+
+use std::collections::{BTreeMap, HashSet};
+
+use corsair::{Config, Cors};
+use serde::Deserialize;
+
+/// The table, compiled into every runner so that they all run the same file.
+const CASES: &str = include_str!("../conformance/cases.toml");
+
+/// The fewest cases the table may hold.
+const MIN_CASES: usize = 480;
+
+/// The body of the 500 that an application error becomes (the error's
+/// message, as actix-web renders an `InternalError` and as the tower runner
+/// renders its error type).
+pub(crate) const APP_ERROR_BODY: &str = "the application failed";
+
+/// The table, loaded and checked, its policies compiled.
+pub(crate) struct Table {
+    pub(crate) cases: Vec<Case>,
+    pub(crate) policies: BTreeMap<String, Cors>,
+}
+
+impl Table {
+    /// The policy a case runs under.
+    pub(crate) fn cors(&self, case: &Case) -> &Cors {
+        &self.policies[&case.policy]
+    }
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawTable {
+    policies: BTreeMap<String, Config>,
+    case: Vec<Case>,
+}
+
+/// One request and the answer expected.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct Case {
+    pub(crate) name: String,
+    pub(crate) policy: String,
+    /// The request method, as sent.
+    pub(crate) method: String,
+    #[serde(default)]
+    headers: Vec<(String, Value)>,
+    #[serde(default)]
+    app_headers: Vec<(String, Value)>,
+    app_status: Option<u16>,
+    /// The application's body: whole, or streamed chunk by chunk.
+    pub(crate) app_body: Option<AppBody>,
+    /// The application fails instead of answering.
+    #[serde(default)]
+    pub(crate) app_error: bool,
+    pub(crate) expect: Expect,
+}
+
+/// What the application answers with as its body.
+#[derive(Clone, Debug, Deserialize)]
+#[serde(untagged)]
+pub(crate) enum AppBody {
+    /// One string, sent in one piece.
+    Whole(String),
+    /// Chunks streamed as separate frames, in order.
+    Chunks(Vec<String>),
+}
+
+/// What the response must be.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct Expect {
+    pub(crate) status: u16,
+    pub(crate) app_called: bool,
+    #[serde(default)]
+    headers: BTreeMap<String, Value>,
+    pub(crate) body: Option<String>,
+}
+
+/// A header value: a string, or `{ prefix, repeat, times, suffix }` for
+/// `prefix + repeat × times + suffix` (`prefix` and `suffix` optional).
+#[derive(Debug, Deserialize)]
+#[serde(untagged)]
+enum Value {
+    Text(String),
+    Repeat(Repeat),
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct Repeat {
+    #[serde(default)]
+    prefix: String,
+    repeat: String,
+    times: usize,
+    #[serde(default)]
+    suffix: String,
+}
+
+impl Value {
+    fn expand(&self) -> String {
+        match self {
+            Value::Text(text) => text.clone(),
+            Value::Repeat(r) => format!("{}{}{}", r.prefix, r.repeat.repeat(r.times), r.suffix),
+        }
+    }
+}
+
+fn expand(pairs: &[(String, Value)]) -> Vec<(String, String)> {
+    pairs
+        .iter()
+        .map(|(name, value)| (name.clone(), value.expand()))
+        .collect()
+}
+
+/// Whether a response header is one the table describes exactly.
+pub(crate) fn is_cors_related(name: &str) -> bool {
+    name.starts_with("access-control-") || name == "vary"
+}
+
+impl Case {
+    /// The request's headers, in order, values expanded.
+    pub(crate) fn headers(&self) -> Vec<(String, String)> {
+        expand(&self.headers)
+    }
+
+    /// The headers the application sets on its response (or on the response
+    /// its error becomes), in order, values expanded.
+    pub(crate) fn app_headers(&self) -> Vec<(String, String)> {
+        expand(&self.app_headers)
+    }
+
+    /// The application's status when it answers (it is 500 when it fails).
+    pub(crate) fn app_status(&self) -> u16 {
+        self.app_status.unwrap_or(200)
+    }
+
+    /// The exact CORS-related headers expected, names lowercase.
+    pub(crate) fn expected_headers(&self) -> BTreeMap<String, String> {
+        self.expect
+            .headers
+            .iter()
+            .map(|(name, value)| (name.to_ascii_lowercase(), value.expand()))
+            .collect()
+    }
+
+    /// Whether the application sees a `HEAD` request, to which it answers
+    /// with headers and no body.
+    pub(crate) fn is_head(&self) -> bool {
+        self.method == "HEAD"
+    }
+
+    /// The part of the name before `/`.
+    pub(crate) fn category(&self) -> &str {
+        self.name
+            .split_once('/')
+            .map_or("", |(category, _)| category)
+    }
+
+    /// What is wrong with the case as written, whatever the adapter.
+    fn problems(&self) -> Vec<String> {
+        let mut problems = Vec::new();
+        if self.app_error && (self.app_status.is_some() || self.app_body.is_some()) {
+            problems.push(
+                "app_error excludes app_status and app_body: a failing application \
+                 answers nothing"
+                    .to_owned(),
+            );
+        }
+        if (self.app_error || matches!(self.app_body, Some(AppBody::Chunks(_))))
+            && self.expect.body.is_none()
+        {
+            problems.push("app_error and streamed app_body cases must give expect.body".into());
+        }
+        if let Some(AppBody::Chunks(chunks)) = &self.app_body
+            && (chunks.is_empty() || chunks.iter().any(String::is_empty))
+        {
+            // Frameworks drop empty chunks, so they would not mean the same
+            // to every adapter.
+            problems.push("a streamed app_body is a non-empty list of non-empty chunks".into());
+        }
+        if let Some(body) = &self.expect.body
+            && !body.is_empty()
+            && (self.is_head() || !self.expect.app_called)
+        {
+            problems.push(
+                "expect.body must be empty for HEAD and for answers corsair gives alone".into(),
+            );
+        }
+        for name in self.expect.headers.keys() {
+            if !is_cors_related(&name.to_ascii_lowercase()) {
+                problems.push(format!(
+                    "expect.headers names `{name}`, which is not access-control-* or vary"
+                ));
+            }
+        }
+        problems
+    }
+}
+
+/// Loads `cases.toml`, checks it as a whole and case by case, and compiles
+/// its policies. Panics with every problem found.
+pub(crate) fn load() -> Table {
+    let raw: RawTable = toml::from_str(CASES).expect("tests/conformance/cases.toml does not parse");
+    let mut problems = Vec::new();
+    if raw.case.len() < MIN_CASES {
+        problems.push(format!(
+            "the table has {} cases, fewer than {MIN_CASES}",
+            raw.case.len()
+        ));
+    }
+    let mut seen = HashSet::new();
+    for case in &raw.case {
+        if !seen.insert(case.name.as_str()) {
+            problems.push(format!("case name `{}` is not unique", case.name));
+        }
+        if !raw.policies.contains_key(&case.policy) {
+            problems.push(format!(
+                "case `{}`: unknown policy `{}`",
+                case.name, case.policy
+            ));
+        }
+        for problem in case.problems() {
+            problems.push(format!("case `{}`: {problem}", case.name));
+        }
+    }
+    let used: HashSet<&str> = raw.case.iter().map(|case| case.policy.as_str()).collect();
+    for name in raw.policies.keys() {
+        if !used.contains(name.as_str()) {
+            problems.push(format!("policy `{name}` is used by no case"));
+        }
+    }
+    let mut policies = BTreeMap::new();
+    for (name, config) in raw.policies {
+        match Cors::new(config) {
+            Ok(cors) => {
+                policies.insert(name, cors);
+            }
+            Err(error) => problems.push(format!("policy `{name}`: {error}")),
+        }
+    }
+    assert!(
+        problems.is_empty(),
+        "tests/conformance/cases.toml:\n  {}",
+        problems.join("\n  ")
+    );
+    Table {
+        cases: raw.case,
+        policies,
+    }
+}

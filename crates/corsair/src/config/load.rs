@@ -241,12 +241,15 @@ impl Config {
     #[cfg(feature = "json")]
     pub fn from_json(text: &str) -> Result<Config, SyntaxError> {
         let mut deserializer = serde_json::Deserializer::from_str(text);
-        let config: Config = serde_path_to_error::deserialize(&mut deserializer).map_err(|error| {
-            let field = field_of(error.path());
-            let inner = error.into_inner();
-            json_error(field, &inner)
-        })?;
-        deserializer.end().map_err(|error| json_error(None, &error))?;
+        let config: Config =
+            serde_path_to_error::deserialize(&mut deserializer).map_err(|error| {
+                let field = field_of(error.path());
+                let inner = error.into_inner();
+                json_error(field, &inner)
+            })?;
+        deserializer
+            .end()
+            .map_err(|error| json_error(None, &error))?;
         Ok(config)
     }
 
@@ -317,7 +320,10 @@ impl Config {
     ///
     /// # Errors
     /// [`LoadError::Env`] naming the variable.
-    pub fn from_env_vars<K, V>(prefix: &str, variables: impl IntoIterator<Item = (K, V)>) -> Result<Config, LoadError>
+    pub fn from_env_vars<K, V>(
+        prefix: &str,
+        variables: impl IntoIterator<Item = (K, V)>,
+    ) -> Result<Config, LoadError>
     where
         K: AsRef<std::ffi::OsStr>,
         V: AsRef<std::ffi::OsStr>,
@@ -345,15 +351,19 @@ impl Config {
                 "ALLOW_HEADERS" => config.allow_headers = list(value),
                 "EXPOSE_HEADERS" => config.expose_headers = list(value),
                 "MAX_AGE" => {
-                    config.max_age = Some(value.trim().parse().map_err(|_| {
-                        error(format!("{value:?} is not a number of seconds"))
-                    })?);
+                    config.max_age = Some(
+                        value
+                            .trim()
+                            .parse()
+                            .map_err(|_| error(format!("{value:?} is not a number of seconds")))?,
+                    );
                 }
                 "DANGEROUSLY_ALLOW_INSECURE_ORIGINS" => {
                     config.dangerously_allow_insecure_origins = boolean(value).map_err(error)?;
                 }
                 "DANGEROUSLY_ALLOW_PUBLIC_SUFFIX_WILDCARDS" => {
-                    config.dangerously_allow_public_suffix_wildcards = boolean(value).map_err(error)?;
+                    config.dangerously_allow_public_suffix_wildcards =
+                        boolean(value).map_err(error)?;
                 }
                 _ => return Err(error(unknown_variable(prefix, field))),
             }
@@ -396,9 +406,21 @@ fn edit_distance(a: &str, b: &str) -> usize {
         let mut current = Vec::with_capacity(b.len() + 1);
         current.push(i + 1);
         for (j, cb) in b.iter().enumerate() {
-            let substitution = previous.get(j).copied().unwrap_or(usize::MAX).saturating_add(usize::from(ca != *cb));
-            let deletion = previous.get(j + 1).copied().unwrap_or(usize::MAX).saturating_add(1);
-            let insertion = current.last().copied().unwrap_or(usize::MAX).saturating_add(1);
+            let substitution = previous
+                .get(j)
+                .copied()
+                .unwrap_or(usize::MAX)
+                .saturating_add(usize::from(ca != *cb));
+            let deletion = previous
+                .get(j + 1)
+                .copied()
+                .unwrap_or(usize::MAX)
+                .saturating_add(1);
+            let insertion = current
+                .last()
+                .copied()
+                .unwrap_or(usize::MAX)
+                .saturating_add(1);
             current.push(substitution.min(deletion).min(insertion));
         }
         previous = current;
@@ -435,9 +457,16 @@ fn field_of(path: &serde_path_to_error::Path) -> Option<String> {
 fn line_and_column(text: &str, offset: usize) -> (Option<usize>, Option<usize>) {
     let before = text.get(..offset).unwrap_or(text);
     let line = before.matches('\n').count() + 1;
-    let column = before.rfind('\n').map_or(before.chars().count(), |newline| {
-        before.get(newline + 1..).unwrap_or_default().chars().count()
-    }) + 1;
+    let column = before
+        .rfind('\n')
+        .map_or(before.chars().count(), |newline| {
+            before
+                .get(newline + 1..)
+                .unwrap_or_default()
+                .chars()
+                .count()
+        })
+        + 1;
     (Some(line), Some(column))
 }
 
@@ -474,7 +503,10 @@ mod tests {
             unknown_variable("CORS_", "ALLOW_ORIGIN"),
             "no such setting; did you mean CORS_ALLOW_ORIGINS?"
         );
-        assert!(unknown_variable("CORS_", "XYZZY").starts_with("no such setting; the settings are CORS_ALLOW_ORIGINS"));
+        assert!(
+            unknown_variable("CORS_", "XYZZY")
+                .starts_with("no such setting; the settings are CORS_ALLOW_ORIGINS")
+        );
         assert_eq!(edit_distance("kitten", "sitting"), 3);
         assert_eq!(edit_distance("", "abc"), 3);
     }
@@ -484,7 +516,10 @@ mod tests {
         let config = Config::from_env_vars(
             "CORS_",
             [
-                ("CORS_ALLOW_ORIGINS", " https://a.example , ,https://b.example"),
+                (
+                    "CORS_ALLOW_ORIGINS",
+                    " https://a.example , ,https://b.example",
+                ),
                 ("CORS_ALLOW_CREDENTIALS", "TRUE"),
                 ("CORS_MAX_AGE", "600"),
                 ("CORS_DANGEROUSLY_ALLOW_INSECURE_ORIGINS", "false"),
@@ -492,12 +527,24 @@ mod tests {
             ],
         )
         .unwrap();
-        assert_eq!(config.allow_origins, ["https://a.example", "https://b.example"]);
+        assert_eq!(
+            config.allow_origins,
+            ["https://a.example", "https://b.example"]
+        );
         assert!(config.allow_credentials);
         assert_eq!(config.max_age, Some(600));
-        for (variable, value) in [("CORS_ALLOW_CREDENTIALS", "yes"), ("CORS_MAX_AGE", "-1"), ("CORS_MAX_AGE", "ten")] {
+        for (variable, value) in [
+            ("CORS_ALLOW_CREDENTIALS", "yes"),
+            ("CORS_MAX_AGE", "-1"),
+            ("CORS_MAX_AGE", "ten"),
+        ] {
             let error = Config::from_env_vars("CORS_", [(variable, value)]).unwrap_err();
-            assert!(error.to_string().starts_with(&format!("environment variable {variable}: ")), "{error}");
+            assert!(
+                error
+                    .to_string()
+                    .starts_with(&format!("environment variable {variable}: ")),
+                "{error}"
+            );
         }
     }
 
@@ -512,6 +559,15 @@ mod tests {
             error.to_string(),
             "<TOML>:2:21: allow_credentials: invalid type: string \"yes\", expected a boolean"
         );
+        let error =
+            Config::from_toml("allow_origins = []\n\nallow_credential = true\n").unwrap_err();
+        assert_eq!((error.line, error.column), (Some(3), Some(1)));
+        assert!(
+            error
+                .message
+                .starts_with("unknown field `allow_credential`, expected one of"),
+            "{error}"
+        );
         let error = Config::from_toml("allow_origins = [\"a\", 3]\n").unwrap_err();
         assert_eq!(error.field.as_deref(), Some("allow_origins[1]"));
         let error = Config::from_toml("allow_origins = [\n").unwrap_err();
@@ -522,12 +578,22 @@ mod tests {
     #[cfg(feature = "json")]
     #[test]
     fn json_errors_name_the_field_line_and_column() {
-        let error = Config::from_json("{\n  \"allow_origins\": [\"https://a.example\"],\n  \"max_age\": -1\n}").unwrap_err();
+        let error = Config::from_json(
+            "{\n  \"allow_origins\": [\"https://a.example\"],\n  \"max_age\": -1\n}",
+        )
+        .unwrap_err();
         assert_eq!(error.field.as_deref(), Some("max_age"));
         assert_eq!(error.line, Some(3));
-        assert!(error.message.contains("invalid value: integer `-1`"), "{}", error.message);
+        assert!(
+            error.message.contains("invalid value: integer `-1`"),
+            "{}",
+            error.message
+        );
         let error = Config::from_json("{\"allow_origin\": []}").unwrap_err();
-        assert!(error.to_string().contains("unknown field `allow_origin`"), "{error}");
+        assert!(
+            error.to_string().contains("unknown field `allow_origin`"),
+            "{error}"
+        );
         assert!(Config::from_json("{} {}").is_err(), "trailing characters");
     }
 
@@ -538,17 +604,30 @@ mod tests {
         let error = Config::from_yaml(text).unwrap_err();
         assert_eq!(error.field.as_deref(), Some("allow_credentials"));
         assert_eq!(error.line, Some(3));
-        let config = Config::from_yaml("allow_origins: [\"https://a.example\"]\nmax_age: 600\n").unwrap();
+        let config =
+            Config::from_yaml("allow_origins: [\"https://a.example\"]\nmax_age: 600\n").unwrap();
         assert_eq!(config.max_age, Some(600));
     }
 
     #[test]
     fn formats_follow_extensions() {
-        assert_eq!(Format::from_path(Path::new("cors.toml")), Some(Format::Toml));
-        assert_eq!(Format::from_path(Path::new("cors.JSON")), Some(Format::Json));
+        assert_eq!(
+            Format::from_path(Path::new("cors.toml")),
+            Some(Format::Toml)
+        );
+        assert_eq!(
+            Format::from_path(Path::new("cors.JSON")),
+            Some(Format::Json)
+        );
         assert_eq!(Format::from_path(Path::new("a/b.yml")), Some(Format::Yaml));
         assert_eq!(Format::from_path(Path::new("cors.ini")), None);
-        assert!(matches!(Config::from_file("/nonexistent/cors.ini"), Err(LoadError::UnknownFormat { .. })));
-        assert!(matches!(Config::from_file("/nonexistent/cors.toml"), Err(LoadError::Io { .. })));
+        assert!(matches!(
+            Config::from_file("/nonexistent/cors.ini"),
+            Err(LoadError::UnknownFormat { .. })
+        ));
+        assert!(matches!(
+            Config::from_file("/nonexistent/cors.toml"),
+            Err(LoadError::Io { .. })
+        ));
     }
 }

@@ -194,10 +194,11 @@ impl Policy {
         &self.config
     }
 
-    /// Decides what a request is and whether it is allowed. Pure: no I/O, no
-    /// heap allocation. Refusals are logged as `tracing` events at debug
-    /// level (target `corsair`) with the reason; in debug mode, every
-    /// decision is.
+    /// Decides what a request is and whether it is allowed. Pure: no I/O, and
+    /// no heap allocation outside debug mode. Refusals are logged as
+    /// `tracing` events at debug level (target `corsair`) with the reason;
+    /// in [debug mode](crate::Cors::set_debug), every decision is, with
+    /// what the request asked for.
     ///
     /// A request is a preflight when it is `OPTIONS` with both `Origin` and
     /// `Access-Control-Request-Method`; any other request, `OPTIONS`

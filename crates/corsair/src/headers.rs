@@ -108,12 +108,8 @@ impl RequestHeaders for HeaderMap {
     type Value = HeaderValue;
 
     fn values_of(&self, header: RequestHeader) -> impl Iterator<Item = &HeaderValue> {
-        let name = match header {
-            RequestHeader::Origin => &ORIGIN,
-            RequestHeader::RequestMethod => &ACCESS_CONTROL_REQUEST_METHOD,
-            RequestHeader::RequestHeaders => &ACCESS_CONTROL_REQUEST_HEADERS,
-        };
-        self.get_all(name).iter()
+        // A standard header name is a constant: building it costs nothing.
+        self.get_all(header.name()).iter()
     }
 
     fn bytes(value: &HeaderValue) -> &[u8] {

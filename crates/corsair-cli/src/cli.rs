@@ -1,0 +1,40 @@
+//! The command line: `corsair <command> [options]`.
+
+use clap::{Parser, Subcommand, ValueEnum};
+
+/// Cross-Origin Resource Sharing done right: a CORS proxy for any service,
+/// and a demo of credentialed cross-origin calls.
+#[derive(Debug, Parser)]
+#[command(name = "corsair", version, about, long_about = None)]
+pub struct Cli {
+    /// How log lines look: `pretty` for people, `json` for log collectors.
+    #[arg(long, global = true, value_enum, default_value_t = LogFormat::Pretty)]
+    pub log_format: LogFormat,
+    /// Which events to log, as a `tracing` filter (`info`,
+    /// `corsair=debug,info`...). Defaults to `$RUST_LOG`, else `info`.
+    #[arg(long, global = true)]
+    pub log_level: Option<String>,
+    /// What to do.
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+/// The subcommands.
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Start a demo: an API behind a credentialed CORS policy, a page on a
+    /// second origin that calls it, and an attacker's page on a third.
+    Demo(crate::demo::DemoArgs),
+    /// Put a CORS policy in front of any HTTP service.
+    Proxy(crate::proxy::ProxyArgs),
+}
+
+/// The format of log lines.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, ValueEnum)]
+pub enum LogFormat {
+    /// Human-readable lines.
+    #[default]
+    Pretty,
+    /// One JSON object per line.
+    Json,
+}

@@ -1,0 +1,40 @@
+//! The `corsair` command. Everything lives in the `corsair_cli` library so
+//! that tests can drive it in-process; this file only parses the command
+//! line, sets up logging and turns errors into one line and an exit code.
+
+use std::process::ExitCode;
+
+use clap::Parser;
+use corsair_cli::cli::{Cli, Command};
+use corsair_cli::{demo, logging, proxy};
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    if let Err(error) = logging::init(cli.log_format, cli.log_level.as_deref()) {
+        eprintln!("corsair: {error:#}");
+        return ExitCode::from(2);
+    }
+    let runtime = match tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+    {
+        Ok(runtime) => runtime,
+        Err(error) => {
+            eprintln!("corsair: cannot start the async runtime: {error}");
+            return ExitCode::from(2);
+        }
+    };
+    let result = runtime.block_on(async {
+        match cli.command {
+            Command::Demo(args) => demo::run(args).await,
+            Command::Proxy(args) => proxy::run(args).await,
+        }
+    });
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(error) => {
+            eprintln!("corsair: {error:#}");
+            ExitCode::FAILURE
+        }
+    }
+}

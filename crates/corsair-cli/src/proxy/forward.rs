@@ -1,0 +1,204 @@
+//! What changes between the client's request and the upstream's, and back:
+//! hop-by-hop headers removed, `Forwarded` and `X-Forwarded-*` added.
+
+use std::net::{IpAddr, SocketAddr};
+
+use http::header::{self, HeaderMap, HeaderName, HeaderValue};
+
+use super::file::Forwarding;
+
+/// The headers that concern one connection only (RFC 9110 §7.6.1), plus the
+/// legacy ones proxies still see.
+const HOP_BY_HOP: [HeaderName; 8] = [
+    header::CONNECTION,
+    HeaderName::from_static("keep-alive"),
+    HeaderName::from_static("proxy-connection"),
+    header::TE,
+    header::TRAILER,
+    header::TRANSFER_ENCODING,
+    header::UPGRADE,
+    header::PROXY_AUTHORIZATION,
+];
+
+static X_FORWARDED_FOR: HeaderName = HeaderName::from_static("x-forwarded-for");
+static X_FORWARDED_PROTO: HeaderName = HeaderName::from_static("x-forwarded-proto");
+static X_FORWARDED_HOST: HeaderName = HeaderName::from_static("x-forwarded-host");
+
+/// Whether a request asks to switch protocols (`Connection: upgrade` with an
+/// `Upgrade` header), as a WebSocket handshake does.
+#[must_use]
+pub(crate) fn is_upgrade(headers: &HeaderMap) -> bool {
+    headers.contains_key(header::UPGRADE) && connection_lists(headers, "upgrade")
+}
+
+/// Whether `Connection` lists `token`.
+fn connection_lists(headers: &HeaderMap, token: &str) -> bool {
+    headers
+        .get_all(header::CONNECTION)
+        .iter()
+        .filter_map(|value| value.to_str().ok())
+        .flat_map(|value| value.split(','))
+        .any(|element| element.trim().eq_ignore_ascii_case(token))
+}
+
+/// Removes hop-by-hop headers and those `Connection` names. With
+/// `upgrade`, the `Upgrade` header and `Connection: upgrade` stay, so that
+/// the next hop can switch protocols too.
+pub(crate) fn strip_hop_by_hop(headers: &mut HeaderMap, upgrade: bool) {
+    let named: Vec<HeaderName> = headers
+        .get_all(header::CONNECTION)
+        .iter()
+        .filter_map(|value| value.to_str().ok())
+        .flat_map(|value| value.split(','))
+        .filter_map(|element| HeaderName::from_bytes(element.trim().as_bytes()).ok())
+        .collect();
+    let upgrade_value = if upgrade {
+        headers.get(header::UPGRADE).cloned()
+    } else {
+        None
+    };
+    for name in named.iter().chain(HOP_BY_HOP.iter()) {
+        headers.remove(name);
+    }
+    if let Some(value) = upgrade_value {
+        headers.insert(header::UPGRADE, value);
+        headers.insert(header::CONNECTION, HeaderValue::from_static("upgrade"));
+    }
+}
+
+/// Tells the upstream who the client is, as `forwarding` asks. `host` is
+/// the authority the client asked for.
+pub(crate) fn add_forwarding(
+    headers: &mut HeaderMap,
+    forwarding: Forwarding,
+    client: SocketAddr,
+    proto: &'static str,
+    host: Option<&HeaderValue>,
+) {
+    let ip = client.ip().to_canonical();
+    if forwarding.x_forwarded {
+        let chain = match headers.get(&X_FORWARDED_FOR).map(HeaderValue::to_str) {
+            Some(Ok(earlier)) if !earlier.trim().is_empty() => format!("{earlier}, {ip}"),
+            _ => ip.to_string(),
+        };
+        headers.remove(&X_FORWARDED_FOR);
+        if let Ok(value) = HeaderValue::from_str(&chain) {
+            headers.insert(X_FORWARDED_FOR.clone(), value);
+        }
+        headers.insert(X_FORWARDED_PROTO.clone(), HeaderValue::from_static(proto));
+        match host {
+            Some(host) => {
+                headers.insert(X_FORWARDED_HOST.clone(), host.clone());
+            }
+            None => {
+                headers.remove(&X_FORWARDED_HOST);
+            }
+        }
+    }
+    if forwarding.forwarded {
+        let node = match ip {
+            IpAddr::V4(v4) => v4.to_string(),
+            IpAddr::V6(v6) => format!("\"[{v6}]\""),
+        };
+        let mut element = format!("for={node};proto={proto}");
+        // A host that would need escaping inside a quoted string is left out
+        // rather than passed on half-quoted.
+        if let Some(host) = host.and_then(|h| h.to_str().ok())
+            && !host.contains(['"', '\\'])
+        {
+            element.push_str(";host=\"");
+            element.push_str(host);
+            element.push('"');
+        }
+        if let Ok(value) = HeaderValue::from_str(&element) {
+            headers.append(header::FORWARDED, value);
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn map(pairs: &[(&str, &str)]) -> HeaderMap {
+        let mut headers = HeaderMap::new();
+        for (name, value) in pairs {
+            headers.append(
+                HeaderName::from_bytes(name.as_bytes()).unwrap(),
+                HeaderValue::from_str(value).unwrap(),
+            );
+        }
+        headers
+    }
+
+    #[test]
+    fn hop_by_hop_headers_and_those_connection_names_go() {
+        let mut headers = map(&[
+            ("connection", "keep-alive, x-secret"),
+            ("keep-alive", "timeout=5"),
+            ("x-secret", "1"),
+            ("te", "trailers"),
+            ("transfer-encoding", "chunked"),
+            ("proxy-authorization", "Basic x"),
+            ("accept", "*/*"),
+        ]);
+        strip_hop_by_hop(&mut headers, false);
+        assert_eq!(headers.len(), 1);
+        assert_eq!(headers["accept"], "*/*");
+    }
+
+    #[test]
+    fn an_upgrade_keeps_what_the_next_hop_needs() {
+        let mut headers = map(&[
+            ("connection", "Upgrade, keep-alive"),
+            ("upgrade", "websocket"),
+            ("sec-websocket-key", "abc"),
+        ]);
+        assert!(is_upgrade(&headers));
+        strip_hop_by_hop(&mut headers, true);
+        assert_eq!(headers["connection"], "upgrade");
+        assert_eq!(headers["upgrade"], "websocket");
+        assert_eq!(headers["sec-websocket-key"], "abc");
+        assert!(!is_upgrade(&map(&[("upgrade", "websocket")])));
+    }
+
+    #[test]
+    fn forwarding_headers_extend_the_chain() {
+        let mut headers = map(&[
+            ("x-forwarded-for", "203.0.113.7"),
+            ("forwarded", "for=203.0.113.7"),
+        ]);
+        let host = HeaderValue::from_static("api.example.com");
+        add_forwarding(
+            &mut headers,
+            Forwarding::default(),
+            "[::ffff:10.0.0.5]:4000".parse().unwrap(),
+            "https",
+            Some(&host),
+        );
+        assert_eq!(headers["x-forwarded-for"], "203.0.113.7, 10.0.0.5");
+        assert_eq!(headers["x-forwarded-proto"], "https");
+        assert_eq!(headers["x-forwarded-host"], "api.example.com");
+        let forwarded: Vec<_> = headers.get_all("forwarded").iter().collect();
+        assert_eq!(forwarded.len(), 2);
+        assert_eq!(
+            forwarded[1],
+            "for=10.0.0.5;proto=https;host=\"api.example.com\""
+        );
+
+        let mut headers = HeaderMap::new();
+        add_forwarding(
+            &mut headers,
+            Forwarding {
+                forwarded: true,
+                x_forwarded: false,
+                preserve_host: true,
+            },
+            "[2001:db8::1]:4000".parse().unwrap(),
+            "http",
+            None,
+        );
+        assert_eq!(headers.len(), 1);
+        assert_eq!(headers["forwarded"], "for=\"[2001:db8::1]\";proto=http");
+    }
+}

@@ -1,0 +1,334 @@
+//! The listeners: accepting client connections within the limits, TLS,
+//! HTTP/1.1 and HTTP/2 on one port, and the graceful drain at shutdown.
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::time::Duration;
+
+use hyper::service::service_fn;
+use hyper_util::rt::{TokioExecutor, TokioIo, TokioTimer};
+use hyper_util::server::conn::auto;
+use hyper_util::server::graceful::{GracefulShutdown, Watcher};
+use tokio::io::{AsyncRead, AsyncWrite};
+use tokio::net::{TcpListener, TcpStream};
+use tokio::sync::{OwnedSemaphorePermit, Semaphore, watch};
+use tokio::task::{JoinHandle, JoinSet};
+use tokio_rustls::TlsAcceptor;
+use tracing::{debug, info, warn};
+
+use super::admin;
+use super::file::{FileError, Limits, Settings};
+use super::handler::{Peer, Shared, handle};
+use super::metrics::Metrics;
+use super::reload::{self, Source};
+use super::tls::{self, TlsError};
+
+/// Why the proxy could not start: one sentence.
+#[derive(Debug, thiserror::Error)]
+pub enum StartError {
+    /// A listener could not bind its address.
+    #[error("cannot listen on {addr} ({what}): {source}")]
+    Bind {
+        /// The address.
+        addr: SocketAddr,
+        /// Which listener.
+        what: &'static str,
+        /// Why.
+        source: std::io::Error,
+    },
+    /// The TLS files are unusable.
+    #[error(transparent)]
+    Tls(#[from] TlsError),
+}
+
+/// A running proxy. Dropping it stops accepting connections at once;
+/// [`Proxy::shutdown`] drains them first.
+///
+/// ```no_run
+/// # async fn run() -> anyhow::Result<()> {
+/// use corsair_cli::proxy::{Overrides, Proxy, ProxyFile};
+/// let path = std::path::Path::new("proxy.toml");
+/// let settings = ProxyFile::load(path, &Overrides::default())?;
+/// let proxy = Proxy::start(settings, None).await?;
+/// println!("listening on {}", proxy.addr());
+/// proxy.shutdown().await;
+/// # Ok(()) }
+/// ```
+#[derive(Debug)]
+pub struct Proxy {
+    addr: SocketAddr,
+    admin_addr: Option<SocketAddr>,
+    shared: Arc<Shared>,
+    source: Option<Source>,
+    startup: Settings,
+    stop: watch::Sender<bool>,
+    accepting: JoinHandle<()>,
+}
+
+impl Proxy {
+    /// Binds the listeners of `settings` and starts serving. With a
+    /// `source` (the file and the command line's overrides), the file is
+    /// watched and re-read when it changes.
+    ///
+    /// # Errors
+    /// When a listener cannot bind or the TLS files are unusable.
+    pub async fn start(settings: Settings, source: Option<Source>) -> Result<Proxy, StartError> {
+        let acceptor = settings.tls.as_ref().map(tls::acceptor).transpose()?;
+        let listener =
+            TcpListener::bind(settings.listen)
+                .await
+                .map_err(|source| StartError::Bind {
+                    addr: settings.listen,
+                    what: "proxy",
+                    source,
+                })?;
+        let addr = listener.local_addr().map_err(|source| StartError::Bind {
+            addr: settings.listen,
+            what: "proxy",
+            source,
+        })?;
+        let admin_listener = match settings.admin {
+            None => None,
+            Some(admin) => {
+                Some(
+                    TcpListener::bind(admin)
+                        .await
+                        .map_err(|source| StartError::Bind {
+                            addr: admin,
+                            what: "admin",
+                            source,
+                        })?,
+                )
+            }
+        };
+        let admin_addr = admin_listener
+            .as_ref()
+            .and_then(|listener| listener.local_addr().ok());
+
+        let shared = Arc::new(Shared::new(&settings));
+        let (stop, stopped) = watch::channel(false);
+        if let Some(listener) = admin_listener {
+            tokio::spawn(admin::serve(listener, Arc::clone(&shared), stopped.clone()));
+        }
+        if let Some(source) = &source {
+            tokio::spawn(reload::watch(
+                Arc::clone(&shared),
+                source.clone(),
+                settings.clone(),
+                stopped.clone(),
+            ));
+        }
+        let accepting = tokio::spawn(accept(
+            listener,
+            acceptor,
+            Arc::clone(&shared),
+            settings.limits,
+            stopped,
+        ));
+        Ok(Proxy {
+            addr,
+            admin_addr,
+            shared,
+            source,
+            startup: settings,
+            stop,
+            accepting,
+        })
+    }
+
+    /// The address clients connect to.
+    #[must_use]
+    pub fn addr(&self) -> SocketAddr {
+        self.addr
+    }
+
+    /// The admin listener's address, if there is one.
+    #[must_use]
+    pub fn admin_addr(&self) -> Option<SocketAddr> {
+        self.admin_addr
+    }
+
+    /// The metrics.
+    #[must_use]
+    pub fn metrics(&self) -> &Metrics {
+        &self.shared.metrics
+    }
+
+    /// The file the proxy was started from, if any.
+    #[must_use]
+    pub fn config_path(&self) -> Option<&PathBuf> {
+        self.source.as_ref().map(|source| &source.path)
+    }
+
+    /// Re-reads the file now (what SIGHUP does). An invalid file changes
+    /// nothing; its problems are logged and returned.
+    ///
+    /// # Errors
+    /// The file's problems, when it has any. Without a file, nothing
+    /// happens.
+    pub fn reload(&self) -> Result<(), FileError> {
+        match &self.source {
+            Some(source) => reload::reload(&self.shared, source, &self.startup),
+            None => Ok(()),
+        }
+    }
+
+    /// Stops accepting connections, lets in-flight requests finish within
+    /// `limits.shutdown_grace`, then closes what remains.
+    pub async fn shutdown(self) {
+        let _ = self.stop.send(true);
+        if let Err(error) = self.accepting.await {
+            warn!(%error, "the accept loop ended abnormally");
+        }
+    }
+}
+
+/// The connection builder: HTTP/1.1 (with upgrades) and HTTP/2, within the
+/// limits.
+fn builder(limits: &Limits) -> auto::Builder<TokioExecutor> {
+    let mut builder = auto::Builder::new(TokioExecutor::new());
+    builder
+        .http1()
+        .timer(TokioTimer::new())
+        .header_read_timeout(limits.header_read_timeout)
+        .max_buf_size(limits.max_header_bytes);
+    builder
+        .http2()
+        .timer(TokioTimer::new())
+        .max_header_list_size(u32::try_from(limits.max_header_bytes).unwrap_or(u32::MAX));
+    builder
+}
+
+/// Accepts connections until told to stop, then drains them.
+async fn accept(
+    listener: TcpListener,
+    acceptor: Option<TlsAcceptor>,
+    shared: Arc<Shared>,
+    limits: Limits,
+    mut stopped: watch::Receiver<bool>,
+) {
+    let builder = Arc::new(builder(&limits));
+    let permits = Arc::new(Semaphore::new(limits.max_connections));
+    let graceful = GracefulShutdown::new();
+    let mut connections = JoinSet::new();
+    loop {
+        while connections.try_join_next().is_some() {}
+        // At the connection limit, wait for a connection to close before
+        // accepting: new clients queue in the kernel's backlog meanwhile.
+        let permit = tokio::select! {
+            biased;
+            _ = stopped.changed() => break,
+            permit = Arc::clone(&permits).acquire_owned() => match permit {
+                Ok(permit) => permit,
+                Err(_) => break,
+            },
+        };
+        let (stream, addr) = tokio::select! {
+            biased;
+            _ = stopped.changed() => break,
+            accepted = listener.accept() => match accepted {
+                Ok(accepted) => accepted,
+                Err(error) => {
+                    // Out of file descriptors and the like: back off rather
+                    // than spin.
+                    warn!(%error, "cannot accept a connection");
+                    tokio::time::sleep(Duration::from_millis(50)).await;
+                    continue;
+                }
+            },
+        };
+        connections.spawn(connection(
+            stream,
+            addr,
+            acceptor.clone(),
+            Arc::clone(&shared),
+            Arc::clone(&builder),
+            graceful.watcher(),
+            permit,
+            limits.header_read_timeout,
+        ));
+    }
+    drop(listener);
+    while connections.try_join_next().is_some() {}
+    let open = connections.len();
+    info!(
+        open,
+        grace = ?limits.shutdown_grace,
+        "no longer accepting connections; draining"
+    );
+    tokio::select! {
+        () = graceful.shutdown() => info!("every connection finished"),
+        () = tokio::time::sleep(limits.shutdown_grace) => {
+            warn!(
+                open = connections.len(),
+                "grace period over: closing the connections still open"
+            );
+        }
+    }
+    connections.shutdown().await;
+}
+
+/// Counts an open connection for as long as it lives.
+struct Open(Arc<Shared>);
+
+impl Drop for Open {
+    fn drop(&mut self) {
+        self.0.metrics.connection_closed();
+    }
+}
+
+/// Serves one client connection, after the TLS handshake when there is one.
+#[allow(clippy::too_many_arguments)]
+async fn connection(
+    stream: TcpStream,
+    addr: SocketAddr,
+    acceptor: Option<TlsAcceptor>,
+    shared: Arc<Shared>,
+    builder: Arc<auto::Builder<TokioExecutor>>,
+    watcher: Watcher,
+    _permit: OwnedSemaphorePermit,
+    handshake_timeout: Duration,
+) {
+    shared.metrics.connection_opened();
+    let _open = Open(Arc::clone(&shared));
+    let _ = stream.set_nodelay(true);
+    match acceptor {
+        None => {
+            let peer = Peer {
+                addr,
+                proto: "http",
+            };
+            serve(stream, peer, shared, &builder, watcher).await;
+        }
+        Some(acceptor) => {
+            match tokio::time::timeout(handshake_timeout, acceptor.accept(stream)).await {
+                Ok(Ok(stream)) => {
+                    let peer = Peer {
+                        addr,
+                        proto: "https",
+                    };
+                    serve(stream, peer, shared, &builder, watcher).await;
+                }
+                Ok(Err(error)) => debug!(%addr, %error, "TLS handshake failed"),
+                Err(_) => debug!(%addr, "TLS handshake timed out"),
+            }
+        }
+    }
+}
+
+async fn serve<I>(
+    io: I,
+    peer: Peer,
+    shared: Arc<Shared>,
+    builder: &auto::Builder<TokioExecutor>,
+    watcher: Watcher,
+) where
+    I: AsyncRead + AsyncWrite + Unpin + Send + 'static,
+{
+    let service = service_fn(move |request| handle(Arc::clone(&shared), peer, request));
+    let connection = builder.serve_connection_with_upgrades(TokioIo::new(io), service);
+    if let Err(error) = watcher.watch(connection.into_owned()).await {
+        debug!(addr = %peer.addr, error = %error, "connection ended with an error");
+    }
+}

@@ -27,6 +27,23 @@ pub enum Command {
     Demo(crate::demo::DemoArgs),
     /// Put a CORS policy in front of any HTTP service.
     Proxy(crate::proxy::ProxyArgs),
+    /// Show what a browser would do with one request against the policy in
+    /// a file, offline: exit 0 when it allows it, 1 when it blocks it.
+    Explain(crate::explain::ExplainArgs),
+    /// Play a browser against a live server: the preflight where Fetch
+    /// requires one, then the request. Exit 0 allowed, 1 blocked, 2 could
+    /// not connect.
+    Probe(crate::probe::ProbeArgs),
+}
+
+/// How a command prints its result.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, ValueEnum)]
+pub enum OutputFormat {
+    /// For people.
+    #[default]
+    Human,
+    /// One JSON document on stdout, for scripts and CI.
+    Json,
 }
 
 /// The format of log lines.

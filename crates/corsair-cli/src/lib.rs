@@ -1,9 +1,14 @@
 //! The `corsair` command as a library: the CORS proxy ([`proxy`]), the
-//! one-command demo ([`demo`]), and the command line that selects them
-//! ([`cli`]). The binary in `main.rs` is a thin shell over this crate, so
+//! one-command demo ([`demo`]), the browser's view of a request
+//! ([`session`], used by [`explain`]), and the command line that selects
+//! them ([`cli`]). The binary in `main.rs` is a thin shell over this crate, so
 //! tests start the proxy and the demo in-process on ephemeral ports.
 
 pub mod cli;
 pub mod demo;
+pub mod explain;
 pub mod logging;
+pub mod policy_file;
+pub mod probe;
 pub mod proxy;
+pub mod session;

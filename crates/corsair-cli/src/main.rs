@@ -6,7 +6,7 @@ use std::process::ExitCode;
 
 use clap::Parser;
 use corsair_cli::cli::{Cli, Command};
-use corsair_cli::{demo, logging, proxy};
+use corsair_cli::{demo, explain, logging, probe, proxy};
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
@@ -26,12 +26,14 @@ fn main() -> ExitCode {
     };
     let result = runtime.block_on(async {
         match cli.command {
-            Command::Demo(args) => demo::run(args).await,
-            Command::Proxy(args) => proxy::run(args).await,
+            Command::Demo(args) => demo::run(args).await.map(|()| ExitCode::SUCCESS),
+            Command::Proxy(args) => proxy::run(args).await.map(|()| ExitCode::SUCCESS),
+            Command::Explain(args) => explain::run(args).await,
+            Command::Probe(args) => probe::run(args).await,
         }
     });
     match result {
-        Ok(()) => ExitCode::SUCCESS,
+        Ok(code) => code,
         Err(error) => {
             eprintln!("corsair: {error:#}");
             ExitCode::FAILURE

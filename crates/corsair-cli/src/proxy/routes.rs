@@ -26,10 +26,19 @@ impl RouteTable {
     /// directory.
     #[must_use]
     pub fn policy_for(&self, path: &str) -> &Arc<Policy> {
+        self.route_for(path).1
+    }
+
+    /// The prefix of the route that governs `path` (`None` for the default
+    /// policy), and its policy.
+    #[must_use]
+    pub fn route_for(&self, path: &str) -> (Option<&str>, &Arc<Policy>) {
         self.routes
             .iter()
             .find(|(prefix, _)| path.starts_with(prefix.as_str()))
-            .map_or(&self.default, |(_, policy)| policy)
+            .map_or((None, &self.default), |(prefix, policy)| {
+                (Some(prefix.as_str()), policy)
+            })
     }
 
     /// The default policy.

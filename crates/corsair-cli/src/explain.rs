@@ -1,0 +1,165 @@
+//! `corsair explain`: what a browser would do with one request against the
+//! policy in a file, offline: the preflight it sends (or why none), what the
+//! policy answers, and the verdict with the reason and the fix.
+
+use std::convert::Infallible;
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use anyhow::Context as _;
+use corsair::{Decision, OriginRefusal, Policy, Refusal};
+use http::{HeaderMap, Method, StatusCode};
+use url::Url;
+
+use crate::cli::OutputFormat;
+use crate::policy_file::PolicyFile;
+use crate::proxy::routes::RouteTable;
+use crate::session::{self, Answer, Outgoing, RequestArgs, Server};
+
+/// The options of `corsair explain`.
+#[derive(Debug, clap::Args)]
+pub struct ExplainArgs {
+    /// A proxy file or a bare policy (TOML, JSON or YAML).
+    #[arg(long, short = 'c', value_name = "FILE")]
+    pub config: PathBuf,
+    /// The URL the script calls. Defaults to the proxy's own address for a
+    /// proxy file (the path picks the route), else https://api.example.com/.
+    #[arg(long, value_name = "URL")]
+    pub url: Option<String>,
+    /// The request.
+    #[command(flatten)]
+    pub request: RequestArgs,
+    /// `human` or `json`.
+    #[arg(long, value_enum, default_value_t = OutputFormat::Human)]
+    pub format: OutputFormat,
+}
+
+/// A server made of policies alone: preflights get the policy's answer,
+/// actual requests an empty `200` with the policy's headers applied.
+#[derive(Debug)]
+pub struct PolicyServer {
+    routes: RouteTable,
+    proxy_file: bool,
+}
+
+impl PolicyServer {
+    /// A server answering with the policies of `file`.
+    #[must_use]
+    pub fn new(file: &PolicyFile) -> Self {
+        PolicyServer {
+            routes: file.routes(),
+            proxy_file: matches!(file, PolicyFile::Proxy(_)),
+        }
+    }
+
+    fn answer(policy: &Policy, section: &str, method: &Method, headers: &HeaderMap) -> Answer {
+        let decision = policy.check(method, headers);
+        let refusal = decision
+            .refusal()
+            .map(|refusal| explain_refusal(&refusal, section, headers));
+        match decision {
+            Decision::Preflight(preflight) => Answer {
+                status: preflight.status(),
+                headers: policy.preflight_headers(&preflight),
+                refusal,
+            },
+            Decision::Actual(actual) => {
+                let mut headers = HeaderMap::new();
+                policy.apply(&actual, &mut headers);
+                Answer {
+                    status: StatusCode::OK,
+                    headers,
+                    refusal,
+                }
+            }
+        }
+    }
+}
+
+impl Server for PolicyServer {
+    type Error = Infallible;
+
+    async fn exchange(&mut self, request: &Outgoing) -> Result<Answer, Infallible> {
+        let path = Url::parse(&request.url)
+            .map(|url| url.path().to_owned())
+            .unwrap_or_else(|_| "/".to_owned());
+        let (prefix, policy) = self.routes.route_for(&path);
+        let section = match prefix {
+            Some(prefix) => format!("the [[routes]] entry with path_prefix = {prefix:?}"),
+            None if self.proxy_file => "[cors]".to_owned(),
+            None => "the policy".to_owned(),
+        };
+        // Planned requests carry valid methods; anything else is answered
+        // as the policy would answer an unknown method.
+        let method = Method::from_bytes(request.method.as_bytes()).unwrap_or(Method::GET);
+        Ok(Self::answer(policy, &section, &method, &request.headers))
+    }
+}
+
+/// Why the policy refused, and the change to the file that would allow the
+/// request.
+fn explain_refusal(refusal: &Refusal<'_>, section: &str, headers: &HeaderMap) -> String {
+    let origin = headers
+        .get(http::header::ORIGIN)
+        .map(|value| String::from_utf8_lossy(value.as_bytes()).into_owned())
+        .unwrap_or_default();
+    match refusal {
+        Refusal::Origin(OriginRefusal::NotAllowed) => format!(
+            "the origin {origin} is not allowed by {section}: add \"{origin}\" to its allow_origins \
+             if that page may read the answers"
+        ),
+        Refusal::Origin(OriginRefusal::Null) => format!(
+            "{section} never allows the origin `null` (sandboxed iframes, file: pages, some \
+             redirects): any site can send it; serve the page from a real origin"
+        ),
+        Refusal::MethodNotAllowed(method) => format!(
+            "the method {method} is not allowed by {section}: add \"{method}\" to its allow_methods"
+        ),
+        Refusal::HeaderNotAllowed(name) => format!(
+            "the header {name} is not allowed by {section}: add \"{name}\" to its allow_headers"
+        ),
+        other => format!("{section} refuses: {other}"),
+    }
+}
+
+/// Runs `corsair explain`: exit 0 when the browser allows the request, 1
+/// when it blocks it.
+///
+/// # Errors
+/// When the file is invalid or the arguments do not describe a request.
+pub async fn run(args: ExplainArgs) -> anyhow::Result<ExitCode> {
+    let file = PolicyFile::load(&args.config)?;
+    let url = match (&args.url, &file) {
+        (Some(url), _) => url.clone(),
+        (None, PolicyFile::Proxy(settings)) => format!(
+            "{}://{}/",
+            if settings.tls.is_some() {
+                "https"
+            } else {
+                "http"
+            },
+            settings.listen
+        ),
+        (None, PolicyFile::Policy(_)) => "https://api.example.com/".to_owned(),
+    };
+    let (page, request, client) = args.request.request(&url).map_err(anyhow::Error::msg)?;
+    let mut server = PolicyServer::new(&file);
+    let options = corsair::browser::Options::chromium();
+    let transcript = match session::play(&page, &request, client, &options, &mut server).await {
+        Ok(transcript) => transcript,
+        Err(never) => match never {},
+    };
+    match args.format {
+        OutputFormat::Human => print!("{}", transcript.render("The policy")),
+        OutputFormat::Json => println!(
+            "{}",
+            serde_json::to_string_pretty(&session::to_json(&transcript))
+                .context("cannot render JSON")?
+        ),
+    }
+    Ok(if transcript.allowed() {
+        ExitCode::SUCCESS
+    } else {
+        ExitCode::from(1)
+    })
+}

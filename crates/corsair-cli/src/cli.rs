@@ -34,6 +34,9 @@ pub enum Command {
     /// requires one, then the request. Exit 0 allowed, 1 blocked, 2 could
     /// not connect.
     Probe(crate::probe::ProbeArgs),
+    /// Scan a live API for misconfigured CORS. Exit 0 when no finding is
+    /// above info, 1 when one is, 2 when the scan could not run.
+    Audit(crate::audit::AuditArgs),
 }
 
 /// How a command prints its result.

@@ -4,6 +4,7 @@
 //! them ([`cli`]). The binary in `main.rs` is a thin shell over this crate, so
 //! tests start the proxy and the demo in-process on ephemeral ports.
 
+pub mod audit;
 pub mod cli;
 pub mod demo;
 pub mod explain;

@@ -6,7 +6,7 @@ use std::process::ExitCode;
 
 use clap::Parser;
 use corsair_cli::cli::{Cli, Command};
-use corsair_cli::{demo, explain, logging, probe, proxy};
+use corsair_cli::{audit, demo, explain, logging, probe, proxy};
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
@@ -30,6 +30,7 @@ fn main() -> ExitCode {
             Command::Proxy(args) => proxy::run(args).await.map(|()| ExitCode::SUCCESS),
             Command::Explain(args) => explain::run(args).await,
             Command::Probe(args) => probe::run(args).await,
+            Command::Audit(args) => audit::run(args).await,
         }
     });
     match result {

@@ -1,0 +1,598 @@
+//! The scan: send each candidate origin (and a few preflights), read the
+//! answers, and turn what they show into findings.
+
+use std::collections::BTreeSet;
+use std::time::Duration;
+
+use http::header::{
+    ACCESS_CONTROL_ALLOW_CREDENTIALS, ACCESS_CONTROL_ALLOW_HEADERS, ACCESS_CONTROL_ALLOW_METHODS,
+    ACCESS_CONTROL_ALLOW_ORIGIN, ACCESS_CONTROL_MAX_AGE, ACCESS_CONTROL_REQUEST_HEADERS,
+    ACCESS_CONTROL_REQUEST_METHOD, HeaderMap, HeaderName, HeaderValue, ORIGIN, VARY,
+};
+use url::Url;
+
+use super::findings::{Evidence, Finding, Kind, Severity};
+use super::origins::{Candidate, Class, INJECTED_HEADER, candidates};
+use crate::probe::{ExchangeError, HttpServer};
+use crate::session::Answer;
+
+/// The method a probing preflight asks for: no API allows it on purpose.
+pub const ODD_METHOD: &str = "CORSAIRPROBE";
+/// The header a probing preflight asks for.
+pub const ODD_HEADER: &str = "x-corsair-audit";
+/// The most seconds of `Access-Control-Max-Age` Chromium honours.
+pub const CHROMIUM_MAX_AGE: u64 = 7200;
+
+static ALLOW_PRIVATE_NETWORK: HeaderName =
+    HeaderName::from_static("access-control-allow-private-network");
+
+/// How a scan runs.
+#[derive(Clone, Debug)]
+pub struct AuditOptions {
+    /// Origins the API is meant to trust (`--trusted-origin`).
+    pub trusted: Vec<String>,
+    /// How long each request may take.
+    pub timeout: Duration,
+    /// The most requests per second.
+    pub rate: f64,
+    /// The most requests in all; origins beyond it are not sent.
+    pub max_requests: usize,
+}
+
+impl Default for AuditOptions {
+    fn default() -> Self {
+        AuditOptions {
+            trusted: Vec::new(),
+            timeout: Duration::from_secs(10),
+            rate: 20.0,
+            max_requests: 300,
+        }
+    }
+}
+
+/// Why a scan could not run.
+#[derive(Debug, thiserror::Error)]
+pub enum AuditError {
+    /// The URL or a trusted origin does not read.
+    #[error("{0}")]
+    Usage(String),
+    /// The first request failed: the server cannot be reached.
+    #[error("cannot reach the server: {0}")]
+    Unreachable(#[from] ExchangeError),
+    /// The HTTP client could not be set up.
+    #[error("{0}")]
+    Client(String),
+}
+
+/// What a scan found.
+#[derive(Clone, Debug, serde::Serialize)]
+pub struct Report {
+    /// The URL scanned.
+    pub url: String,
+    /// The trusted origins.
+    pub trusted: Vec<String>,
+    /// The requests sent.
+    pub requests: usize,
+    /// The requests that failed (timeouts, resets), not counted as findings.
+    pub failed_requests: usize,
+    /// The findings, worst first.
+    pub findings: Vec<Finding>,
+}
+
+impl Report {
+    /// The kinds found.
+    #[must_use]
+    pub fn kinds(&self) -> BTreeSet<Kind> {
+        self.findings.iter().map(|finding| finding.kind).collect()
+    }
+
+    /// The worst severity found.
+    #[must_use]
+    pub fn worst(&self) -> Option<Severity> {
+        self.findings.iter().map(|finding| finding.severity).max()
+    }
+}
+
+/// Something to report about a request, before deduplication.
+#[derive(Debug)]
+struct Observation {
+    kind: Kind,
+    severity: Severity,
+    origin: Option<String>,
+    evidence: Evidence,
+    why: String,
+}
+
+/// Scans `url` and reports what is wrong with its CORS answers. `progress`
+/// is called after each request with (done, planned).
+///
+/// # Errors
+/// When the arguments do not read or the server cannot be reached at all.
+pub async fn scan_with_progress(
+    url: &str,
+    options: &AuditOptions,
+    mut progress: impl FnMut(usize, usize),
+) -> Result<Report, AuditError> {
+    let target = Url::parse(url)
+        .map_err(|error| AuditError::Usage(format!("{url:?} is not a URL: {error}")))?;
+    if !matches!(target.scheme(), "http" | "https") {
+        return Err(AuditError::Usage(format!("{url:?} is not an http(s) URL")));
+    }
+    let mut trusted = Vec::new();
+    for origin in &options.trusted {
+        let parsed = Url::parse(origin)
+            .ok()
+            .filter(|parsed| {
+                matches!(parsed.scheme(), "http" | "https")
+                    && parsed.host_str().is_some()
+                    && parsed.path() == "/"
+            })
+            .ok_or_else(|| {
+                AuditError::Usage(format!(
+                    "--trusted-origin {origin:?} is not an origin: write scheme://host[:port]"
+                ))
+            })?;
+        trusted.push(parsed);
+    }
+    let server = HttpServer::new(options.timeout)
+        .map_err(|error| AuditError::Client(format!("{error:#}")))?;
+    let candidates = candidates(&target, &trusted);
+    let preflight_origins: Vec<&Candidate> = candidates
+        .iter()
+        .filter(|c| matches!(c.class, Class::Trusted | Class::Arbitrary | Class::Null))
+        .collect();
+    let planned = (1 + candidates.len() + preflight_origins.len()).min(options.max_requests);
+    let pause = if options.rate > 0.0 {
+        Duration::from_secs_f64(1.0 / options.rate)
+    } else {
+        Duration::ZERO
+    };
+    let mut ticker = tokio::time::interval(pause.max(Duration::from_micros(1)));
+    ticker.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+
+    let mut sent = 0usize;
+    let mut failed = 0usize;
+    let mut observations = Vec::new();
+
+    // The baseline, without Origin: if it fails, nothing else can work.
+    ticker.tick().await;
+    server.send("GET", url, &HeaderMap::new()).await?;
+    sent += 1;
+    progress(sent, planned);
+
+    for candidate in &candidates {
+        if sent >= options.max_requests {
+            break;
+        }
+        let Ok(origin) = HeaderValue::from_str(&candidate.origin) else {
+            continue;
+        };
+        let mut headers = HeaderMap::new();
+        headers.insert(ORIGIN, origin);
+        ticker.tick().await;
+        let answer = server.send("GET", url, &headers).await;
+        sent += 1;
+        progress(sent, planned);
+        match answer {
+            Ok(answer) => observe_actual(url, candidate, &headers, &answer, &mut observations),
+            Err(_) => failed += 1,
+        }
+    }
+
+    for candidate in preflight_origins {
+        if sent >= options.max_requests {
+            break;
+        }
+        let Ok(origin) = HeaderValue::from_str(&candidate.origin) else {
+            continue;
+        };
+        let mut headers = HeaderMap::new();
+        headers.insert(ORIGIN, origin);
+        if candidate.class == Class::Trusted {
+            // What any API allows its own pages: the answer shows the
+            // policy's settings (max age, wildcards) without refusal.
+            headers.insert(
+                ACCESS_CONTROL_REQUEST_METHOD,
+                HeaderValue::from_static("GET"),
+            );
+        } else {
+            // What no API means to allow: granted, it shows a preflight
+            // that allows anything.
+            headers.insert(
+                ACCESS_CONTROL_REQUEST_METHOD,
+                HeaderValue::from_static(ODD_METHOD),
+            );
+            headers.insert(
+                ACCESS_CONTROL_REQUEST_HEADERS,
+                HeaderValue::from_static(ODD_HEADER),
+            );
+        }
+        ticker.tick().await;
+        let answer = server.send("OPTIONS", url, &headers).await;
+        sent += 1;
+        progress(sent, planned);
+        match answer {
+            Ok(answer) => observe_preflight(url, candidate, &headers, &answer, &mut observations),
+            Err(_) => failed += 1,
+        }
+    }
+
+    Ok(Report {
+        url: url.to_owned(),
+        trusted: trusted
+            .iter()
+            .map(|url| url.origin().ascii_serialization())
+            .collect(),
+        requests: sent,
+        failed_requests: failed,
+        findings: conclude(observations),
+    })
+}
+
+/// [`scan_with_progress`] without progress reports.
+///
+/// # Errors
+/// When the arguments do not read or the server cannot be reached at all.
+pub async fn scan(url: &str, options: &AuditOptions) -> Result<Report, AuditError> {
+    scan_with_progress(url, options, |_, _| {}).await
+}
+
+/// The values of `name`, each header line split at commas and trimmed.
+fn values(headers: &HeaderMap, name: &HeaderName) -> Vec<String> {
+    headers
+        .get_all(name)
+        .iter()
+        .map(|value| String::from_utf8_lossy(value.as_bytes()).into_owned())
+        .collect()
+}
+
+fn list_contains(headers: &HeaderMap, name: &HeaderName, token: &str) -> bool {
+    values(headers, name)
+        .iter()
+        .flat_map(|line| line.split(','))
+        .any(|element| element.trim().eq_ignore_ascii_case(token))
+}
+
+/// The evidence lines of an exchange: the request line and its CORS
+/// headers, the status line and the CORS-related response headers.
+fn evidence(method: &str, url: &str, request: &HeaderMap, answer: &Answer) -> Evidence {
+    let target = Url::parse(url)
+        .map(|u| match u.query() {
+            Some(query) => format!("{}?{query}", u.path()),
+            None => u.path().to_owned(),
+        })
+        .unwrap_or_else(|_| url.to_owned());
+    let mut request_lines = vec![format!("{method} {target} HTTP/1.1")];
+    for (name, value) in request {
+        request_lines.push(format!(
+            "{}: {}",
+            name,
+            String::from_utf8_lossy(value.as_bytes())
+        ));
+    }
+    let mut response_lines = vec![format!("HTTP/1.1 {}", answer.status)];
+    for (name, value) in &answer.headers {
+        let relevant = name.as_str().starts_with("access-control-")
+            || *name == VARY
+            || name.as_str() == INJECTED_HEADER;
+        if relevant {
+            response_lines.push(format!(
+                "{}: {}",
+                name,
+                String::from_utf8_lossy(value.as_bytes())
+            ));
+        }
+    }
+    Evidence {
+        request: request_lines,
+        response: response_lines,
+    }
+}
+
+/// The single `Access-Control-Allow-Origin` value, or `None` when there is
+/// none or several.
+fn allow_origin(headers: &HeaderMap) -> Option<String> {
+    let all = values(headers, &ACCESS_CONTROL_ALLOW_ORIGIN);
+    match all.as_slice() {
+        [one] => Some(one.trim().to_owned()),
+        _ => None,
+    }
+}
+
+fn credentials_true(headers: &HeaderMap) -> bool {
+    let all = values(headers, &ACCESS_CONTROL_ALLOW_CREDENTIALS);
+    matches!(all.as_slice(), [one] if one == "true")
+}
+
+/// The severity of a trusted-origin bypass, by class and credentials.
+fn bypass_severity(class: Class, credentials: bool) -> Severity {
+    if !credentials {
+        return Severity::Low;
+    }
+    match class {
+        Class::Arbitrary | Class::Crlf => Severity::Critical,
+        Class::Null | Class::Prefix | Class::Suffix | Class::UnescapedDot | Class::ThirdParty => {
+            Severity::High
+        }
+        Class::Special | Class::Subdomain | Class::InsecureScheme => Severity::Medium,
+        Class::OtherPort | Class::Trusted => Severity::Low,
+    }
+}
+
+fn observe_actual(
+    url: &str,
+    candidate: &Candidate,
+    request: &HeaderMap,
+    answer: &Answer,
+    out: &mut Vec<Observation>,
+) {
+    let headers = &answer.headers;
+    let mut note = |kind: Kind, severity: Severity, why: String| {
+        out.push(Observation {
+            kind,
+            severity,
+            origin: Some(candidate.origin.clone()),
+            evidence: evidence("GET", url, request, answer),
+            why,
+        });
+    };
+    if headers.contains_key(INJECTED_HEADER) {
+        note(
+            Kind::CrlfInjection,
+            Severity::High,
+            "the percent-encoded CR/LF in Origin came back as a header of its own".to_owned(),
+        );
+    }
+    let all = values(headers, &ACCESS_CONTROL_ALLOW_ORIGIN);
+    // An origin with a comma in it, echoed back whole, is a reflection (a
+    // special-character look-alike), not a list.
+    let listed = all
+        .iter()
+        .any(|value| value.contains(',') && *value != candidate.origin);
+    if all.len() > 1 || listed {
+        note(
+            Kind::MultipleAllowOrigin,
+            Severity::Low,
+            format!(
+                "the answer carries {} as Access-Control-Allow-Origin; browsers refuse it, so \
+                 even allowed pages are blocked",
+                all.join(" and ")
+            ),
+        );
+    }
+    let Some(allowed) = allow_origin(headers) else {
+        return;
+    };
+    let credentials = credentials_true(headers);
+    let credentials_values = values(headers, &ACCESS_CONTROL_ALLOW_CREDENTIALS);
+    if !credentials_values.is_empty() && !credentials {
+        note(
+            Kind::CredentialsNotTrue,
+            Severity::Low,
+            format!(
+                "Access-Control-Allow-Credentials is {:?}; only `true` makes credentialed \
+                 requests work",
+                credentials_values.join(", ")
+            ),
+        );
+    }
+    if allowed == "*" {
+        if credentials {
+            note(
+                Kind::WildcardWithCredentials,
+                Severity::Low,
+                "browsers refuse `*` for credentialed requests, so logged-in calls fail; it \
+                 exposes nothing"
+                    .to_owned(),
+            );
+        } else {
+            note(
+                Kind::PublicApi,
+                Severity::Info,
+                "any page can read this response, without cookies: sound for public data"
+                    .to_owned(),
+            );
+        }
+        return;
+    }
+    if allowed != candidate.origin {
+        return;
+    }
+    // The server echoed this origin: it allows it.
+    if !list_contains(headers, &VARY, "origin") && !list_contains(headers, &VARY, "*") {
+        note(
+            Kind::MissingVaryOrigin,
+            Severity::Medium,
+            format!(
+                "the answer names {} but `Vary` does not include Origin, so a shared cache may \
+                 serve it to other origins",
+                candidate.origin
+            ),
+        );
+    }
+    if let Some(kind) = candidate.class.kind() {
+        let severity = bypass_severity(candidate.class, credentials);
+        let why = if candidate.class == Class::Null {
+            format!(
+                "any site can send `Origin: null` from a sandboxed iframe and read this API's \
+                 responses{}",
+                if credentials {
+                    " with the visitor's cookies (Access-Control-Allow-Credentials: true)"
+                } else {
+                    ", without cookies"
+                }
+            )
+        } else if credentials {
+            format!(
+                "a page on {} can read this API's responses with the visitor's cookies \
+                 (Access-Control-Allow-Credentials: true)",
+                candidate.origin
+            )
+        } else {
+            format!(
+                "a page on {} can read this API's responses, without cookies: it matters when \
+                 the API trusts the caller's network (intranet, VPN) rather than a login",
+                candidate.origin
+            )
+        };
+        note(kind, severity, why);
+    }
+}
+
+fn observe_preflight(
+    url: &str,
+    candidate: &Candidate,
+    request: &HeaderMap,
+    answer: &Answer,
+    out: &mut Vec<Observation>,
+) {
+    let headers = &answer.headers;
+    let mut note = |kind: Kind, severity: Severity, why: String| {
+        out.push(Observation {
+            kind,
+            severity,
+            origin: Some(candidate.origin.clone()),
+            evidence: evidence("OPTIONS", url, request, answer),
+            why,
+        });
+    };
+    if headers.contains_key(&ALLOW_PRIVATE_NETWORK) {
+        note(
+            Kind::UnrequestedPrivateNetwork,
+            Severity::Medium,
+            "the preflight did not send Access-Control-Request-Private-Network, yet the answer \
+             grants private-network access"
+                .to_owned(),
+        );
+    }
+    let allowed = allow_origin(headers);
+    let origin_allowed = allowed
+        .as_deref()
+        .is_some_and(|value| value == candidate.origin || value == "*");
+    if !origin_allowed {
+        return;
+    }
+    let credentials = credentials_true(headers);
+    if let Some(max_age) = values(headers, &ACCESS_CONTROL_MAX_AGE)
+        .first()
+        .and_then(|value| value.trim().parse::<u64>().ok())
+        && max_age > CHROMIUM_MAX_AGE
+    {
+        note(
+            Kind::MaxAgeAboveCap,
+            Severity::Info,
+            format!(
+                "Access-Control-Max-Age is {max_age}; Chromium caches preflights for at most \
+                 {CHROMIUM_MAX_AGE} s and Firefox for 86400 s"
+            ),
+        );
+    }
+    if credentials && list_contains(headers, &ACCESS_CONTROL_ALLOW_METHODS, "*") {
+        note(
+            Kind::WildcardMethodsWithCredentials,
+            Severity::Low,
+            "with credentials, `*` allows only a method literally named `*`: other methods \
+             are refused"
+                .to_owned(),
+        );
+    }
+    if credentials && list_contains(headers, &ACCESS_CONTROL_ALLOW_HEADERS, "*") {
+        note(
+            Kind::WildcardHeadersWithCredentials,
+            Severity::Low,
+            "with credentials, `*` allows only a header literally named `*`: other headers \
+             are refused"
+                .to_owned(),
+        );
+    }
+    if candidate.class != Class::Trusted {
+        let any_method = list_contains(headers, &ACCESS_CONTROL_ALLOW_METHODS, ODD_METHOD)
+            || (!credentials && list_contains(headers, &ACCESS_CONTROL_ALLOW_METHODS, "*"));
+        let any_header = list_contains(headers, &ACCESS_CONTROL_ALLOW_HEADERS, ODD_HEADER)
+            || (!credentials && list_contains(headers, &ACCESS_CONTROL_ALLOW_HEADERS, "*"));
+        if any_method && any_header {
+            note(
+                Kind::PermissivePreflight,
+                if credentials {
+                    Severity::High
+                } else {
+                    Severity::Low
+                },
+                format!(
+                    "the preflight from {} was granted the method {ODD_METHOD} and the header \
+                     {ODD_HEADER}, which no API means to allow: any method and header passes",
+                    candidate.origin
+                ),
+            );
+        }
+    }
+}
+
+/// The kinds a reflect-anything server shows as a matter of course.
+const IMPLIED_BY_REFLECTION: [Kind; 8] = [
+    Kind::PrefixMatch,
+    Kind::SuffixMatch,
+    Kind::UnescapedDot,
+    Kind::SpecialCharacterBypass,
+    Kind::AnySubdomain,
+    Kind::InsecureSchemeAllowed,
+    Kind::ThirdPartyHostAllowed,
+    Kind::OtherPortAllowed,
+];
+
+/// One finding per kind, the worst observation's evidence, more origins
+/// counted in the text; implied kinds dropped; worst first.
+fn conclude(observations: Vec<Observation>) -> Vec<Finding> {
+    let mut findings: Vec<(Finding, usize)> = Vec::new();
+    for observation in observations {
+        match findings
+            .iter_mut()
+            .find(|(finding, _)| finding.kind == observation.kind)
+        {
+            Some((finding, count)) => {
+                *count += 1;
+                if observation.severity > finding.severity {
+                    finding.severity = observation.severity;
+                    finding.origin = observation.origin;
+                    finding.evidence = observation.evidence;
+                    finding.why = observation.why;
+                }
+            }
+            None => findings.push((
+                Finding {
+                    kind: observation.kind,
+                    severity: observation.severity,
+                    origin: observation.origin,
+                    evidence: observation.evidence,
+                    why: observation.why,
+                    fix: observation.kind.fix().to_owned(),
+                },
+                1,
+            )),
+        }
+    }
+    let kinds: BTreeSet<Kind> = findings.iter().map(|(finding, _)| finding.kind).collect();
+    let mut suppressed: BTreeSet<Kind> = BTreeSet::new();
+    if kinds.contains(&Kind::ReflectsAnyOrigin) {
+        suppressed.extend(IMPLIED_BY_REFLECTION);
+    }
+    if kinds.contains(&Kind::PrefixMatch) {
+        suppressed.insert(Kind::SpecialCharacterBypass);
+    }
+    let mut out: Vec<Finding> = findings
+        .into_iter()
+        .filter(|(finding, _)| !suppressed.contains(&finding.kind))
+        .map(|(mut finding, count)| {
+            if count > 1 {
+                finding.why.push_str(&format!(
+                    " ({} more request{} showed the same)",
+                    count - 1,
+                    if count == 2 { "" } else { "s" }
+                ));
+            }
+            finding
+        })
+        .collect();
+    out.sort_by(|a, b| b.severity.cmp(&a.severity).then(a.kind.cmp(&b.kind)));
+    out
+}

@@ -27,6 +27,10 @@ pub enum Command {
     Demo(crate::demo::DemoArgs),
     /// Put a CORS policy in front of any HTTP service.
     Proxy(crate::proxy::ProxyArgs),
+    /// Validate a proxy file or a policy: every error with its line and
+    /// column, and warnings for questionable choices. Exit 0 valid, 1
+    /// invalid.
+    Check(crate::check::CheckArgs),
     /// Show what a browser would do with one request against the policy in
     /// a file, offline: exit 0 when it allows it, 1 when it blocks it.
     Explain(crate::explain::ExplainArgs),

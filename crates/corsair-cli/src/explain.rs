@@ -23,7 +23,7 @@ pub struct ExplainArgs {
     #[arg(long, short = 'c', value_name = "FILE")]
     pub config: PathBuf,
     /// The URL the script calls. Defaults to the proxy's own address for a
-    /// proxy file (the path picks the route), else https://api.example.com/.
+    /// proxy file (the path picks the route), else `https://api.example.com/`.
     #[arg(long, value_name = "URL")]
     pub url: Option<String>,
     /// The request.

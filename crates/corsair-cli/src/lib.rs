@@ -5,6 +5,7 @@
 //! tests start the proxy and the demo in-process on ephemeral ports.
 
 pub mod audit;
+pub mod check;
 pub mod cli;
 pub mod demo;
 pub mod explain;

@@ -6,7 +6,7 @@ use std::process::ExitCode;
 
 use clap::Parser;
 use corsair_cli::cli::{Cli, Command};
-use corsair_cli::{audit, demo, explain, logging, probe, proxy};
+use corsair_cli::{audit, check, demo, explain, logging, probe, proxy};
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
@@ -28,6 +28,7 @@ fn main() -> ExitCode {
         match cli.command {
             Command::Demo(args) => demo::run(args).await.map(|()| ExitCode::SUCCESS),
             Command::Proxy(args) => proxy::run(args).await.map(|()| ExitCode::SUCCESS),
+            Command::Check(args) => check::run(&args),
             Command::Explain(args) => explain::run(args).await,
             Command::Probe(args) => probe::run(args).await,
             Command::Audit(args) => audit::run(args).await,

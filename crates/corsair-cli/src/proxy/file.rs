@@ -116,7 +116,10 @@ pub struct Limits {
     #[serde(with = "humantime_serde")]
     pub header_read_timeout: Duration,
     /// How long the upstream has to answer with a response's headers before
-    /// the client gets `504`. The body then streams for as long as it takes.
+    /// the client gets `504`, counted from the last piece of the request's
+    /// body it took (an upload streams for as long as it takes while the
+    /// upstream reads it). The response's body then streams for as long as
+    /// it takes.
     #[serde(with = "humantime_serde")]
     pub upstream_timeout: Duration,
     /// How long in-flight requests may take to finish after SIGTERM or
@@ -334,7 +337,24 @@ impl ProxyFile {
     ///
     /// # Errors
     /// A [`FileError`] listing every problem.
-    pub fn compile(mut self, path: &Path, overrides: &Overrides) -> Result<Settings, FileError> {
+    pub fn compile(self, path: &Path, overrides: &Overrides) -> Result<Settings, FileError> {
+        match self.checked(path, overrides) {
+            (Some(settings), _) => Ok(settings),
+            (None, problems) => Err(FileError {
+                path: path.to_owned(),
+                problems: problems.iter().map(Problem::to_string).collect(),
+            }),
+        }
+    }
+
+    /// Checks the file: the settings when it is valid, and every problem
+    /// with the field it concerns (what `corsair check` points at).
+    #[must_use]
+    pub fn checked(
+        mut self,
+        path: &Path,
+        overrides: &Overrides,
+    ) -> (Option<Settings>, Vec<Problem>) {
         if let Some(listen) = overrides.listen {
             self.listen = Some(listen);
         }
@@ -348,17 +368,17 @@ impl ProxyFile {
             .unwrap_or_else(|| SocketAddr::from(([127, 0, 0, 1], 8080)));
         let upstream = match &self.upstream {
             None => {
-                problems.push(
-                    "upstream: missing: name the service to proxy, e.g. \
-                     upstream = \"http://127.0.0.1:3000\" (or pass --upstream)"
-                        .to_owned(),
-                );
+                problems.push(Problem::new(
+                    "upstream",
+                    "missing: name the service to proxy, e.g. \
+                     upstream = \"http://127.0.0.1:3000\" (or pass --upstream)",
+                ));
                 None
             }
             Some(url) => match Upstream::parse(url) {
                 Ok(upstream) => Some(upstream),
                 Err(problem) => {
-                    problems.push(format!("upstream: {problem}"));
+                    problems.push(Problem::new("upstream", problem));
                     None
                 }
             },
@@ -369,9 +389,9 @@ impl ProxyFile {
         for (index, route) in self.routes.iter().enumerate() {
             let field = format!("routes[{index}]");
             if !route.path_prefix.starts_with('/') {
-                problems.push(format!(
-                    "{field}.path_prefix: {:?} must start with \"/\"",
-                    route.path_prefix
+                problems.push(Problem::new(
+                    format!("{field}.path_prefix"),
+                    format!("{:?} must start with \"/\"", route.path_prefix),
                 ));
             }
             if let Some(earlier) = self
@@ -380,9 +400,12 @@ impl ProxyFile {
                 .take(index)
                 .position(|other| other.path_prefix == route.path_prefix)
             {
-                problems.push(format!(
-                    "{field}.path_prefix: {:?} is already the prefix of routes[{earlier}]",
-                    route.path_prefix
+                problems.push(Problem::new(
+                    format!("{field}.path_prefix"),
+                    format!(
+                        "{:?} is already the prefix of routes[{earlier}]",
+                        route.path_prefix
+                    ),
                 ));
             }
             if let Some(policy) =
@@ -394,20 +417,29 @@ impl ProxyFile {
 
         let limits = self.limits;
         if limits.max_header_bytes < 8 * 1024 {
-            problems.push(format!(
-                "limits.max_header_bytes: {} is below the 8192 bytes HTTP/1.1 parsing needs",
-                limits.max_header_bytes
+            problems.push(Problem::new(
+                "limits.max_header_bytes",
+                format!(
+                    "{} is below the 8192 bytes HTTP/1.1 parsing needs",
+                    limits.max_header_bytes
+                ),
             ));
         }
         if limits.max_connections == 0 {
-            problems.push("limits.max_connections: 0 would accept no client".to_owned());
+            problems.push(Problem::new(
+                "limits.max_connections",
+                "0 would accept no client",
+            ));
         }
         for (name, value) in [
             ("header_read_timeout", limits.header_read_timeout),
             ("upstream_timeout", limits.upstream_timeout),
         ] {
             if value.is_zero() {
-                problems.push(format!("limits.{name}: must be longer than 0s"));
+                problems.push(Problem::new(
+                    format!("limits.{name}"),
+                    "must be longer than 0s",
+                ));
             }
         }
 
@@ -418,32 +450,66 @@ impl ProxyFile {
         });
 
         match (upstream, default) {
-            (Some(upstream), Some(default)) if problems.is_empty() => Ok(Settings {
-                listen,
-                upstream,
-                routes: RouteTable::new(default, routes),
-                tls,
-                limits,
-                forwarding: self.forwarding,
-                admin: self.admin.map(|admin| admin.listen),
-                file: self,
-            }),
-            _ => Err(FileError {
-                path: path.to_owned(),
+            (Some(upstream), Some(default)) if problems.is_empty() => (
+                Some(Settings {
+                    listen,
+                    upstream,
+                    routes: RouteTable::new(default, routes),
+                    tls,
+                    limits,
+                    forwarding: self.forwarding,
+                    admin: self.admin.map(|admin| admin.listen),
+                    file: self,
+                }),
                 problems,
-            }),
+            ),
+            _ => (None, problems),
         }
+    }
+}
+
+/// One problem of a file: the field, as a path such as
+/// `routes[0].cors.allow_origins[2]`, and what is wrong.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Problem {
+    /// The field.
+    pub field: String,
+    /// What is wrong and what to write instead.
+    pub message: String,
+}
+
+impl Problem {
+    /// A problem of `field`.
+    #[must_use]
+    pub fn new(field: impl Into<String>, message: impl Into<String>) -> Self {
+        Problem {
+            field: field.into(),
+            message: message.into(),
+        }
+    }
+}
+
+impl fmt::Display for Problem {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}: {}", self.field, self.message)
     }
 }
 
 /// Compiles one policy, adding its problems (prefixed with `field`) to
 /// `problems`.
-fn compile_policy(field: &str, config: &Config, problems: &mut Vec<String>) -> Option<Arc<Policy>> {
+fn compile_policy(
+    field: &str,
+    config: &Config,
+    problems: &mut Vec<Problem>,
+) -> Option<Arc<Policy>> {
     match Policy::new(config.clone()) {
         Ok(policy) => Some(Arc::new(policy)),
         Err(error) => {
             for problem in error.problems() {
-                problems.push(format!("{field}.{}: {problem}", problem.field()));
+                problems.push(Problem::new(
+                    format!("{field}.{}", problem.field()),
+                    problem.to_string(),
+                ));
             }
             None
         }

@@ -7,7 +7,7 @@
 //! (`504`), the error carries the CORS headers an allowed origin needs, so
 //! that the page's script can read the error instead of a blocked request.
 //!
-//! The file's format is in [`file`]; [`Proxy`] runs one in-process.
+//! The file's format is in [`file`](mod@file); [`Proxy`] runs one in-process.
 
 mod admin;
 mod body;
@@ -28,7 +28,7 @@ use tokio::signal::unix::{SignalKind, signal};
 use tracing::info;
 
 pub use body::ProxyBody;
-pub use file::{FileError, Overrides, ProxyFile, Settings};
+pub use file::{FileError, Overrides, Problem, ProxyFile, Settings};
 pub use reload::Source;
 pub use server::{Proxy, StartError};
 pub use tls::TlsError;

@@ -1,0 +1,249 @@
+//! Warnings: choices a valid file may make that deserve a second look.
+
+use corsair::Config;
+use url::Url;
+
+use crate::proxy::ProxyFile;
+
+/// Chromium's cap on `Access-Control-Max-Age`, in seconds.
+pub const CHROMIUM_MAX_AGE: u64 = 7200;
+
+/// A warning: a stable code, the field and what to consider.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Warning {
+    /// A stable kebab-case id.
+    pub code: &'static str,
+    /// The field, as a path (`cors.max_age`).
+    pub field: String,
+    /// What is questionable and why.
+    pub message: String,
+}
+
+/// Warnings for a policy at `field` (`cors`, `routes[0].cors`, or empty for
+/// a bare policy). `production` says the file looks like it serves real
+/// users (TLS, public origins), which makes loopback origins suspicious.
+#[must_use]
+pub fn policy_warnings(field: &str, config: &Config, production: bool) -> Vec<Warning> {
+    let at = |name: &str| {
+        if field.is_empty() {
+            name.to_owned()
+        } else {
+            format!("{field}.{name}")
+        }
+    };
+    let mut out = Vec::new();
+    if let Some(max_age) = config.max_age
+        && max_age > CHROMIUM_MAX_AGE
+    {
+        out.push(Warning {
+            code: "max-age-above-chromium-cap",
+            field: at("max_age"),
+            message: format!(
+                "Chromium caches preflights for at most {CHROMIUM_MAX_AGE} s, so {max_age} acts \
+                 as {CHROMIUM_MAX_AGE} there (Firefox: at most 86400)"
+            ),
+        });
+    }
+    if config.allow_credentials {
+        if let Some(index) = config.allow_headers.iter().position(|h| h == "*") {
+            out.push(Warning {
+                code: "any-header-with-credentials",
+                field: at(&format!("allow_headers[{index}]")),
+                message: "every request header is allowed on credentialed calls (corsair echoes \
+                          the names the browser asks for, since browsers read `*` literally \
+                          with credentials): list the headers your scripts send"
+                    .to_owned(),
+            });
+        }
+        if let Some(index) = config.allow_methods.iter().position(|m| m == "*") {
+            out.push(Warning {
+                code: "any-method-with-credentials",
+                field: at(&format!("allow_methods[{index}]")),
+                message: "every method is allowed on credentialed calls (corsair echoes the \
+                          method the browser asks for): list the methods your API accepts"
+                    .to_owned(),
+            });
+        }
+    }
+    for (index, origin) in config.allow_origins.iter().enumerate() {
+        if origin.contains("://*.") {
+            out.push(Warning {
+                code: "wildcard-subdomains",
+                field: at(&format!("allow_origins[{index}]")),
+                message: if config.allow_credentials {
+                    format!(
+                        "{origin} lets every subdomain call with the user's cookies: one \
+                         subdomain with an XSS, user content or a dangling DNS record is enough \
+                         to read this API as the user; list the subdomains if you can"
+                    )
+                } else {
+                    format!(
+                        "{origin} lets every subdomain read the responses; list the subdomains \
+                         if you can"
+                    )
+                },
+            });
+        }
+        if production && is_loopback_origin(origin) {
+            out.push(Warning {
+                code: "loopback-origin",
+                field: at(&format!("allow_origins[{index}]")),
+                message: format!(
+                    "{origin} is a development origin in what looks like a production file: \
+                     any program on a visitor's machine can serve that origin"
+                ),
+            });
+        }
+    }
+    if config.dangerously_allow_insecure_origins {
+        out.push(Warning {
+            code: "dangerous-option",
+            field: at("dangerously_allow_insecure_origins"),
+            message: "http:// origins may call with credentials: anyone on the network path of \
+                      such a page can inject a script into it and read this API as the user"
+                .to_owned(),
+        });
+    }
+    if config.dangerously_allow_public_suffix_wildcards {
+        out.push(Warning {
+            code: "dangerous-option",
+            field: at("dangerously_allow_public_suffix_wildcards"),
+            message: "patterns such as https://*.github.io let anyone who can publish a page \
+                      under that suffix call this API"
+                .to_owned(),
+        });
+    }
+    out
+}
+
+/// Whether an `allow_origins` entry names a loopback host.
+fn is_loopback_origin(origin: &str) -> bool {
+    let parsable = origin.replace(":*", "");
+    Url::parse(&parsable)
+        .ok()
+        .and_then(|url| url.host_str().map(str::to_owned))
+        .is_some_and(|host| is_loopback_host(&host))
+}
+
+/// `localhost`, a name under it, or a loopback address.
+fn is_loopback_host(host: &str) -> bool {
+    let host = host.trim_start_matches('[').trim_end_matches(']');
+    host.eq_ignore_ascii_case("localhost")
+        || host.to_ascii_lowercase().ends_with(".localhost")
+        || host
+            .parse::<std::net::IpAddr>()
+            .is_ok_and(|ip| ip.is_loopback())
+}
+
+/// Whether a set of policies looks like it serves real users: it allows
+/// an `https://` origin that is not loopback.
+#[must_use]
+pub fn looks_like_production<'a>(configs: impl IntoIterator<Item = &'a Config>) -> bool {
+    configs.into_iter().any(|config| {
+        config
+            .allow_origins
+            .iter()
+            .any(|origin| origin.starts_with("https://") && !is_loopback_origin(origin))
+    })
+}
+
+/// Warnings for a proxy file: its policies, its routes and its admin
+/// listener.
+#[must_use]
+pub fn proxy_warnings(file: &ProxyFile) -> Vec<Warning> {
+    let production = file.tls.is_some()
+        || looks_like_production(
+            std::iter::once(&file.cors).chain(file.routes.iter().map(|route| &route.cors)),
+        );
+    let mut out = policy_warnings("cors", &file.cors, production);
+    for (index, route) in file.routes.iter().enumerate() {
+        out.extend(policy_warnings(
+            &format!("routes[{index}].cors"),
+            &route.cors,
+            production,
+        ));
+        let prefix = &route.path_prefix;
+        if prefix.len() > 1 && !prefix.ends_with('/') {
+            out.push(Warning {
+                code: "prefix-without-slash",
+                field: format!("routes[{index}].path_prefix"),
+                message: format!(
+                    "{prefix:?} also matches {prefix}-old and {prefix}2: write \"{prefix}/\" to \
+                     mean the directory"
+                ),
+            });
+        }
+    }
+    if let Some(admin) = &file.admin
+        && !admin.listen.ip().is_loopback()
+    {
+        out.push(Warning {
+            code: "admin-not-loopback",
+            field: "admin.listen".to_owned(),
+            message: format!(
+                "the admin listener on {} serves /config and /metrics to anyone who can reach \
+                 it: keep it on 127.0.0.1 or a private network",
+                admin.listen
+            ),
+        });
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn config(origins: &[&str]) -> Config {
+        Config {
+            allow_origins: origins.iter().map(|o| (*o).to_owned()).collect(),
+            ..Config::default()
+        }
+    }
+
+    #[test]
+    fn questionable_choices_are_named() {
+        let mut risky = config(&[
+            "https://app.example.com",
+            "https://*.example.com",
+            "http://localhost:3000",
+        ]);
+        risky.allow_credentials = true;
+        risky.allow_headers = vec!["*".into()];
+        risky.allow_methods = vec!["*".into()];
+        risky.max_age = Some(86_400);
+        let codes: Vec<_> = policy_warnings("cors", &risky, true)
+            .into_iter()
+            .map(|w| (w.code, w.field))
+            .collect();
+        assert_eq!(
+            codes,
+            [
+                ("max-age-above-chromium-cap", "cors.max_age".to_owned()),
+                (
+                    "any-header-with-credentials",
+                    "cors.allow_headers[0]".to_owned()
+                ),
+                (
+                    "any-method-with-credentials",
+                    "cors.allow_methods[0]".to_owned()
+                ),
+                ("wildcard-subdomains", "cors.allow_origins[1]".to_owned()),
+                ("loopback-origin", "cors.allow_origins[2]".to_owned()),
+            ]
+        );
+    }
+
+    #[test]
+    fn a_sound_policy_has_no_warning() {
+        let mut sound = config(&["https://app.example.com"]);
+        sound.allow_credentials = true;
+        sound.allow_methods = vec!["PUT".into()];
+        sound.max_age = Some(600);
+        assert!(policy_warnings("", &sound, true).is_empty());
+        // Loopback origins are fine in a development file.
+        let dev = config(&["http://localhost:*"]);
+        assert!(!looks_like_production([&dev]));
+        assert!(policy_warnings("", &dev, false).is_empty());
+    }
+}

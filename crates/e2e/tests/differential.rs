@@ -9,7 +9,10 @@
 //!   the API on `http://localhost:P2`;
 //! - through the model, `corsair::browser::Browser` with Chromium's default
 //!   options, on the same page URL, sending the same request to the same
-//!   URL through the same `Router` used as a tower service.
+//!   URL through the same `Router` used as a tower service;
+//! - through `corsair probe`'s engine (`corsair_cli::session::play` over
+//!   HTTP), against the live server, whose verdict (allowed or blocked)
+//!   must be Chromium's.
 //!
 //! The verdicts must agree: allowed or blocked; when allowed, the status,
 //! the body and, for a fixed list of response headers ([`READ`]), what the
@@ -44,8 +47,11 @@ use axum::middleware::{self, Next};
 use axum::response::IntoResponse as _;
 use axum::routing::{any, put};
 use corsair::browser::{
-    Blocked, Browser as Model, Client, CorsRequest, Credentials, FetchError, ScriptResponse,
+    Blocked, Browser as Model, Client, CorsRequest, Credentials, FetchError, Options, Page,
+    ScriptResponse,
 };
+use corsair_cli::probe::HttpServer;
+use corsair_cli::session;
 use corsair_e2e::{Browser as Chromium, Probe, RequestLog, Sites};
 use serde_json::{Value, json};
 
@@ -733,6 +739,7 @@ async fn chromium_and_the_model_agree() {
     let mut model_api = api.unwrap().layer(model_wire.clone());
     let page = sites.origins().page.clone();
     chromium.open(&page).await.unwrap();
+    let mut prober = HttpServer::new(std::time::Duration::from_secs(10)).unwrap();
     let launched = started.elapsed();
 
     let mut rows = Vec::new();
@@ -764,6 +771,22 @@ async fn chromium_and_the_model_agree() {
         };
         let chromium_lines = on_wire(&chromium_wire);
         let model_lines = on_wire(&model_wire);
+
+        // `corsair probe` plays the same request over the network, after
+        // Chromium's wire was read (its requests must not mix with them).
+        let client = match scenario.request.api {
+            Api::Fetch => Client::Fetch,
+            Api::Xhr => Client::XmlHttpRequest,
+        };
+        let probed = session::play(
+            &Page::new(&page).unwrap(),
+            &scenario.request.to_model(&url),
+            client,
+            &Options::chromium(),
+            &mut prober,
+        )
+        .await
+        .unwrap_or_else(|error| panic!("{}: the probe failed: {error}", scenario.name));
         // What the model's verdict implies reached the server: a preflight
         // when it sent one, and the actual request unless it was refused
         // before sending or at the preflight.
@@ -774,6 +797,17 @@ async fn chromium_and_the_model_agree() {
         };
 
         let mut problems = Vec::new();
+        let chromium_allowed = matches!(chromium_says, Verdict::Allowed { .. });
+        if probed.allowed() != chromium_allowed {
+            problems.push(format!(
+                "corsair probe says {} where Chromium says {chromium_says:?}",
+                if probed.allowed() {
+                    "allowed"
+                } else {
+                    "blocked"
+                }
+            ));
+        }
         if chromium_says != model_says {
             problems.push(format!(
                 "verdicts differ:\n      Chromium: {chromium_says:?}\n      model:    {model_says:?}"

@@ -1,0 +1,359 @@
+//! `corsair check`, `explain` and `probe`, through the binary: exit codes,
+//! the places and fixes they print, their JSON, and a snapshot of an
+//! explanation.
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic,
+    clippy::indexing_slicing
+)]
+
+use std::path::PathBuf;
+
+use assert_cmd::Command;
+use axum::Router;
+use axum::routing::get;
+use corsair::{Config, Cors};
+use serde_json::Value;
+use tempfile::TempDir;
+
+const PROXY_FILE: &str = r#"upstream = "http://127.0.0.1:3000"
+
+[cors]
+allow_origins = ["https://app.example.com"]
+allow_credentials = true
+allow_methods = ["GET", "PUT", "DELETE"]
+allow_headers = ["content-type"]
+expose_headers = ["x-request-id"]
+max_age = 600
+
+[[routes]]
+path_prefix = "/public/"
+[routes.cors]
+allow_origins = ["*"]
+"#;
+
+fn write(dir: &TempDir, name: &str, text: &str) -> PathBuf {
+    let path = dir.path().join(name);
+    std::fs::write(&path, text).unwrap();
+    path
+}
+
+fn corsair() -> Command {
+    Command::cargo_bin("corsair").unwrap()
+}
+
+struct Run {
+    code: i32,
+    stdout: String,
+    stderr: String,
+}
+
+fn run(command: &mut Command) -> Run {
+    let output = command.output().unwrap();
+    Run {
+        code: output.status.code().unwrap_or(-1),
+        stdout: String::from_utf8_lossy(&output.stdout).into_owned(),
+        stderr: String::from_utf8_lossy(&output.stderr).into_owned(),
+    }
+}
+
+#[test]
+fn check_accepts_a_sound_file_and_points_at_every_error() {
+    let dir = TempDir::new().unwrap();
+    let good = write(&dir, "proxy.toml", PROXY_FILE);
+    let result = run(corsair().arg("check").arg(&good));
+    assert_eq!(result.code, 0, "{}{}", result.stdout, result.stderr);
+    assert!(
+        result.stdout.contains("valid proxy file, 0 warnings"),
+        "{}",
+        result.stdout
+    );
+
+    let bad = write(
+        &dir,
+        "bad.toml",
+        &PROXY_FILE
+            .replace(
+                "\"https://app.example.com\"]",
+                "\"https://app.example.com/\", \"*\"]",
+            )
+            .replace("max_age = 600", "max_age = 86400"),
+    );
+    let result = run(corsair().arg("check").arg(&bad));
+    assert_eq!(result.code, 1, "{}", result.stdout);
+    assert!(
+        result.stdout.contains("bad.toml:4:18]"),
+        "{}",
+        result.stdout
+    );
+    assert!(
+        result.stdout.contains("bad.toml:4:46]"),
+        "{}",
+        result.stdout
+    );
+    assert!(
+        result
+            .stdout
+            .contains("invalid proxy file: 2 errors, 1 warning"),
+        "{}",
+        result.stdout
+    );
+    assert!(!result.stderr.contains("panicked"), "{}", result.stderr);
+
+    let result = run(corsair().args(["check", "--format", "json"]).arg(&bad));
+    assert_eq!(result.code, 1);
+    let report: Value = serde_json::from_str(&result.stdout).unwrap();
+    assert_eq!(report["valid"], false);
+    assert_eq!(report["kind"], "proxy");
+    let diagnostics = report["diagnostics"].as_array().unwrap();
+    let summary: Vec<(String, String, u64)> = diagnostics
+        .iter()
+        .map(|d| {
+            (
+                d["level"].as_str().unwrap().to_owned(),
+                d["field"].as_str().unwrap().to_owned(),
+                d["line"].as_u64().unwrap(),
+            )
+        })
+        .collect();
+    assert_eq!(
+        summary,
+        [
+            ("error".to_owned(), "cors.allow_origins[0]".to_owned(), 4),
+            ("error".to_owned(), "cors.allow_origins[1]".to_owned(), 4),
+            ("warning".to_owned(), "cors.max_age".to_owned(), 9),
+        ]
+    );
+}
+
+#[test]
+fn check_reads_bare_policies_and_can_deny_warnings() {
+    let dir = TempDir::new().unwrap();
+    let policy = write(
+        &dir,
+        "cors.json",
+        r#"{"allow_origins": ["https://*.example.com"], "allow_credentials": true}"#,
+    );
+    let result = run(corsair().arg("check").arg(&policy));
+    assert_eq!(result.code, 0, "{}", result.stdout);
+    assert!(
+        result.stdout.contains("[wildcard-subdomains]"),
+        "{}",
+        result.stdout
+    );
+    assert!(
+        result.stdout.contains("valid policy, 1 warning"),
+        "{}",
+        result.stdout
+    );
+    let result = run(corsair().args(["check", "--deny-warnings"]).arg(&policy));
+    assert_eq!(result.code, 1);
+
+    let result = run(corsair().arg("check").arg(dir.path().join("missing.toml")));
+    assert_eq!(result.code, 1);
+    assert!(
+        result.stderr.starts_with("corsair: cannot read "),
+        "{}",
+        result.stderr
+    );
+}
+
+#[test]
+fn explain_shows_the_preflight_the_answer_and_the_fix() {
+    let dir = TempDir::new().unwrap();
+    let file = write(&dir, "proxy.toml", PROXY_FILE);
+    let explain = |extra: &[&str]| {
+        run(corsair()
+            .arg("explain")
+            .arg("--config")
+            .arg(&file)
+            .args(["--url", "https://api.example.com/items/1"])
+            .args(extra))
+    };
+
+    let allowed = explain(&[
+        "--origin",
+        "https://app.example.com",
+        "-X",
+        "PUT",
+        "-H",
+        "Content-Type: application/json",
+        "--credentials",
+    ]);
+    assert_eq!(allowed.code, 0, "{}", allowed.stdout);
+    insta::assert_snapshot!("explain_allowed_put", allowed.stdout);
+
+    let blocked = explain(&[
+        "--origin",
+        "https://app.example.com",
+        "-X",
+        "PATCH",
+        "--credentials",
+    ]);
+    assert_eq!(blocked.code, 1, "{}", blocked.stdout);
+    assert!(
+        blocked.stdout.contains("Verdict: BLOCKED."),
+        "{}",
+        blocked.stdout
+    );
+    assert!(
+        blocked.stdout.contains(
+            "why: the method PATCH is not allowed by [cors]: add \"PATCH\" to its allow_methods"
+        ),
+        "{}",
+        blocked.stdout
+    );
+
+    let json = explain(&[
+        "--origin",
+        "https://evil.example",
+        "--credentials",
+        "--format",
+        "json",
+    ]);
+    assert_eq!(json.code, 1);
+    let transcript: Value = serde_json::from_str(&json.stdout).unwrap();
+    assert_eq!(transcript["allowed"], false);
+    assert_eq!(transcript["preflight"], Value::Null);
+    assert!(
+        transcript["console"]
+            .as_str()
+            .unwrap()
+            .contains("has been blocked by CORS policy: No 'Access-Control-Allow-Origin' header"),
+        "{transcript}"
+    );
+
+    // The route's policy answers under its prefix.
+    let public = run(corsair()
+        .arg("explain")
+        .arg("--config")
+        .arg(&file)
+        .args(["--url", "https://api.example.com/public/logo.png"])
+        .args(["--origin", "https://anyone.example"]));
+    assert_eq!(public.code, 0, "{}", public.stdout);
+    assert!(
+        public.stdout.contains("< access-control-allow-origin: *"),
+        "{}",
+        public.stdout
+    );
+}
+
+#[test]
+fn explain_refuses_what_is_not_a_request() {
+    let dir = TempDir::new().unwrap();
+    let file = write(&dir, "proxy.toml", PROXY_FILE);
+    for (args, message) in [
+        (
+            vec!["--origin", "app.example.com"],
+            "--origin \"app.example.com\" is not an origin",
+        ),
+        (
+            vec!["--origin", "https://app.example.com", "-H", "no colon"],
+            "must be written 'Name: value'",
+        ),
+    ] {
+        let result = run(corsair()
+            .arg("explain")
+            .arg("--config")
+            .arg(&file)
+            .args(&args));
+        assert_eq!(result.code, 1, "{args:?}");
+        assert!(result.stderr.contains(message), "{}", result.stderr);
+    }
+}
+
+/// An API behind corsair's tower layer, for `probe`.
+async fn api() -> std::net::SocketAddr {
+    let cors = Cors::new(Config {
+        allow_origins: vec!["https://app.example.com".into()],
+        allow_credentials: true,
+        allow_methods: vec!["PUT".into()],
+        allow_headers: vec!["content-type".into()],
+        ..Config::default()
+    })
+    .unwrap();
+    let app = Router::new()
+        .route(
+            "/items/1",
+            get(|| async { "item" }).put(|| async { "saved" }),
+        )
+        .layer(cors);
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    tokio::spawn(async move { axum::serve(listener, app).await });
+    addr
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn probe_exit_codes_follow_the_browser_verdict() {
+    let addr = api().await;
+    let url = format!("http://{addr}/items/1");
+    let probe = move |args: Vec<String>| {
+        tokio::task::spawn_blocking(move || run(corsair().arg("probe").args(args)))
+    };
+
+    let allowed = probe(vec![
+        url.clone(),
+        "--origin".into(),
+        "https://app.example.com".into(),
+        "-X".into(),
+        "PUT".into(),
+        "-H".into(),
+        "content-type: application/json".into(),
+        "--credentials".into(),
+    ])
+    .await
+    .unwrap();
+    assert_eq!(allowed.code, 0, "{}", allowed.stdout);
+    assert!(
+        allowed.stdout.contains("> OPTIONS /items/1"),
+        "{}",
+        allowed.stdout
+    );
+    assert!(
+        allowed.stdout.contains("< 204 No Content"),
+        "{}",
+        allowed.stdout
+    );
+    assert!(
+        allowed.stdout.contains("Verdict: ALLOWED."),
+        "{}",
+        allowed.stdout
+    );
+
+    let blocked = probe(vec![
+        url.clone(),
+        "--origin".into(),
+        "https://evil.example".into(),
+        "--credentials".into(),
+    ])
+    .await
+    .unwrap();
+    assert_eq!(blocked.code, 1, "{}", blocked.stdout);
+    assert!(
+        blocked.stdout.contains("No preflight"),
+        "{}",
+        blocked.stdout
+    );
+    assert!(
+        blocked.stdout.contains("Verdict: BLOCKED."),
+        "{}",
+        blocked.stdout
+    );
+
+    // Nothing listens on port 9 of loopback (the discard port): exit 2.
+    let unreachable = probe(vec![
+        "http://127.0.0.1:9/".into(),
+        "--origin".into(),
+        "https://app.example.com".into(),
+    ])
+    .await
+    .unwrap();
+    assert_eq!(unreachable.code, 2, "{}", unreachable.stderr);
+    assert!(
+        unreachable.stderr.starts_with("corsair: could not probe: "),
+        "{}",
+        unreachable.stderr
+    );
+}

@@ -290,7 +290,7 @@ impl Transcript {
             } else {
                 let _ = writeln!(
                     out,
-                    "1. No preflight: {} with only safelisted headers is a simple request.",
+                    "No preflight: {} with only safelisted headers is a simple request.",
                     plan.method
                 );
             }
@@ -307,8 +307,11 @@ impl Transcript {
         }
         if let Some(actual) = &self.actual {
             out.push('\n');
-            let step = if self.preflight.is_some() { 2 } else { 1 };
-            let _ = writeln!(out, "{step}. The actual request:");
+            if self.preflight.is_some() {
+                let _ = writeln!(out, "2. The actual request:");
+            } else {
+                let _ = writeln!(out, "The request:");
+            }
             render_exchange(&mut out, actual, server);
         }
         out.push('\n');

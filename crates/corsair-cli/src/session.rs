@@ -412,9 +412,6 @@ fn render_exchange(out: &mut String, exchange: &Exchange, server: &str) {
             String::from_utf8_lossy(value.as_bytes())
         );
     }
-    if let Some(refusal) = &answer.refusal {
-        let _ = writeln!(out, "   (refused: {refusal})");
-    }
 }
 
 /// The transcript as JSON: `origin`, `method`, `url`, `preflight` and

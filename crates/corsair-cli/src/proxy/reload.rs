@@ -3,8 +3,8 @@
 //! already open too; an invalid one changes nothing and every problem is
 //! logged.
 
-use std::path::PathBuf;
-use std::sync::Arc;
+use std::path::{Path, PathBuf};
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use tokio::sync::watch;
@@ -26,6 +26,16 @@ pub struct Source {
     pub overrides: Overrides,
 }
 
+/// The bytes of the file last read, by a reload or the watch: the watch
+/// reloads only when the file differs from them, so that a SIGHUP after an
+/// edit is one reload, not a second one at the watch's next tick.
+pub(crate) type Seen = Mutex<Option<Vec<u8>>>;
+
+/// Reads the file as it is now, for [`Seen`].
+pub(crate) fn read_seen(path: &Path) -> Option<Vec<u8>> {
+    std::fs::read(path).ok()
+}
+
 /// Re-reads the file and, when it is valid, puts it in force. `startup` is
 /// what the proxy started with: changes to what needs a restart (listeners,
 /// TLS, limits other than `upstream_timeout`) are logged and not applied.
@@ -36,8 +46,39 @@ pub(crate) fn reload(
     shared: &Shared,
     source: &Source,
     startup: &Settings,
+    seen: &Seen,
 ) -> Result<(), FileError> {
-    match ProxyFile::load(&source.path, &source.overrides) {
+    reload_if(shared, source, startup, seen, false)
+}
+
+/// [`reload`], or nothing when `only_if_changed` and the file holds what was
+/// last read (the watch's bytes may be older than a SIGHUP's reload).
+fn reload_if(
+    shared: &Shared,
+    source: &Source,
+    startup: &Settings,
+    seen: &Seen,
+    only_if_changed: bool,
+) -> Result<(), FileError> {
+    let loaded = match std::fs::read(&source.path) {
+        Ok(bytes) => {
+            if only_if_changed && seen.lock().is_ok_and(|seen| seen.as_ref() == Some(&bytes)) {
+                return Ok(());
+            }
+            let loaded = match std::str::from_utf8(&bytes) {
+                Ok(text) => ProxyFile::parse(text, &source.path)
+                    .and_then(|file| file.compile(&source.path, &source.overrides)),
+                // The same message as any other unreadable file.
+                Err(_) => ProxyFile::load(&source.path, &source.overrides),
+            };
+            if let Ok(mut seen) = seen.lock() {
+                *seen = Some(bytes);
+            }
+            loaded
+        }
+        Err(_) => ProxyFile::load(&source.path, &source.overrides),
+    };
+    match loaded {
         Err(problems) => {
             for problem in &problems.problems {
                 error!(file = %source.path.display(), "{problem}");
@@ -87,9 +128,9 @@ pub(crate) async fn watch(
     shared: Arc<Shared>,
     source: Source,
     startup: Settings,
+    seen: Arc<Seen>,
     mut stopped: watch::Receiver<bool>,
 ) {
-    let mut seen = tokio::fs::read(&source.path).await.ok();
     let mut ticks = tokio::time::interval(WATCH_INTERVAL);
     ticks.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
     loop {
@@ -102,9 +143,9 @@ pub(crate) async fn watch(
         let Ok(bytes) = tokio::fs::read(&source.path).await else {
             continue;
         };
-        if seen.as_ref() != Some(&bytes) {
-            seen = Some(bytes);
-            let _ = reload(&shared, &source, &startup);
+        let changed = seen.lock().is_ok_and(|seen| seen.as_ref() != Some(&bytes));
+        if changed {
+            let _ = reload_if(&shared, &source, &startup, &seen, true);
         }
     }
 }

@@ -3,7 +3,7 @@
 
 use std::net::SocketAddr;
 use std::path::PathBuf;
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use hyper::service::service_fn;
@@ -21,7 +21,7 @@ use super::admin;
 use super::file::{FileError, Limits, Settings};
 use super::handler::{Peer, Shared, handle};
 use super::metrics::Metrics;
-use super::reload::{self, Source};
+use super::reload::{self, Seen, Source};
 use super::tls::{self, TlsError};
 
 /// Why the proxy could not start: one sentence.
@@ -61,6 +61,7 @@ pub struct Proxy {
     admin_addr: Option<SocketAddr>,
     shared: Arc<Shared>,
     source: Option<Source>,
+    seen: Arc<Seen>,
     startup: Settings,
     stop: watch::Sender<bool>,
     accepting: JoinHandle<()>,
@@ -111,11 +112,18 @@ impl Proxy {
         if let Some(listener) = admin_listener {
             tokio::spawn(admin::serve(listener, Arc::clone(&shared), stopped.clone()));
         }
+        // What the file holds now: the watch reloads when it changes.
+        let seen = Arc::new(Mutex::new(
+            source
+                .as_ref()
+                .and_then(|source| reload::read_seen(&source.path)),
+        ));
         if let Some(source) = &source {
             tokio::spawn(reload::watch(
                 Arc::clone(&shared),
                 source.clone(),
                 settings.clone(),
+                Arc::clone(&seen),
                 stopped.clone(),
             ));
         }
@@ -131,6 +139,7 @@ impl Proxy {
             admin_addr,
             shared,
             source,
+            seen,
             startup: settings,
             stop,
             accepting,
@@ -169,7 +178,7 @@ impl Proxy {
     /// happens.
     pub fn reload(&self) -> Result<(), FileError> {
         match &self.source {
-            Some(source) => reload::reload(&self.shared, source, &self.startup),
+            Some(source) => reload::reload(&self.shared, source, &self.startup, &self.seen),
             None => Ok(()),
         }
     }

@@ -1,0 +1,1374 @@
+//! `corsair proxy` end to end, in-process: a real upstream (hyper on
+//! 127.0.0.1, `tests/common`) behind a [`Proxy`] on an ephemeral port, and
+//! real clients over TCP.
+//!
+//! The conformance table of the policy engine
+//! (`crates/corsair/tests/conformance/cases.toml`) runs through the proxy:
+//! each policy of the table is a `[[routes]]` entry of one proxy file, the
+//! upstream plays each case's application, and the shared comparison of
+//! `crates/corsair/tests/common` judges the answers.
+//!
+//! What needs the built binary (signals, the proxy's memory while 100 MB
+//! pass) is in `tests/proxy_process.rs`.
+
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic,
+    clippy::indexing_slicing
+)]
+
+mod common;
+
+/// The policy engine's conformance table, its loader and comparison.
+#[path = "../../corsair/tests/common/mod.rs"]
+#[allow(dead_code, unused_imports, unreachable_pub)]
+mod conformance;
+
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::time::{Duration, Instant};
+
+use bytes::Bytes;
+use common::{
+    APP, App, Body, BoxError, CREDENTIALED, Received, Upstream, client, empty, full, get, sample,
+    send,
+};
+use corsair_cli::proxy::metrics::Outcome as Counted;
+use corsair_cli::proxy::{Overrides, Proxy, ProxyFile, Source};
+use futures_util::{SinkExt as _, StreamExt as _, stream};
+use http::{HeaderName, HeaderValue, Method, Request, Response, StatusCode};
+use http_body_util::{BodyExt, StreamBody};
+use hyper::body::Frame;
+use hyper_util::client::legacy::Client;
+use hyper_util::rt::{TokioExecutor, TokioIo};
+use tempfile::TempDir;
+use tokio::io::{AsyncReadExt as _, AsyncWriteExt as _};
+use tokio::net::TcpStream;
+use tokio_tungstenite::tungstenite::Message;
+use tokio_tungstenite::tungstenite::client::IntoClientRequest as _;
+
+/// A proxy started from a file in a temporary directory, watched and
+/// reloadable.
+struct Running {
+    proxy: Proxy,
+    path: PathBuf,
+    _dir: TempDir,
+}
+
+impl Running {
+    /// Starts a proxy from `text`, written to `proxy.toml` in a new
+    /// directory (so that `[tls]` paths can be relative to it).
+    async fn start(text: &str) -> Running {
+        Self::start_in(tempfile::tempdir().unwrap(), text).await
+    }
+
+    async fn start_in(dir: TempDir, text: &str) -> Running {
+        let path = dir.path().join("proxy.toml");
+        std::fs::write(&path, text).unwrap();
+        let settings = ProxyFile::parse(text, &path)
+            .and_then(|file| file.compile(&path, &Overrides::default()))
+            .unwrap_or_else(|error| panic!("{error}\n{text}"));
+        let source = Source {
+            path: path.clone(),
+            overrides: Overrides::default(),
+        };
+        let proxy = Proxy::start(settings, Some(source)).await.unwrap();
+        Running {
+            proxy,
+            path,
+            _dir: dir,
+        }
+    }
+
+    /// `http://PROXY` + `path`.
+    fn url(&self, path: &str) -> String {
+        format!("http://{}{path}", self.proxy.addr())
+    }
+
+    /// The admin listener's `path`.
+    async fn admin(&self, path: &str) -> Received {
+        let addr = self.proxy.admin_addr().expect("an admin listener");
+        get(&format!("http://{addr}{path}"), &[]).await
+    }
+}
+
+/// A request through the proxy, with `headers`.
+fn request(method: &str, url: &str, headers: &[(&str, &str)], body: Body) -> Request<Body> {
+    let mut request = Request::builder()
+        .method(Method::from_bytes(method.as_bytes()).unwrap())
+        .uri(url);
+    for (name, value) in headers {
+        request = request.header(*name, *value);
+    }
+    request.body(body).unwrap()
+}
+
+/// Every `access-control-*` header of a response, sorted.
+fn cors_headers(received: &Received) -> Vec<(String, String)> {
+    let mut headers: Vec<(String, String)> = received
+        .headers
+        .iter()
+        .filter(|(name, _)| name.as_str().starts_with("access-control-"))
+        .map(|(name, value)| (name.to_string(), value.to_str().unwrap().to_owned()))
+        .collect();
+    headers.sort();
+    headers
+}
+
+fn pairs(expected: &[(&str, &str)]) -> Vec<(String, String)> {
+    let mut pairs: Vec<(String, String)> = expected
+        .iter()
+        .map(|(n, v)| ((*n).to_owned(), (*v).to_owned()))
+        .collect();
+    pairs.sort();
+    pairs
+}
+
+/// What an allowed origin gets on an actual response of [`CREDENTIALED`].
+const ALLOWED: [(&str, &str); 3] = [
+    ("access-control-allow-origin", APP),
+    ("access-control-allow-credentials", "true"),
+    ("access-control-expose-headers", "x-request-id"),
+];
+
+// ---------------------------------------------------------------------------
+// The conformance table
+// ---------------------------------------------------------------------------
+
+/// One case's application, as the upstream plays it.
+struct CaseApp {
+    status: StatusCode,
+    headers: Vec<(HeaderName, HeaderValue)>,
+    body: Option<conformance::AppBody>,
+    error: bool,
+    calls: AtomicUsize,
+}
+
+/// The upstream's answer for case `?case=N`: the case's status, headers and
+/// body (one piece, or a frame per chunk; none for `HEAD`). An `app_error`
+/// is what a framework renders for a failing handler, the table's
+/// definition: `500`, the application's headers, `text/plain` and
+/// [`conformance::APP_ERROR_BODY`].
+fn play(cases: &[CaseApp], request: &Request<hyper::body::Incoming>) -> Response<Body> {
+    let index: usize = request
+        .uri()
+        .query()
+        .and_then(|q| q.strip_prefix("case="))
+        .and_then(|n| n.parse().ok())
+        .expect("a ?case=N target");
+    let app = &cases[index];
+    app.calls.fetch_add(1, Ordering::SeqCst);
+    let head = request.method() == Method::HEAD;
+    let (status, body) = if app.error {
+        let body = if head {
+            empty()
+        } else {
+            full(conformance::APP_ERROR_BODY)
+        };
+        (StatusCode::INTERNAL_SERVER_ERROR, body)
+    } else {
+        let body = match &app.body {
+            _ if head => empty(),
+            None => empty(),
+            Some(conformance::AppBody::Whole(text)) => full(text.clone()),
+            Some(conformance::AppBody::Chunks(chunks)) => {
+                let frames = chunks
+                    .clone()
+                    .into_iter()
+                    .map(|chunk| Ok::<_, BoxError>(Frame::data(Bytes::from(chunk))));
+                BodyExt::boxed(StreamBody::new(stream::iter(frames)))
+            }
+        };
+        (app.status, body)
+    };
+    let mut response = Response::new(body);
+    *response.status_mut() = status;
+    for (name, value) in &app.headers {
+        response.headers_mut().append(name.clone(), value.clone());
+    }
+    if app.error {
+        response.headers_mut().insert(
+            http::header::CONTENT_TYPE,
+            HeaderValue::from_static("text/plain; charset=utf-8"),
+        );
+    }
+    response
+}
+
+fn header_pairs(pairs: &[(String, String)]) -> Vec<(HeaderName, HeaderValue)> {
+    pairs
+        .iter()
+        .map(|(name, value)| {
+            (
+                HeaderName::from_bytes(name.as_bytes()).unwrap(),
+                HeaderValue::from_bytes(value.as_bytes()).unwrap(),
+            )
+        })
+        .collect()
+}
+
+/// The table's policies as TOML text, by name, from the table's own file.
+fn table_policies() -> Vec<(String, String)> {
+    let text = include_str!("../../corsair/tests/conformance/cases.toml");
+    let file: toml::Table = text.parse().unwrap();
+    file["policies"]
+        .as_table()
+        .unwrap()
+        .iter()
+        .map(|(name, config)| (name.clone(), toml::to_string(config).unwrap()))
+        .collect()
+}
+
+/// Every case of the table through the proxy, over real HTTP/1.1.
+///
+/// Each policy of the table is a `[[routes]]` entry for `/p/NAME/`; the
+/// policy `creds` is also the file's default `[cors]`, and its cases go to
+/// `/resource`, which no route matches. Nothing is skipped: an
+/// `app_error` case's application is the upstream answering what a
+/// framework renders for a failing handler (the table defines that
+/// rendering), and the comparison skips frame checks for runners that see
+/// no frames, which a client over TCP does not. The proxy adds `Forwarded`
+/// and `X-Forwarded-*` to requests and hyper adds `date` to responses; the
+/// comparison looks only at what the table specifies (status, whether the
+/// upstream was called, `access-control-*` and `vary` exactly, the body).
+#[tokio::test]
+async fn the_conformance_table_runs_through_the_proxy() {
+    const DEFAULT: &str = "creds";
+    let table = conformance::table::load();
+    let cases: Arc<Vec<CaseApp>> = Arc::new(
+        table
+            .cases
+            .iter()
+            .map(|case| CaseApp {
+                status: StatusCode::from_u16(case.app_status()).unwrap(),
+                headers: header_pairs(&case.app_headers()),
+                body: case.app_body.clone(),
+                error: case.app_error,
+                calls: AtomicUsize::new(0),
+            })
+            .collect(),
+    );
+    let app: App = {
+        let cases = Arc::clone(&cases);
+        Arc::new(move |request, _| {
+            let response = play(&cases, &request);
+            Box::pin(async move { response })
+        })
+    };
+    let upstream = Upstream::with_app(app).await;
+
+    let policies = table_policies();
+    let default = &policies.iter().find(|(name, _)| name == DEFAULT).unwrap().1;
+    let mut routes = String::new();
+    for (name, policy) in &policies {
+        routes.push_str(&format!(
+            "[[routes]]\npath_prefix = \"/p/{name}/\"\n[routes.cors]\n{policy}\n"
+        ));
+    }
+    let text = format!(
+        "listen = \"127.0.0.1:0\"\nupstream = \"{}\"\n[cors]\n{default}\n\
+         [limits]\nmax_header_bytes = 1048576\nupstream_timeout = \"5s\"\n\n{routes}",
+        upstream.url()
+    );
+    let running = Running::start(&text).await;
+
+    let client = client();
+    let mut report = conformance::Report::new("proxy");
+    let mut ran = 0;
+    for (index, case) in table.cases.iter().enumerate() {
+        let path = if case.policy == DEFAULT {
+            format!("/resource?case={index}")
+        } else {
+            format!("/p/{}/resource?case={index}", case.policy)
+        };
+        let mut builder = Request::builder()
+            .method(Method::from_bytes(case.method.as_bytes()).unwrap())
+            .uri(running.url(&path));
+        for (name, value) in case.headers() {
+            builder = builder.header(name, HeaderValue::from_bytes(value.as_bytes()).unwrap());
+        }
+        let outcome = match client.request(builder.body(empty()).unwrap()).await {
+            Err(error) => Err(format!("request failed: {error}")),
+            Ok(response) => {
+                let (parts, body) = response.into_parts();
+                match body.collect().await {
+                    Err(error) => Err(format!("body failed: {error}")),
+                    Ok(body) => Ok(conformance::Outcome {
+                        status: parts.status.as_u16(),
+                        headers: parts
+                            .headers
+                            .iter()
+                            .map(|(n, v)| (n.as_str().to_owned(), v.as_bytes().to_vec()))
+                            .collect(),
+                        body: body.to_bytes().to_vec(),
+                        frames: None,
+                        app_calls: cases[index].calls.load(Ordering::SeqCst),
+                    }),
+                }
+            }
+        };
+        report.record(case, outcome);
+        ran += 1;
+    }
+    assert!(ran >= 480, "only {ran} cases ran");
+    report.finish();
+    running.proxy.shutdown().await;
+}
+
+// ---------------------------------------------------------------------------
+// Policies, routes and headers
+// ---------------------------------------------------------------------------
+
+#[tokio::test]
+async fn the_longest_prefix_wins_and_cors_is_the_default() {
+    let upstream = Upstream::start().await;
+    let routes = r#"
+[[routes]]
+path_prefix = "/api/"
+[routes.cors]
+allow_origins = ["https://api.example.com"]
+
+[[routes]]
+path_prefix = "/api/public/"
+[routes.cors]
+allow_origins = ["*"]
+"#;
+    let running = Running::start(&common::proxy_file(&upstream.url(), CREDENTIALED, routes)).await;
+    let origin_for = |path: &'static str, origin: &'static str| {
+        let url = running.url(path);
+        async move {
+            get(&url, &[("origin", origin)])
+                .await
+                .header("access-control-allow-origin")
+                .map(str::to_owned)
+        }
+    };
+    assert_eq!(
+        origin_for("/api/public/x", "https://elsewhere.example").await,
+        Some("*".to_owned())
+    );
+    assert_eq!(
+        origin_for("/api/private", "https://api.example.com").await,
+        Some("https://api.example.com".to_owned())
+    );
+    assert_eq!(origin_for("/api/private", APP).await, None);
+    // `/api` is not under `/api/`: the default policy.
+    assert_eq!(origin_for("/api", APP).await, Some(APP.to_owned()));
+    assert_eq!(origin_for("/", "https://api.example.com").await, None);
+    running.proxy.shutdown().await;
+}
+
+#[tokio::test]
+async fn preflights_are_answered_by_the_proxy_alone() {
+    let upstream = Upstream::start().await;
+    let running = Running::start(&common::proxy_file(&upstream.url(), CREDENTIALED, "")).await;
+    let client = client();
+    let allowed = send(
+        &client,
+        request(
+            "OPTIONS",
+            &running.url("/anything"),
+            &[
+                ("origin", APP),
+                ("access-control-request-method", "PUT"),
+                ("access-control-request-headers", "x-api-key"),
+            ],
+            empty(),
+        ),
+    )
+    .await;
+    assert_eq!(allowed.status, StatusCode::NO_CONTENT);
+    assert_eq!(
+        cors_headers(&allowed),
+        pairs(&[
+            ("access-control-allow-origin", APP),
+            ("access-control-allow-credentials", "true"),
+            ("access-control-allow-methods", "PUT, DELETE"),
+            ("access-control-allow-headers", "content-type, x-api-key"),
+            ("access-control-max-age", "600"),
+        ])
+    );
+    let refused = send(
+        &client,
+        request(
+            "OPTIONS",
+            &running.url("/anything"),
+            &[
+                ("origin", "https://evil.example"),
+                ("access-control-request-method", "PUT"),
+            ],
+            empty(),
+        ),
+    )
+    .await;
+    assert_eq!(refused.status, StatusCode::FORBIDDEN);
+    assert!(cors_headers(&refused).is_empty(), "{refused:?}");
+    assert_eq!(upstream.state.requests.load(Ordering::SeqCst), 0);
+    running.proxy.shutdown().await;
+}
+
+#[tokio::test]
+async fn the_upstreams_cors_headers_give_way_to_the_policy() {
+    let upstream = Upstream::start().await;
+    let running = Running::start(&common::proxy_file(&upstream.url(), CREDENTIALED, "")).await;
+    let url = running.url("/cors");
+
+    let allowed = get(&url, &[("origin", APP)]).await;
+    assert_eq!(allowed.status, StatusCode::OK);
+    assert_eq!(cors_headers(&allowed), pairs(&ALLOWED));
+    assert_eq!(allowed.header("x-upstream"), Some("yes"));
+    assert_eq!(allowed.header("vary"), Some("Origin"));
+
+    for headers in [&[("origin", "https://evil.example")][..], &[]] {
+        let answer = get(&url, headers).await;
+        assert_eq!(answer.status, StatusCode::OK);
+        assert!(cors_headers(&answer).is_empty(), "{headers:?}: {answer:?}");
+        assert_eq!(answer.header("x-upstream"), Some("yes"));
+        assert_eq!(answer.text(), "cors");
+    }
+    running.proxy.shutdown().await;
+}
+
+#[tokio::test]
+async fn hop_by_hop_headers_go_and_forwarding_headers_come() {
+    let upstream = Upstream::start().await;
+    let running = Running::start(&common::proxy_file(&upstream.url(), CREDENTIALED, "")).await;
+    let proxy = running.proxy.addr().to_string();
+
+    let seen = get(
+        &running.url("/headers?x=1"),
+        &[
+            ("origin", APP),
+            ("connection", "x-secret"),
+            ("x-secret", "1"),
+            ("keep-alive", "timeout=5"),
+            ("proxy-authorization", "Basic Zm9vOmJhcg=="),
+            ("x-forwarded-for", "203.0.113.7"),
+            ("x-kept", "yes"),
+        ],
+    )
+    .await;
+    assert_eq!(seen.status, StatusCode::OK);
+    let json = seen.json();
+    assert_eq!(json["target"], "/headers?x=1");
+    assert_eq!(json["version"], "HTTP/1.1");
+    let headers: Vec<(String, String)> = serde_json::from_value(json["headers"].clone()).unwrap();
+    let value = |name: &str| -> Vec<&str> {
+        headers
+            .iter()
+            .filter(|(n, _)| n == name)
+            .map(|(_, v)| v.as_str())
+            .collect()
+    };
+    for gone in ["x-secret", "keep-alive", "proxy-authorization"] {
+        assert!(value(gone).is_empty(), "{gone} reached the upstream");
+    }
+    assert!(
+        !value("connection").iter().any(|v| v.contains("x-secret")),
+        "{headers:?}"
+    );
+    assert_eq!(value("x-kept"), ["yes"]);
+    assert_eq!(value("origin"), [APP]);
+    assert_eq!(value("host"), [proxy.as_str()]);
+    assert_eq!(value("x-forwarded-for"), ["203.0.113.7, 127.0.0.1"]);
+    assert_eq!(value("x-forwarded-proto"), ["http"]);
+    assert_eq!(value("x-forwarded-host"), [proxy.as_str()]);
+    assert_eq!(
+        value("forwarded"),
+        [format!("for=127.0.0.1;proto=http;host=\"{proxy}\"").as_str()]
+    );
+
+    let back = get(&running.url("/hop"), &[]).await;
+    assert_eq!(back.status, StatusCode::OK);
+    for gone in ["x-private", "keep-alive", "proxy-connection"] {
+        assert!(
+            back.headers.get(gone).is_none(),
+            "{gone} reached the client"
+        );
+    }
+    assert!(
+        back.headers
+            .get_all("connection")
+            .iter()
+            .all(|v| !v.to_str().unwrap().contains("x-private")),
+        "{back:?}"
+    );
+    assert_eq!(back.header("x-kept"), Some("yes"));
+    running.proxy.shutdown().await;
+}
+
+#[tokio::test]
+async fn forwarding_headers_are_configurable() {
+    let upstream = Upstream::start().await;
+    let more = "[forwarding]\nforwarded = false\nx_forwarded = false\npreserve_host = false\n";
+    let running = Running::start(&common::proxy_file(&upstream.url(), CREDENTIALED, more)).await;
+    let seen = get(&running.url("/headers"), &[("origin", APP)])
+        .await
+        .json();
+    let headers: Vec<(String, String)> = serde_json::from_value(seen["headers"].clone()).unwrap();
+    let names: Vec<&str> = headers.iter().map(|(n, _)| n.as_str()).collect();
+    for absent in [
+        "forwarded",
+        "x-forwarded-for",
+        "x-forwarded-proto",
+        "x-forwarded-host",
+    ] {
+        assert!(!names.contains(&absent), "{absent} in {headers:?}");
+    }
+    let host: Vec<&str> = headers
+        .iter()
+        .filter(|(n, _)| n == "host")
+        .map(|(_, v)| v.as_str())
+        .collect();
+    assert_eq!(host, [upstream.addr.to_string().as_str()]);
+    running.proxy.shutdown().await;
+}
+
+// ---------------------------------------------------------------------------
+// Upstream failures
+// ---------------------------------------------------------------------------
+
+#[tokio::test]
+async fn an_upstream_that_is_down_is_a_502_with_cors_headers() {
+    let down = format!("http://127.0.0.1:{}", common::free_port());
+    let running = Running::start(&common::proxy_file(&down, CREDENTIALED, "")).await;
+    let url = running.url("/anything");
+
+    let allowed = get(&url, &[("origin", APP)]).await;
+    assert_eq!(allowed.status, StatusCode::BAD_GATEWAY);
+    assert_eq!(cors_headers(&allowed), pairs(&ALLOWED));
+    assert_eq!(allowed.header("vary"), Some("Origin"));
+    assert!(
+        allowed.text().starts_with("corsair: "),
+        "{}",
+        allowed.text()
+    );
+
+    let refused = get(&url, &[("origin", "https://evil.example")]).await;
+    assert_eq!(refused.status, StatusCode::BAD_GATEWAY);
+    assert!(cors_headers(&refused).is_empty(), "{refused:?}");
+
+    let metrics = running.admin("/metrics").await;
+    assert_eq!(
+        sample(
+            metrics.text(),
+            "corsair_upstream_errors_total{kind=\"connect\"}"
+        ),
+        2.0
+    );
+    running.proxy.shutdown().await;
+}
+
+#[tokio::test]
+async fn an_upstream_that_does_not_speak_http_is_a_502() {
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    let garbage = tokio::spawn(async move {
+        loop {
+            let (mut stream, _) = listener.accept().await.unwrap();
+            let mut buffer = [0; 1024];
+            let _ = stream.read(&mut buffer).await;
+            let _ = stream.write_all(b"SSH-2.0-OpenSSH_9.6\r\n").await;
+        }
+    });
+    let running = Running::start(&common::proxy_file(
+        &format!("http://{addr}"),
+        CREDENTIALED,
+        "",
+    ))
+    .await;
+    let answer = get(&running.url("/"), &[("origin", APP)]).await;
+    assert_eq!(answer.status, StatusCode::BAD_GATEWAY);
+    assert_eq!(cors_headers(&answer), pairs(&ALLOWED));
+    let metrics = running.admin("/metrics").await;
+    assert_eq!(
+        sample(
+            metrics.text(),
+            "corsair_upstream_errors_total{kind=\"protocol\"}"
+        ),
+        1.0
+    );
+    garbage.abort();
+    running.proxy.shutdown().await;
+}
+
+#[tokio::test]
+async fn a_slow_upstream_is_a_504_with_cors_headers() {
+    let upstream = Upstream::start().await;
+    let running = Running::start(&common::proxy_file(&upstream.url(), CREDENTIALED, "")).await;
+    let start = Instant::now();
+    let answer = get(&running.url("/slow?ms=3000"), &[("origin", APP)]).await;
+    let took = start.elapsed();
+    assert_eq!(answer.status, StatusCode::GATEWAY_TIMEOUT);
+    assert_eq!(cors_headers(&answer), pairs(&ALLOWED));
+    assert!(
+        took >= Duration::from_millis(300) && took < Duration::from_millis(2500),
+        "upstream_timeout is 300ms, the 504 came after {took:?}"
+    );
+    // Within the timeout, a slow answer is an answer.
+    let answer = get(&running.url("/slow?ms=10"), &[("origin", APP)]).await;
+    assert_eq!(answer.status, StatusCode::OK);
+    assert_eq!(answer.text(), "slow done");
+
+    let metrics = running.admin("/metrics").await;
+    assert_eq!(
+        sample(
+            metrics.text(),
+            "corsair_upstream_errors_total{kind=\"timeout\"}"
+        ),
+        1.0
+    );
+    running.proxy.shutdown().await;
+}
+
+/// The upstream timeout counts from the last piece of the request body the
+/// upstream took: an upload longer than the timeout is not a slow upstream.
+#[tokio::test]
+async fn a_long_upload_is_not_a_slow_upstream() {
+    let upstream = Upstream::start().await;
+    let running = Running::start(&common::proxy_file(&upstream.url(), CREDENTIALED, "")).await;
+    // Six chunks 100 ms apart: twice the 300 ms timeout in all.
+    let chunk = common::Pattern::chunk();
+    let frames = stream::iter(0..6).then(move |i| {
+        let chunk = chunk.clone();
+        async move {
+            if i > 0 {
+                tokio::time::sleep(Duration::from_millis(100)).await;
+            }
+            Ok::<_, BoxError>(Frame::data(chunk))
+        }
+    });
+    let start = Instant::now();
+    let counted = send(
+        &client(),
+        request(
+            "POST",
+            &running.url("/count"),
+            &[("origin", APP)],
+            BodyExt::boxed(StreamBody::new(frames)),
+        ),
+    )
+    .await;
+    assert!(start.elapsed() > Duration::from_millis(450));
+    assert_eq!(counted.status, StatusCode::OK, "{}", counted.text());
+    assert_eq!(counted.json()["bytes"], common::Pattern::len(6));
+    assert_eq!(cors_headers(&counted), pairs(&ALLOWED));
+
+    // A body sent at once does not extend the time a slow upstream gets.
+    let start = Instant::now();
+    let answer = send(
+        &client(),
+        request(
+            "POST",
+            &running.url("/slow?ms=3000"),
+            &[("origin", APP)],
+            full("small"),
+        ),
+    )
+    .await;
+    assert_eq!(answer.status, StatusCode::GATEWAY_TIMEOUT);
+    assert!(start.elapsed() < Duration::from_millis(2500));
+    running.proxy.shutdown().await;
+}
+
+// ---------------------------------------------------------------------------
+// Streaming, pooling, protocols
+// ---------------------------------------------------------------------------
+
+/// The upstream's first chunk reaches the client while the upstream holds
+/// back the rest, and the client's first chunk comes back through `/echo`
+/// while the client holds back the rest: neither body is buffered whole.
+#[tokio::test]
+async fn bodies_stream_both_ways_without_buffering() {
+    let upstream = Upstream::start().await;
+    let running = Running::start(&common::proxy_file(&upstream.url(), CREDENTIALED, "")).await;
+    let client = client();
+    let wait = Duration::from_secs(5);
+
+    let response = client
+        .request(request("GET", &running.url("/gated"), &[], empty()))
+        .await
+        .unwrap();
+    let mut body = response.into_body();
+    let first = tokio::time::timeout(wait, body.frame())
+        .await
+        .expect("the first chunk did not come while the upstream held back the rest")
+        .unwrap()
+        .unwrap();
+    assert_eq!(first.into_data().unwrap(), "first;");
+    upstream.state.release.notify_one();
+    let rest = body.collect().await.unwrap().to_bytes();
+    assert_eq!(rest, "rest");
+
+    let (sender, receiver) = tokio::sync::mpsc::channel::<Bytes>(1);
+    let frames = futures_util::stream::unfold(receiver, |mut receiver| async move {
+        let data = receiver.recv().await?;
+        Some((Ok::<_, BoxError>(Frame::data(data)), receiver))
+    });
+    let response = client
+        .request(request(
+            "POST",
+            &running.url("/echo"),
+            &[("origin", APP)],
+            BodyExt::boxed(StreamBody::new(frames)),
+        ))
+        .await;
+    // The upstream answers /echo at once, so the head may come before the
+    // client sent anything; send the first chunk either way.
+    let response = match response {
+        Ok(response) => response,
+        Err(error) => panic!("{error}"),
+    };
+    assert_eq!(response.status(), StatusCode::OK);
+    assert_eq!(response.headers()["access-control-allow-origin"], APP);
+    let mut body = response.into_body();
+    sender.send(Bytes::from_static(b"ping;")).await.unwrap();
+    let echoed = tokio::time::timeout(wait, body.frame())
+        .await
+        .expect("the first chunk did not come back while the client held back the rest")
+        .unwrap()
+        .unwrap();
+    assert_eq!(echoed.into_data().unwrap(), "ping;");
+    sender.send(Bytes::from_static(b"pong")).await.unwrap();
+    drop(sender);
+    assert_eq!(body.collect().await.unwrap().to_bytes(), "pong");
+    running.proxy.shutdown().await;
+}
+
+#[tokio::test]
+async fn a_large_body_passes_both_ways_intact() {
+    // 10 MB in-process; the 100 MB runs against the binary, where the
+    // proxy's memory can be read (tests/proxy_process.rs).
+    const CHUNKS: usize = 160;
+    let upstream = Upstream::start().await;
+    let running = Running::start(&common::proxy_file(&upstream.url(), CREDENTIALED, "")).await;
+    let client = client();
+
+    let response = client
+        .request(request(
+            "GET",
+            &running.url(&format!("/stream?chunks={CHUNKS}")),
+            &[],
+            empty(),
+        ))
+        .await
+        .unwrap();
+    let mut body = response.into_body();
+    let mut check = common::PatternCheck::new();
+    while let Some(frame) = body.frame().await {
+        if let Ok(data) = frame.unwrap().into_data() {
+            check.feed(&data);
+        }
+    }
+    assert_eq!(check.bytes, common::Pattern::len(CHUNKS));
+    assert!(check.ok(), "broken at {:?}", check.broken_at);
+
+    let counted = send(
+        &client,
+        request(
+            "POST",
+            &running.url("/count"),
+            &[],
+            common::Pattern::body(CHUNKS),
+        ),
+    )
+    .await
+    .json();
+    assert_eq!(counted["bytes"], common::Pattern::len(CHUNKS));
+    assert_eq!(counted["pattern"], true);
+    running.proxy.shutdown().await;
+}
+
+#[tokio::test]
+async fn upstream_connections_are_pooled() {
+    let upstream = Upstream::start().await;
+    let running = Running::start(&common::proxy_file(&upstream.url(), CREDENTIALED, "")).await;
+    for i in 0..20 {
+        // A new client each time: a new client connection each time.
+        let answer = get(&running.url(&format!("/n/{i}")), &[("origin", APP)]).await;
+        assert_eq!(answer.status, StatusCode::OK);
+    }
+    assert_eq!(upstream.state.requests.load(Ordering::SeqCst), 20);
+    assert_eq!(
+        upstream.state.connections.load(Ordering::SeqCst),
+        1,
+        "sequential requests should reuse one pooled upstream connection"
+    );
+    running.proxy.shutdown().await;
+}
+
+#[tokio::test]
+async fn http2_clients_are_served() {
+    let upstream = Upstream::start().await;
+    let running = Running::start(&common::proxy_file(&upstream.url(), CREDENTIALED, "")).await;
+    let client: Client<_, Body> = Client::builder(TokioExecutor::new())
+        .http2_only(true)
+        .build_http();
+
+    let response = client
+        .request(request(
+            "GET",
+            &running.url("/headers"),
+            &[("origin", APP)],
+            empty(),
+        ))
+        .await
+        .unwrap();
+    assert_eq!(response.version(), http::Version::HTTP_2);
+    let (parts, body) = response.into_parts();
+    let received = Received {
+        status: parts.status,
+        headers: parts.headers,
+        body: body.collect().await.unwrap().to_bytes(),
+    };
+    assert_eq!(received.status, StatusCode::OK);
+    assert_eq!(cors_headers(&received), pairs(&ALLOWED));
+    let json = received.json();
+    assert_eq!(json["version"], "HTTP/1.1", "the upstream speaks HTTP/1.1");
+    let headers: Vec<(String, String)> = serde_json::from_value(json["headers"].clone()).unwrap();
+    let proxy = running.proxy.addr().to_string();
+    assert!(
+        headers.contains(&("host".to_owned(), proxy.clone())),
+        "the :authority becomes Host: {headers:?}"
+    );
+
+    let preflight = client
+        .request(request(
+            "OPTIONS",
+            &running.url("/headers"),
+            &[("origin", APP), ("access-control-request-method", "PUT")],
+            empty(),
+        ))
+        .await
+        .unwrap();
+    assert_eq!(preflight.version(), http::Version::HTTP_2);
+    assert_eq!(preflight.status(), StatusCode::NO_CONTENT);
+    assert_eq!(preflight.headers()["access-control-allow-origin"], APP);
+
+    let echoed = client
+        .request(request("POST", &running.url("/echo"), &[], full("over h2")))
+        .await
+        .unwrap();
+    assert_eq!(
+        echoed.into_body().collect().await.unwrap().to_bytes(),
+        "over h2"
+    );
+    running.proxy.shutdown().await;
+}
+
+#[tokio::test]
+async fn websockets_pass_through() {
+    let upstream = Upstream::start().await;
+    let running = Running::start(&common::proxy_file(&upstream.url(), CREDENTIALED, "")).await;
+    let mut handshake = format!("ws://{}/ws", running.proxy.addr())
+        .into_client_request()
+        .unwrap();
+    handshake
+        .headers_mut()
+        .insert("origin", HeaderValue::from_static(APP));
+    let (mut socket, response) = tokio_tungstenite::connect_async(handshake).await.unwrap();
+    assert_eq!(response.status(), StatusCode::SWITCHING_PROTOCOLS);
+
+    for text in ["hello", "through the proxy"] {
+        socket.send(Message::text(text)).await.unwrap();
+        let echoed = socket.next().await.unwrap().unwrap();
+        assert_eq!(echoed, Message::text(text));
+    }
+    let binary = vec![0_u8, 1, 2, 255];
+    socket.send(Message::binary(binary.clone())).await.unwrap();
+    assert_eq!(
+        socket.next().await.unwrap().unwrap(),
+        Message::binary(binary)
+    );
+    socket.close(None).await.unwrap();
+    running.proxy.shutdown().await;
+}
+
+// ---------------------------------------------------------------------------
+// Reload
+// ---------------------------------------------------------------------------
+
+/// One HTTP/1.1 connection, kept open across reloads.
+async fn connection(addr: std::net::SocketAddr) -> hyper::client::conn::http1::SendRequest<Body> {
+    let stream = TcpStream::connect(addr).await.unwrap();
+    let (sender, connection) = hyper::client::conn::http1::handshake(TokioIo::new(stream))
+        .await
+        .unwrap();
+    tokio::spawn(connection);
+    sender
+}
+
+/// The `Access-Control-Allow-Origin` the proxy answers `origin` with, on
+/// `sender`'s connection.
+async fn allow_origin(
+    sender: &mut hyper::client::conn::http1::SendRequest<Body>,
+    origin: &str,
+) -> Option<String> {
+    sender.ready().await.expect("the connection was dropped");
+    let response = sender
+        .send_request(
+            Request::get("/x")
+                .header("host", "proxy")
+                .header("origin", origin)
+                .body(empty())
+                .unwrap(),
+        )
+        .await
+        .unwrap();
+    let value = response
+        .headers()
+        .get("access-control-allow-origin")
+        .map(|v| v.to_str().unwrap().to_owned());
+    response.into_body().collect().await.unwrap();
+    value
+}
+
+/// Replaces the file at `path` at once (write, then rename), as editors and
+/// configuration tools do, so that the proxy's watch never reads half of it.
+fn replace_file(path: &Path, text: &str) {
+    let next = path.with_extension("toml.next");
+    std::fs::write(&next, text).unwrap();
+    std::fs::rename(&next, path).unwrap();
+}
+
+fn origin_policy(origin: &str) -> String {
+    format!("allow_origins = [\"{origin}\"]")
+}
+
+#[tokio::test]
+async fn reload_applies_a_valid_file_and_keeps_the_policy_on_an_invalid_one() {
+    const NEXT: &str = "https://next.example.com";
+    const WATCHED: &str = "https://watched.example.com";
+    let upstream = Upstream::start().await;
+    let running = Running::start(&common::proxy_file(
+        &upstream.url(),
+        &origin_policy(APP),
+        "",
+    ))
+    .await;
+    let mut open = connection(running.proxy.addr()).await;
+    assert_eq!(allow_origin(&mut open, APP).await.as_deref(), Some(APP));
+
+    // Valid: in force for the next request, on the connection already open.
+    let valid = common::proxy_file(&upstream.url(), &origin_policy(NEXT), "");
+    replace_file(&running.path, &valid);
+    running.proxy.reload().unwrap();
+    assert_eq!(allow_origin(&mut open, NEXT).await.as_deref(), Some(NEXT));
+    assert_eq!(allow_origin(&mut open, APP).await, None);
+    let config = running.admin("/config").await.json();
+    assert_eq!(config["cors"]["allow_origins"][0], NEXT);
+
+    // Invalid, with three problems: every one reported, nothing changes.
+    let invalid = common::proxy_file(
+        "https://upstream.example",
+        "allow_origins = [\"*\"]\nallow_credentials = true",
+        "[[routes]]\npath_prefix = \"api/\"\n[routes.cors]\nallow_origins = [\"https://x.example\"]\n",
+    );
+    replace_file(&running.path, &invalid);
+    let error = running.proxy.reload().unwrap_err();
+    assert_eq!(error.problems.len(), 3, "{error}");
+    assert!(error.problems[0].starts_with("upstream: "), "{error}");
+    assert!(error.problems[1].starts_with("cors.allow_"), "{error}");
+    assert!(
+        error.problems[2].starts_with("routes[0].path_prefix: "),
+        "{error}"
+    );
+    assert_eq!(allow_origin(&mut open, NEXT).await.as_deref(), Some(NEXT));
+    let metrics = running.admin("/metrics").await;
+    assert_eq!(
+        sample(metrics.text(), "corsair_reloads_total{result=\"applied\"}"),
+        1.0
+    );
+    assert_eq!(
+        sample(metrics.text(), "corsair_reloads_total{result=\"rejected\"}"),
+        1.0
+    );
+
+    // A syntax error is rejected too.
+    replace_file(&running.path, "upstream = \n[cors\n");
+    let error = running.proxy.reload().unwrap_err();
+    assert!(
+        error.problems[0].starts_with("2:6: "),
+        "line and column: {error}"
+    );
+    assert_eq!(allow_origin(&mut open, NEXT).await.as_deref(), Some(NEXT));
+
+    // The file watch: a change on disk is applied without a call.
+    let watched = common::proxy_file(&upstream.url(), &origin_policy(WATCHED), "");
+    replace_file(&running.path, &watched);
+    let deadline = Instant::now() + Duration::from_secs(5);
+    loop {
+        if allow_origin(&mut open, WATCHED).await.as_deref() == Some(WATCHED) {
+            break;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "the changed file was not applied within 5s"
+        );
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    assert_eq!(allow_origin(&mut open, NEXT).await, None);
+    running.proxy.shutdown().await;
+}
+
+// ---------------------------------------------------------------------------
+// Shutdown and limits
+// ---------------------------------------------------------------------------
+
+#[tokio::test]
+async fn shutdown_finishes_in_flight_requests_and_accepts_no_more() {
+    let upstream = Upstream::start().await;
+    let running = Running::start(&common::proxy_file(&upstream.url(), CREDENTIALED, "")).await;
+    let addr = running.proxy.addr();
+    let mut open = connection(addr).await;
+    let in_flight = tokio::spawn(async move {
+        open.ready().await.unwrap();
+        let response = open
+            .send_request(
+                Request::get("/slow?ms=250")
+                    .header("host", "proxy")
+                    .header("origin", APP)
+                    .body(empty())
+                    .unwrap(),
+            )
+            .await
+            .unwrap();
+        let status = response.status();
+        let body = response.into_body().collect().await.unwrap().to_bytes();
+        (status, body)
+    });
+    upstream.state.slow_arrived.notified().await;
+    let start = Instant::now();
+    running.proxy.shutdown().await;
+    let took = start.elapsed();
+    let (status, body) = in_flight.await.unwrap();
+    assert_eq!(status, StatusCode::OK);
+    assert_eq!(body, "slow done");
+    assert!(took < Duration::from_secs(2), "shutdown took {took:?}");
+    assert!(
+        TcpStream::connect(addr).await.is_err(),
+        "the proxy still accepts connections after shutdown"
+    );
+}
+
+#[tokio::test]
+async fn shutdown_closes_what_the_grace_period_did_not_finish() {
+    let upstream = Upstream::start().await;
+    let text = common::proxy_file(&upstream.url(), CREDENTIALED, "")
+        .replace("shutdown_grace = \"2s\"", "shutdown_grace = \"200ms\"")
+        .replace("upstream_timeout = \"300ms\"", "upstream_timeout = \"30s\"");
+    let running = Running::start(&text).await;
+    let url = running.url("/slow?ms=20000");
+    let in_flight =
+        tokio::spawn(async move { client().request(request("GET", &url, &[], empty())).await });
+    upstream.state.slow_arrived.notified().await;
+    let start = Instant::now();
+    running.proxy.shutdown().await;
+    let took = start.elapsed();
+    assert!(
+        took >= Duration::from_millis(200) && took < Duration::from_secs(3),
+        "shutdown took {took:?} with a 200ms grace period"
+    );
+    let outcome = tokio::time::timeout(Duration::from_secs(3), in_flight)
+        .await
+        .expect("the request outlived the shutdown")
+        .unwrap();
+    assert!(outcome.is_err(), "{outcome:?}");
+}
+
+fn with_limits(upstream: &str, limits: &str) -> String {
+    format!(
+        "listen = \"127.0.0.1:0\"\nupstream = \"{upstream}\"\n[cors]\n{CREDENTIALED}\n\
+         [limits]\n{limits}\n[admin]\nlisten = \"127.0.0.1:0\"\n"
+    )
+}
+
+#[tokio::test]
+async fn oversized_headers_are_refused() {
+    let upstream = Upstream::start().await;
+    let running = Running::start(&with_limits(&upstream.url(), "max_header_bytes = 16384")).await;
+    let big = "a".repeat(20_000);
+    let mut stream = TcpStream::connect(running.proxy.addr()).await.unwrap();
+    stream
+        .write_all(format!("GET / HTTP/1.1\r\nhost: proxy\r\nx-big: {big}\r\n\r\n").as_bytes())
+        .await
+        .unwrap();
+    let mut answer = Vec::new();
+    let _ = tokio::time::timeout(Duration::from_secs(5), stream.read_to_end(&mut answer)).await;
+    let answer = String::from_utf8_lossy(&answer);
+    assert!(
+        answer.starts_with("HTTP/1.1 431"),
+        "a 20 kB header with max_header_bytes = 16384: {answer:?}"
+    );
+    assert_eq!(upstream.state.requests.load(Ordering::SeqCst), 0);
+
+    // Below the limit, fine.
+    let small = "a".repeat(4_000);
+    let answer = get(&running.url("/"), &[("x-big", &small)]).await;
+    assert_eq!(answer.status, StatusCode::OK);
+    running.proxy.shutdown().await;
+}
+
+#[tokio::test]
+async fn clients_slow_to_send_headers_are_cut_off() {
+    let upstream = Upstream::start().await;
+    let running = Running::start(&with_limits(
+        &upstream.url(),
+        "header_read_timeout = \"300ms\"",
+    ))
+    .await;
+    let mut stream = TcpStream::connect(running.proxy.addr()).await.unwrap();
+    stream
+        .write_all(b"GET / HTTP/1.1\r\nhost: pr")
+        .await
+        .unwrap();
+    let start = Instant::now();
+    let mut answer = Vec::new();
+    let read = tokio::time::timeout(Duration::from_secs(5), stream.read_to_end(&mut answer)).await;
+    assert!(read.is_ok(), "the connection stayed open");
+    let took = start.elapsed();
+    assert!(took >= Duration::from_millis(250), "closed after {took:?}");
+    assert_eq!(upstream.state.requests.load(Ordering::SeqCst), 0);
+    running.proxy.shutdown().await;
+}
+
+#[tokio::test]
+async fn connections_beyond_the_limit_wait_for_one_to_close() {
+    let upstream = Upstream::start().await;
+    let running = Running::start(&with_limits(&upstream.url(), "max_connections = 1")).await;
+    let addr = running.proxy.addr();
+    let mut first = connection(addr).await;
+    assert_eq!(allow_origin(&mut first, APP).await.as_deref(), Some(APP));
+
+    let mut second = TcpStream::connect(addr).await.unwrap();
+    second
+        .write_all(b"GET /second HTTP/1.1\r\nhost: proxy\r\nconnection: close\r\n\r\n")
+        .await
+        .unwrap();
+    let mut answer = Vec::new();
+    let early =
+        tokio::time::timeout(Duration::from_millis(300), second.read_to_end(&mut answer)).await;
+    assert!(
+        early.is_err() && answer.is_empty(),
+        "a second connection was served beyond max_connections = 1: {:?}",
+        String::from_utf8_lossy(&answer)
+    );
+    assert_eq!(running.proxy.metrics().requests(Counted::ActualAllowed), 1);
+
+    drop(first);
+    tokio::time::timeout(Duration::from_secs(5), second.read_to_end(&mut answer))
+        .await
+        .expect("the second connection was not served after the first closed")
+        .unwrap();
+    let answer = String::from_utf8_lossy(&answer);
+    assert!(answer.starts_with("HTTP/1.1 200"), "{answer}");
+    assert!(answer.ends_with("upstream /second"), "{answer}");
+    running.proxy.shutdown().await;
+}
+
+// ---------------------------------------------------------------------------
+// Admin
+// ---------------------------------------------------------------------------
+
+#[tokio::test]
+async fn the_admin_listener_serves_health_config_and_metrics_that_count_every_request() {
+    let upstream = Upstream::start().await;
+    let running = Running::start(&common::proxy_file(&upstream.url(), CREDENTIALED, "")).await;
+    let health = running.admin("/healthz").await;
+    assert_eq!(health.status, StatusCode::OK);
+    assert_eq!(health.text(), "ok\n");
+    let config = running.admin("/config").await.json();
+    assert_eq!(config["cors"]["allow_origins"][0], APP);
+    assert_eq!(config["cors"]["allow_credentials"], true);
+    assert_eq!(config["upstream"], upstream.url());
+    assert_eq!(running.admin("/nope").await.status, StatusCode::NOT_FOUND);
+
+    let client = client();
+    let url = running.url("/counted");
+    let preflight = |origin: &'static str, method: &'static str| {
+        request(
+            "OPTIONS",
+            &url,
+            &[
+                ("origin", origin),
+                ("access-control-request-method", method),
+            ],
+            empty(),
+        )
+    };
+    let mut sent = Vec::new();
+    for _ in 0..3 {
+        sent.push((preflight(APP, "PUT"), StatusCode::NO_CONTENT));
+    }
+    sent.push((preflight(APP, "PATCH"), StatusCode::FORBIDDEN));
+    sent.push((
+        preflight("https://evil.example", "PUT"),
+        StatusCode::FORBIDDEN,
+    ));
+    for _ in 0..4 {
+        sent.push((
+            request("GET", &url, &[("origin", APP)], empty()),
+            StatusCode::OK,
+        ));
+    }
+    sent.push((
+        request("POST", &url, &[("origin", "https://evil.example")], empty()),
+        StatusCode::OK,
+    ));
+    for _ in 0..5 {
+        sent.push((request("GET", &url, &[], empty()), StatusCode::OK));
+    }
+    let total = sent.len();
+    for (request, status) in sent {
+        assert_eq!(send(&client, request).await.status, status);
+    }
+
+    let metrics = running.admin("/metrics").await;
+    assert_eq!(
+        metrics.header("content-type"),
+        Some("application/openmetrics-text; version=1.0.0; charset=utf-8")
+    );
+    let text = metrics.text();
+    for (outcome, count) in [
+        ("preflight_allowed", 3.0),
+        ("preflight_refused", 2.0),
+        ("actual_allowed", 4.0),
+        ("actual_refused", 1.0),
+        ("no_origin", 5.0),
+    ] {
+        assert_eq!(
+            sample(
+                text,
+                &format!("corsair_requests_total{{outcome=\"{outcome}\"}}")
+            ),
+            count,
+            "{outcome}"
+        );
+    }
+    assert_eq!(
+        sample(text, "corsair_request_duration_seconds_count"),
+        total as f64
+    );
+    for kind in ["connect", "timeout", "protocol"] {
+        assert_eq!(
+            sample(
+                text,
+                &format!("corsair_upstream_errors_total{{kind=\"{kind}\"}}")
+            ),
+            0.0
+        );
+    }
+    assert_eq!(running.proxy.metrics().requests(Counted::NoOrigin), 5);
+    assert_eq!(upstream.state.requests.load(Ordering::SeqCst), 10);
+    running.proxy.shutdown().await;
+}
+
+// ---------------------------------------------------------------------------
+// TLS
+// ---------------------------------------------------------------------------
+
+/// A TLS connection to `addr` trusting `cert`, offering `alpn`.
+async fn tls_connect(
+    addr: std::net::SocketAddr,
+    cert: &rcgen::Certificate,
+    alpn: &[u8],
+) -> tokio_rustls::client::TlsStream<TcpStream> {
+    let mut roots = rustls::RootCertStore::empty();
+    roots.add(cert.der().clone()).unwrap();
+    let provider = Arc::new(rustls::crypto::ring::default_provider());
+    let mut config = rustls::ClientConfig::builder_with_provider(provider)
+        .with_safe_default_protocol_versions()
+        .unwrap()
+        .with_root_certificates(roots)
+        .with_no_client_auth();
+    config.alpn_protocols = vec![alpn.to_vec()];
+    let connector = tokio_rustls::TlsConnector::from(Arc::new(config));
+    let stream = TcpStream::connect(addr).await.unwrap();
+    let name = rustls::pki_types::ServerName::try_from("localhost").unwrap();
+    connector.connect(name, stream).await.unwrap()
+}
+
+fn write_cert(dir: &Path) -> rcgen::Certificate {
+    let certified = rcgen::generate_simple_self_signed(vec!["localhost".to_owned()]).unwrap();
+    std::fs::write(dir.join("cert.pem"), certified.cert.pem()).unwrap();
+    std::fs::write(dir.join("key.pem"), certified.signing_key.serialize_pem()).unwrap();
+    certified.cert
+}
+
+#[tokio::test]
+async fn tls_is_terminated_with_http2_and_http11() {
+    let upstream = Upstream::start().await;
+    let dir = tempfile::tempdir().unwrap();
+    let cert = write_cert(dir.path());
+    let text = common::proxy_file(
+        &upstream.url(),
+        CREDENTIALED,
+        "[tls]\ncert = \"cert.pem\"\nkey = \"key.pem\"\n",
+    );
+    let running = Running::start_in(dir, &text).await;
+    let addr = running.proxy.addr();
+
+    let stream = tls_connect(addr, &cert, b"h2").await;
+    assert_eq!(stream.get_ref().1.alpn_protocol(), Some(&b"h2"[..]));
+    let (mut h2, connection) =
+        hyper::client::conn::http2::handshake(TokioExecutor::new(), TokioIo::new(stream))
+            .await
+            .unwrap();
+    tokio::spawn(connection);
+    let response = h2
+        .send_request(
+            Request::get("https://localhost/headers")
+                .header("origin", APP)
+                .body(empty())
+                .unwrap(),
+        )
+        .await
+        .unwrap();
+    assert_eq!(response.status(), StatusCode::OK);
+    assert_eq!(response.headers()["access-control-allow-origin"], APP);
+    let json: serde_json::Value =
+        serde_json::from_slice(&response.into_body().collect().await.unwrap().to_bytes()).unwrap();
+    let headers: Vec<(String, String)> = serde_json::from_value(json["headers"].clone()).unwrap();
+    assert!(
+        headers.contains(&("x-forwarded-proto".to_owned(), "https".to_owned())),
+        "{headers:?}"
+    );
+    assert!(
+        headers
+            .iter()
+            .any(|(n, v)| n == "forwarded" && v.contains("proto=https")),
+        "{headers:?}"
+    );
+
+    let stream = tls_connect(addr, &cert, b"http/1.1").await;
+    let (mut h1, connection) = hyper::client::conn::http1::handshake(TokioIo::new(stream))
+        .await
+        .unwrap();
+    tokio::spawn(connection);
+    let response = h1
+        .send_request(
+            Request::get("/over-tls")
+                .header("host", "localhost")
+                .body(empty())
+                .unwrap(),
+        )
+        .await
+        .unwrap();
+    assert_eq!(response.status(), StatusCode::OK);
+    assert_eq!(
+        response.into_body().collect().await.unwrap().to_bytes(),
+        "upstream /over-tls"
+    );
+
+    // Plain HTTP to the TLS port gets no answer.
+    let plain = tokio::time::timeout(
+        Duration::from_secs(5),
+        client().request(request("GET", &running.url("/"), &[], empty())),
+    )
+    .await
+    .expect("plain HTTP to a TLS port hung");
+    assert!(plain.is_err(), "{plain:?}");
+    running.proxy.shutdown().await;
+}

@@ -2,7 +2,9 @@
 //! short one the proxy writes itself (an error page, an empty preflight).
 
 use std::pin::Pin;
+use std::sync::{Arc, Mutex};
 use std::task::{Context, Poll};
+use std::time::{Duration, Instant};
 
 use bytes::Bytes;
 use http_body::{Body, Frame, SizeHint};
@@ -85,5 +87,71 @@ impl Body for ProxyBody {
                 SizeHint::with_exact(data.as_ref().map_or(0, |d| d.len() as u64))
             }
         }
+    }
+}
+
+pin_project! {
+    /// A request body on its way upstream, noting when the upstream last
+    /// took a frame of it: the upstream timeout counts from then, so that a
+    /// long upload is not mistaken for a slow upstream.
+    #[derive(Debug)]
+    pub(crate) struct RequestBody {
+        #[pin]
+        body: Incoming,
+        progress: Arc<Mutex<Instant>>,
+    }
+}
+
+impl RequestBody {
+    /// `body`, and the instant of its last frame (now, to begin with).
+    pub(crate) fn new(body: Incoming) -> (Self, Arc<Mutex<Instant>>) {
+        let progress = Arc::new(Mutex::new(Instant::now()));
+        let body = RequestBody {
+            body,
+            progress: Arc::clone(&progress),
+        };
+        (body, progress)
+    }
+}
+
+impl Body for RequestBody {
+    type Data = Bytes;
+    type Error = hyper::Error;
+
+    fn poll_frame(
+        self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+    ) -> Poll<Option<Result<Frame<Bytes>, hyper::Error>>> {
+        let this = self.project();
+        let frame = this.body.poll_frame(cx);
+        if let Poll::Ready(Some(Ok(_))) = &frame
+            && let Ok(mut last) = this.progress.lock()
+        {
+            *last = Instant::now();
+        }
+        frame
+    }
+
+    fn is_end_stream(&self) -> bool {
+        self.body.is_end_stream()
+    }
+
+    fn size_hint(&self) -> SizeHint {
+        self.body.size_hint()
+    }
+}
+
+/// Resolves once `timeout` has passed since the last frame of the request
+/// body went upstream (since the request was sent, for a body of none).
+pub(crate) async fn stalled(progress: Arc<Mutex<Instant>>, timeout: Duration) {
+    loop {
+        let Ok(last) = progress.lock().map(|last| *last) else {
+            return tokio::time::sleep(timeout).await;
+        };
+        let deadline = last + timeout;
+        if Instant::now() >= deadline {
+            return;
+        }
+        tokio::time::sleep_until(deadline.into()).await;
     }
 }

@@ -18,7 +18,7 @@ use hyper_util::client::legacy::connect::HttpConnector;
 use hyper_util::rt::{TokioExecutor, TokioIo};
 use tracing::{debug, warn};
 
-use super::body::ProxyBody;
+use super::body::{ProxyBody, RequestBody, stalled};
 use super::file::{Forwarding, ProxyFile, Settings, Upstream};
 use super::forward::{add_forwarding, is_upgrade, strip_hop_by_hop};
 use super::metrics::{Metrics, Outcome, UpstreamFailure};
@@ -60,7 +60,7 @@ pub(crate) struct Shared {
     pub(crate) live: ArcSwap<Live>,
     /// The metrics.
     pub(crate) metrics: Metrics,
-    client: Client<HttpConnector, Incoming>,
+    client: Client<HttpConnector, RequestBody>,
 }
 
 impl Shared {
@@ -190,8 +190,15 @@ async fn forward(
         }
     }
 
+    // The upstream has `upstream_timeout` from the last piece of the body
+    // it took (from now, without a body) to answer with its headers.
+    let (body, progress) = RequestBody::new(body);
     let sent = shared.client.request(Request::from_parts(parts, body));
-    let mut response = match tokio::time::timeout(live.upstream_timeout, sent).await {
+    let answered = tokio::select! {
+        answered = sent => Ok(answered),
+        () = stalled(progress, live.upstream_timeout) => Err(()),
+    };
+    let mut response = match answered {
         Ok(Ok(response)) => response,
         Ok(Err(error)) => {
             let failure = if error.is_connect() {

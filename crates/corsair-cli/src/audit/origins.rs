@@ -151,7 +151,12 @@ pub fn candidates(target: &Url, trusted: &[Url]) -> Vec<Candidate> {
     for base in bases.iter().take(4) {
         let Base { scheme, host } = base;
         push(format!("{scheme}://{host}.{ATTACKER}"), Class::Prefix);
-        push(format!("{scheme}://corsairattacker{host}"), Class::Suffix);
+        // Only a registrable domain glued to the attacker's name is a
+        // domain the attacker can register: `corsairattackerapp.example.com`
+        // is a subdomain of example.com (tested as such below).
+        if registrable_domain(host).is_none_or(|domain| domain == host) {
+            push(format!("{scheme}://corsairattacker{host}"), Class::Suffix);
+        }
         for (index, _) in host.match_indices('.').take(3) {
             let mut lookalike = host.clone();
             lookalike.replace_range(index..=index, "x");
@@ -240,6 +245,11 @@ mod tests {
             Class::Prefix
         ));
         assert!(has("https://corsairattackerexample.com", Class::Suffix));
+        assert!(
+            !list
+                .iter()
+                .any(|c| c.origin == "https://corsairattackerapp.example.com")
+        );
         assert!(has("https://appxexample.com", Class::UnescapedDot));
         assert!(has(
             "https://app.example.com_.corsair-attacker.com",

@@ -511,17 +511,27 @@ fn observe_preflight(
         let any_header = list_contains(headers, &ACCESS_CONTROL_ALLOW_HEADERS, ODD_HEADER)
             || (!credentials && list_contains(headers, &ACCESS_CONTROL_ALLOW_HEADERS, "*"));
         if any_method && any_header {
+            // `*` without credentials is a public API's answer
+            // (`tower_http::cors::CorsLayer::permissive()`): sound, info only.
+            let public = !credentials && allowed.as_deref() == Some("*");
             note(
                 Kind::PermissivePreflight,
                 if credentials {
                     Severity::High
+                } else if public {
+                    Severity::Info
                 } else {
                     Severity::Low
                 },
                 format!(
                     "the preflight from {} was granted the method {ODD_METHOD} and the header \
-                     {ODD_HEADER}, which no API means to allow: any method and header passes",
-                    candidate.origin
+                     {ODD_HEADER}, which no API means to allow: any method and header passes{}",
+                    candidate.origin,
+                    if public {
+                        "; with `*` and no credentials, that is a public API's choice"
+                    } else {
+                        ""
+                    }
                 ),
             );
         }
@@ -578,6 +588,11 @@ fn conclude(observations: Vec<Observation>) -> Vec<Finding> {
     }
     if kinds.contains(&Kind::PrefixMatch) {
         suppressed.insert(Kind::SpecialCharacterBypass);
+    }
+    // A suffix check accepts `appxexample.com` as it accepts
+    // `corsairattackerexample.com`: no unescaped dot is needed to explain it.
+    if kinds.contains(&Kind::SuffixMatch) {
+        suppressed.insert(Kind::UnescapedDot);
     }
     let mut out: Vec<Finding> = findings
         .into_iter()

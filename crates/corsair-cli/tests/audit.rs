@@ -253,7 +253,7 @@ async fn a_prefix_check_is_high() {
     // (`https://app.example.com:8443`, reported on its own).
     let server = Rules::trusting(audit_servers::prefix).serve().await;
     let report = audit(&server).await;
-    assert_found(&report, &[(PrefixMatch, High), (OtherPortAllowed, Low)]);
+    assert_found(&report, &[(PrefixMatch, High)]);
     assert_eq!(
         finding(&report, PrefixMatch).origin.as_deref(),
         Some("https://app.example.com.corsair-attacker.com")

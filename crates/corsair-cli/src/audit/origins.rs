@@ -157,10 +157,14 @@ pub fn candidates(target: &Url, trusted: &[Url]) -> Vec<Candidate> {
         if registrable_domain(host).is_none_or(|domain| domain == host) {
             push(format!("{scheme}://corsairattacker{host}"), Class::Suffix);
         }
-        for (index, _) in host.match_indices('.').take(3) {
-            let mut lookalike = host.clone();
-            lookalike.replace_range(index..=index, "x");
-            push(format!("{scheme}://{lookalike}"), Class::UnescapedDot);
+        // The dot before the registrable domain, replaced by a letter,
+        // gives a domain the attacker can register (`appxexample.com` for
+        // `app.example.com`); other dots give names no registry sells.
+        if let Some(domain) = registrable_domain(host)
+            && let Some(label) = host.strip_suffix(domain).and_then(|h| h.strip_suffix('.'))
+            && !label.is_empty()
+        {
+            push(format!("{scheme}://{label}x{domain}"), Class::UnescapedDot);
         }
         for character in SPECIAL_CHARACTERS {
             push(

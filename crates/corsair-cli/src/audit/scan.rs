@@ -586,8 +586,12 @@ fn conclude(observations: Vec<Observation>) -> Vec<Finding> {
     if kinds.contains(&Kind::ReflectsAnyOrigin) {
         suppressed.extend(IMPLIED_BY_REFLECTION);
     }
+    // A prefix check accepts `example.com_.attacker.com` and
+    // `example.com:8443` as it accepts `example.com.attacker.com`: one
+    // mistake, one finding.
     if kinds.contains(&Kind::PrefixMatch) {
         suppressed.insert(Kind::SpecialCharacterBypass);
+        suppressed.insert(Kind::OtherPortAllowed);
     }
     // A suffix check accepts `appxexample.com` as it accepts
     // `corsairattackerexample.com`: no unescaped dot is needed to explain it.

@@ -75,14 +75,21 @@ pub(crate) fn add_forwarding(
     proto: &'static str,
     host: Option<&HeaderValue>,
 ) {
+    if !forwarding.x_forwarded && !forwarding.forwarded {
+        return;
+    }
     let ip = client.ip().to_canonical();
+    // Formatted once, for both headers.
+    let ip_text = ip.to_string();
     if forwarding.x_forwarded {
         let chain = match headers.get(&X_FORWARDED_FOR).map(HeaderValue::to_str) {
-            Some(Ok(earlier)) if !earlier.trim().is_empty() => format!("{earlier}, {ip}"),
-            _ => ip.to_string(),
+            Some(Ok(earlier)) if !earlier.trim().is_empty() => {
+                HeaderValue::from_str(&format!("{earlier}, {ip_text}"))
+            }
+            _ => HeaderValue::from_str(&ip_text),
         };
         headers.remove(&X_FORWARDED_FOR);
-        if let Ok(value) = HeaderValue::from_str(&chain) {
+        if let Ok(value) = chain {
             headers.insert(X_FORWARDED_FOR.clone(), value);
         }
         headers.insert(X_FORWARDED_PROTO.clone(), HeaderValue::from_static(proto));
@@ -96,11 +103,18 @@ pub(crate) fn add_forwarding(
         }
     }
     if forwarding.forwarded {
-        let node = match ip {
-            IpAddr::V4(v4) => v4.to_string(),
-            IpAddr::V6(v6) => format!("\"[{v6}]\""),
-        };
-        let mut element = format!("for={node};proto={proto}");
+        let mut element = String::with_capacity(64);
+        element.push_str("for=");
+        match ip {
+            IpAddr::V4(_) => element.push_str(&ip_text),
+            IpAddr::V6(_) => {
+                element.push_str("\"[");
+                element.push_str(&ip_text);
+                element.push_str("]\"");
+            }
+        }
+        element.push_str(";proto=");
+        element.push_str(proto);
         // A host that would need escaping inside a quoted string is left out
         // rather than passed on half-quoted.
         if let Some(host) = host.and_then(|h| h.to_str().ok())

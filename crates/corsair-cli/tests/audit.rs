@@ -261,6 +261,19 @@ async fn a_prefix_check_is_high() {
 }
 
 #[tokio::test]
+async fn special_characters_after_the_trusted_host_are_medium() {
+    let server = Rules::trusting(audit_servers::prefix_without_dot)
+        .serve()
+        .await;
+    let report = audit(&server).await;
+    assert_found(&report, &[(SpecialCharacterBypass, Medium)]);
+    assert_eq!(
+        finding(&report, SpecialCharacterBypass).origin.as_deref(),
+        Some("https://app.example.com_.corsair-attacker.com")
+    );
+}
+
+#[tokio::test]
 async fn a_suffix_check_without_a_dot_is_high() {
     // `host.ends_with("example.com")`: `corsairattackerexample.com`, and
     // every subdomain, which is what the check meant to allow. It accepts

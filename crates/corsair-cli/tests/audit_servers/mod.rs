@@ -167,6 +167,15 @@ pub(crate) fn trusted_or_null(origin: &str) -> bool {
 }
 
 /// `origin.starts_with("https://app.example.com")`.
+/// A prefix check "fixed" against `app.example.com.attacker.net` by
+/// refusing a dot or a colon right after the trusted origin, which still
+/// lets `app.example.com_.attacker.net` through (hosts some browsers send).
+pub(crate) fn prefix_without_dot(origin: &str) -> bool {
+    origin
+        .strip_prefix(TRUSTED)
+        .is_some_and(|rest| rest.is_empty() || !rest.starts_with(['.', ':']))
+}
+
 pub(crate) fn prefix(origin: &str) -> bool {
     origin.starts_with(TRUSTED)
 }

@@ -26,6 +26,8 @@
     clippy::indexing_slicing
 )]
 
+pub(crate) mod process;
+
 use std::convert::Infallible;
 use std::future::Future;
 use std::net::SocketAddr;

@@ -23,8 +23,9 @@
 //! [limits]                             # all optional, defaults shown
 //! max_header_bytes = 65536
 //! max_connections = 10000
-//! header_read_timeout = "10s"
+//! header_read_timeout = "65s"
 //! upstream_timeout = "30s"
+//! max_idle_upstream_connections = 128
 //! shutdown_grace = "30s"
 //!
 //! [forwarding]                         # all optional, defaults shown
@@ -112,7 +113,11 @@ pub struct Limits {
     /// The most client connections open at once; more wait to be accepted.
     pub max_connections: usize,
     /// How long a client has to send a request's headers (and, with TLS,
-    /// finish the handshake): slow clients are cut off.
+    /// finish the handshake): slow clients are cut off. It also bounds how
+    /// long an idle keep-alive connection stays open, so the default (65 s)
+    /// is above the idle timeout of the load balancers that usually sit in
+    /// front (AWS ALB: 60 s), which would otherwise send requests on
+    /// connections the proxy is closing.
     #[serde(with = "humantime_serde")]
     pub header_read_timeout: Duration,
     /// How long the upstream has to answer with a response's headers before
@@ -122,6 +127,10 @@ pub struct Limits {
     /// it takes.
     #[serde(with = "humantime_serde")]
     pub upstream_timeout: Duration,
+    /// The most idle keep-alive connections kept open to the upstream;
+    /// beyond it, a connection closes once its response is done. A burst of
+    /// a thousand requests leaves at most this many behind.
+    pub max_idle_upstream_connections: usize,
     /// How long in-flight requests may take to finish after SIGTERM or
     /// SIGINT before their connections are closed.
     #[serde(with = "humantime_serde")]
@@ -133,8 +142,9 @@ impl Default for Limits {
         Limits {
             max_header_bytes: 64 * 1024,
             max_connections: 10_000,
-            header_read_timeout: Duration::from_secs(10),
+            header_read_timeout: Duration::from_secs(65),
             upstream_timeout: Duration::from_secs(30),
+            max_idle_upstream_connections: 128,
             shutdown_grace: Duration::from_secs(30),
         }
     }

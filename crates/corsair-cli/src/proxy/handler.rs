@@ -72,6 +72,7 @@ impl Shared {
         connector.set_connect_timeout(Some(settings.limits.upstream_timeout));
         let client = Client::builder(TokioExecutor::new())
             .pool_idle_timeout(Duration::from_secs(90))
+            .pool_max_idle_per_host(settings.limits.max_idle_upstream_connections)
             .build(connector);
         Shared {
             live: ArcSwap::from_pointee(Live::from(settings)),
@@ -200,6 +201,13 @@ async fn forward(
     };
     let mut response = match answered {
         Ok(Ok(response)) => response,
+        Ok(Err(error)) if client_body_failed(&error) => {
+            debug!(error = %error_chain(&error), "the client's request body failed: 400");
+            return local(
+                StatusCode::BAD_REQUEST,
+                "corsair: the request body could not be read\n",
+            );
+        }
         Ok(Err(error)) => {
             let failure = if error.is_connect() {
                 UpstreamFailure::Connect
@@ -258,6 +266,24 @@ fn local(status: StatusCode, text: &'static str) -> Response<ProxyBody> {
         HeaderValue::from_static("text/plain; charset=utf-8"),
     );
     response
+}
+
+/// Whether sending to the upstream failed because the client's own body
+/// did (malformed chunked encoding, a connection cut mid-upload): the
+/// client's fault, not the upstream's. hyper reports a body that errors
+/// while it is being sent as a "user" error.
+fn client_body_failed(error: &(dyn std::error::Error + 'static)) -> bool {
+    let mut source = Some(error);
+    while let Some(cause) = source {
+        if cause
+            .downcast_ref::<hyper::Error>()
+            .is_some_and(hyper::Error::is_user)
+        {
+            return true;
+        }
+        source = cause.source();
+    }
+    false
 }
 
 /// An error and its sources, on one line.

@@ -221,31 +221,37 @@ async fn accept(
     let permits = Arc::new(Semaphore::new(limits.max_connections));
     let graceful = GracefulShutdown::new();
     let mut connections = JoinSet::new();
-    loop {
-        while connections.try_join_next().is_some() {}
+    'accepting: loop {
         // At the connection limit, wait for a connection to close before
         // accepting: new clients queue in the kernel's backlog meanwhile.
-        let permit = tokio::select! {
-            biased;
-            _ = stopped.changed() => break,
-            permit = Arc::clone(&permits).acquire_owned() => match permit {
-                Ok(permit) => permit,
-                Err(_) => break,
-            },
+        // Finished connections are reaped as they end, so that their tasks
+        // do not linger until the next accept.
+        let permit = loop {
+            tokio::select! {
+                biased;
+                _ = stopped.changed() => break 'accepting,
+                Some(_) = connections.join_next(), if !connections.is_empty() => {}
+                permit = Arc::clone(&permits).acquire_owned() => match permit {
+                    Ok(permit) => break permit,
+                    Err(_) => break 'accepting,
+                },
+            }
         };
-        let (stream, addr) = tokio::select! {
-            biased;
-            _ = stopped.changed() => break,
-            accepted = listener.accept() => match accepted {
-                Ok(accepted) => accepted,
-                Err(error) => {
-                    // Out of file descriptors and the like: back off rather
-                    // than spin.
-                    warn!(%error, "cannot accept a connection");
-                    tokio::time::sleep(Duration::from_millis(50)).await;
-                    continue;
-                }
-            },
+        let (stream, addr) = loop {
+            tokio::select! {
+                biased;
+                _ = stopped.changed() => break 'accepting,
+                Some(_) = connections.join_next(), if !connections.is_empty() => {}
+                accepted = listener.accept() => match accepted {
+                    Ok(accepted) => break accepted,
+                    Err(error) => {
+                        // Out of file descriptors and the like: back off
+                        // rather than spin.
+                        warn!(%error, "cannot accept a connection");
+                        tokio::time::sleep(Duration::from_millis(50)).await;
+                    }
+                },
+            }
         };
         connections.spawn(connection(
             stream,

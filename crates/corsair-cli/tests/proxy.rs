@@ -1372,3 +1372,60 @@ async fn tls_is_terminated_with_http2_and_http11() {
     assert!(plain.is_err(), "{plain:?}");
     running.proxy.shutdown().await;
 }
+
+#[tokio::test]
+async fn a_renewed_certificate_is_served_after_a_reload() {
+    let upstream = Upstream::start().await;
+    let dir = tempfile::tempdir().unwrap();
+    let first = write_cert(dir.path());
+    let text = common::proxy_file(
+        &upstream.url(),
+        CREDENTIALED,
+        "[tls]\ncert = \"cert.pem\"\nkey = \"key.pem\"\n",
+    );
+    let running = Running::start_in(dir, &text).await;
+    let addr = running.proxy.addr();
+    let served = |stream: &tokio_rustls::client::TlsStream<TcpStream>| {
+        stream.get_ref().1.peer_certificates().unwrap()[0].clone()
+    };
+    assert_eq!(
+        served(&tls_connect(addr, &first, b"http/1.1").await),
+        *first.der()
+    );
+
+    // Renewed in place, under the same names: served from the next
+    // handshake on.
+    let dir = running.path.parent().unwrap().to_owned();
+    let second = write_cert(&dir);
+    running.proxy.reload().unwrap();
+    assert_eq!(
+        served(&tls_connect(addr, &second, b"http/1.1").await),
+        *second.der()
+    );
+
+    // A broken renewal keeps the certificate in force.
+    std::fs::write(dir.join("key.pem"), "not a key").unwrap();
+    running.proxy.reload().unwrap();
+    assert_eq!(
+        served(&tls_connect(addr, &second, b"http/1.1").await),
+        *second.der()
+    );
+    running.proxy.shutdown().await;
+}
+
+#[tokio::test]
+async fn config_shows_what_is_in_force_after_a_reload_that_needs_a_restart() {
+    let upstream = Upstream::start().await;
+    let text = common::proxy_file(&upstream.url(), CREDENTIALED, "");
+    let running = Running::start(&text).await;
+    let changed = text
+        .replace("[limits]", "[limits]\nmax_connections = 7")
+        .replace("max_age = 600", "max_age = 60");
+    std::fs::write(&running.path, &changed).unwrap();
+    running.proxy.reload().unwrap();
+    let config = running.admin("/config").await.json();
+    // The policy changed; the connection limit waits for a restart.
+    assert_eq!(config["cors"]["max_age"], 60);
+    assert_eq!(config["limits"]["max_connections"], 10_000);
+    running.proxy.shutdown().await;
+}

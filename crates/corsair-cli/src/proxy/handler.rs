@@ -23,6 +23,7 @@ use super::file::{Forwarding, ProxyFile, Settings, Upstream};
 use super::forward::{add_forwarding, is_upgrade, strip_hop_by_hop};
 use super::metrics::{Metrics, Outcome, UpstreamFailure};
 use super::routes::RouteTable;
+use super::tls::Certificates;
 
 /// What a reload may change: the policies, the upstream, forwarding and the
 /// upstream timeout.
@@ -60,16 +61,20 @@ pub(crate) struct Shared {
     pub(crate) live: ArcSwap<Live>,
     /// The metrics.
     pub(crate) metrics: Metrics,
+    /// The TLS certificate, when the proxy terminates TLS.
+    pub(crate) certificates: Option<Arc<Certificates>>,
     client: Client<HttpConnector, RequestBody>,
 }
 
 impl Shared {
     /// State for `settings`, with a fresh connection pool.
     #[must_use]
-    pub(crate) fn new(settings: &Settings) -> Self {
+    pub(crate) fn new(settings: &Settings, certificates: Option<Arc<Certificates>>) -> Self {
+        // No connect timeout of its own: `upstream_timeout` runs from the
+        // moment the request is sent, connecting included, and a reload
+        // changes it.
         let mut connector = HttpConnector::new();
         connector.set_nodelay(true);
-        connector.set_connect_timeout(Some(settings.limits.upstream_timeout));
         let client = Client::builder(TokioExecutor::new())
             .pool_idle_timeout(Duration::from_secs(90))
             .pool_max_idle_per_host(settings.limits.max_idle_upstream_connections)
@@ -77,6 +82,7 @@ impl Shared {
         Shared {
             live: ArcSwap::from_pointee(Live::from(settings)),
             metrics: Metrics::new(),
+            certificates,
             client,
         }
     }

@@ -10,7 +10,7 @@ use std::time::Duration;
 use tokio::sync::watch;
 use tracing::{error, info, warn};
 
-use super::file::{FileError, Overrides, ProxyFile, Settings};
+use super::file::{FileError, Limits, Overrides, ProxyFile, Settings};
 use super::handler::{Live, Shared};
 
 /// How often the file is looked at.
@@ -36,9 +36,10 @@ pub(crate) fn read_seen(path: &Path) -> Option<Vec<u8>> {
     std::fs::read(path).ok()
 }
 
-/// Re-reads the file and, when it is valid, puts it in force. `startup` is
-/// what the proxy started with: changes to what needs a restart (listeners,
-/// TLS, limits other than `upstream_timeout`) are logged and not applied.
+/// Re-reads the file and, when it is valid, puts it in force, with the TLS
+/// certificate read again. `startup` is what the proxy started with:
+/// changes to what needs a restart (listeners, TLS turned on or off, limits
+/// other than `upstream_timeout`) are logged and not applied.
 ///
 /// # Errors
 /// The file's problems, which are also logged.
@@ -96,8 +97,18 @@ fn reload_if(
             if settings.listen != startup.listen {
                 needs_restart.push("listen");
             }
-            if settings.tls != startup.tls {
-                needs_restart.push("tls");
+            match (&shared.certificates, &settings.tls) {
+                (Some(certificates), Some(tls)) => match certificates.reload(tls) {
+                    Ok(true) => info!(file = %source.path.display(), "TLS certificate reloaded"),
+                    Ok(false) => {}
+                    Err(problem) => error!(
+                        file = %source.path.display(),
+                        "{problem}; the current TLS certificate stays in force"
+                    ),
+                },
+                (None, None) => {}
+                // Turning TLS on or off changes the listener.
+                _ => needs_restart.push("tls"),
             }
             if settings.admin != startup.admin {
                 needs_restart.push("admin");
@@ -114,7 +125,19 @@ fn reload_if(
                     "these changes take effect at the next restart"
                 );
             }
-            shared.live.store(Arc::new(Live::from(&settings)));
+            let mut live = Live::from(&settings);
+            // `/config` shows what is in force: the startup values of what
+            // needs a restart.
+            live.file.listen = startup.file.listen;
+            live.file.admin = startup.file.admin;
+            live.file.limits = Limits {
+                upstream_timeout: settings.limits.upstream_timeout,
+                ..startup.file.limits
+            };
+            if live.file.tls.is_some() != startup.file.tls.is_some() {
+                live.file.tls.clone_from(&startup.file.tls);
+            }
+            shared.live.store(Arc::new(live));
             shared.metrics.reload(true);
             info!(file = %source.path.display(), "configuration reloaded");
             Ok(())

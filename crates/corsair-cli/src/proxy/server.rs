@@ -75,7 +75,12 @@ impl Proxy {
     /// # Errors
     /// When a listener cannot bind or the TLS files are unusable.
     pub async fn start(settings: Settings, source: Option<Source>) -> Result<Proxy, StartError> {
-        let acceptor = settings.tls.as_ref().map(tls::acceptor).transpose()?;
+        let certificates = settings
+            .tls
+            .as_ref()
+            .map(|tls| tls::Certificates::new(tls).map(Arc::new))
+            .transpose()?;
+        let acceptor = certificates.clone().map(tls::acceptor).transpose()?;
         let listener =
             TcpListener::bind(settings.listen)
                 .await
@@ -107,7 +112,7 @@ impl Proxy {
             .as_ref()
             .and_then(|listener| listener.local_addr().ok());
 
-        let shared = Arc::new(Shared::new(&settings));
+        let shared = Arc::new(Shared::new(&settings, certificates));
         let (stop, stopped) = watch::channel(false);
         if let Some(listener) = admin_listener {
             tokio::spawn(admin::serve(listener, Arc::clone(&shared), stopped.clone()));

@@ -1,12 +1,17 @@
-//! TLS termination with rustls: the certificate and key of `[tls]`, and
-//! ALPN offering HTTP/2 and HTTP/1.1.
+//! TLS termination with rustls: the certificate and key of `[tls]`,
+//! re-read on every reload (a renewed certificate is served without a
+//! restart), and ALPN offering HTTP/2 and HTTP/1.1.
 
 use std::path::Path;
 use std::sync::Arc;
 
+use arc_swap::ArcSwap;
 use rustls::ServerConfig;
+use rustls::crypto::CryptoProvider;
 use rustls::pki_types::pem::PemObject;
 use rustls::pki_types::{CertificateDer, PrivateKeyDer};
+use rustls::server::{ClientHello, ResolvesServerCert};
+use rustls::sign::CertifiedKey;
 use tokio_rustls::TlsAcceptor;
 
 use super::file::TlsFile;
@@ -16,12 +21,52 @@ use super::file::TlsFile;
 #[error("{0}")]
 pub struct TlsError(String);
 
-/// An acceptor for the certificate chain and key of `tls`.
+/// The certificate the proxy serves, replaceable while it runs: a reload
+/// that finds renewed files under `[tls]` swaps it in for the next
+/// handshakes, without a restart.
+#[derive(Debug)]
+pub(crate) struct Certificates {
+    current: ArcSwap<CertifiedKey>,
+}
+
+impl Certificates {
+    /// The certificate of `tls`.
+    ///
+    /// # Errors
+    /// As [`load`].
+    pub(crate) fn new(tls: &TlsFile) -> Result<Certificates, TlsError> {
+        Ok(Certificates {
+            current: ArcSwap::from_pointee(load(tls)?),
+        })
+    }
+
+    /// Reads `tls` again and serves it from the next handshake on. Returns
+    /// whether the certificate changed.
+    ///
+    /// # Errors
+    /// As [`load`]; the current certificate stays.
+    pub(crate) fn reload(&self, tls: &TlsFile) -> Result<bool, TlsError> {
+        let next = load(tls)?;
+        if next.cert == self.current.load().cert {
+            return Ok(false);
+        }
+        self.current.store(Arc::new(next));
+        Ok(true)
+    }
+}
+
+impl ResolvesServerCert for Certificates {
+    fn resolve(&self, _hello: ClientHello<'_>) -> Option<Arc<CertifiedKey>> {
+        Some(self.current.load_full())
+    }
+}
+
+/// Reads the certificate chain and key of `tls`.
 ///
 /// # Errors
 /// When a file cannot be read, holds no certificate or key, or the key does
 /// not match the certificate.
-pub(crate) fn acceptor(tls: &TlsFile) -> Result<TlsAcceptor, TlsError> {
+fn load(tls: &TlsFile) -> Result<CertifiedKey, TlsError> {
     let certs = read(&tls.cert)?;
     let chain = CertificateDer::pem_slice_iter(&certs)
         .collect::<Result<Vec<_>, _>>()
@@ -39,19 +84,31 @@ pub(crate) fn acceptor(tls: &TlsFile) -> Result<TlsAcceptor, TlsError> {
             tls.key.display()
         ))
     })?;
-    let provider = Arc::new(rustls::crypto::ring::default_provider());
-    let mut config = ServerConfig::builder_with_provider(provider)
+    CertifiedKey::from_der(chain, key, &provider()).map_err(|error| {
+        TlsError(format!(
+            "tls: {} and {} do not make a usable certificate: {error}",
+            tls.cert.display(),
+            tls.key.display()
+        ))
+    })
+}
+
+fn provider() -> CryptoProvider {
+    rustls::crypto::ring::default_provider()
+}
+
+/// An acceptor serving `certificates`, with ALPN offering HTTP/2 and
+/// HTTP/1.1.
+///
+/// # Errors
+/// When rustls refuses the protocol versions (it does not for the
+/// defaults).
+pub(crate) fn acceptor(certificates: Arc<Certificates>) -> Result<TlsAcceptor, TlsError> {
+    let mut config = ServerConfig::builder_with_provider(Arc::new(provider()))
         .with_safe_default_protocol_versions()
         .map_err(|error| TlsError(format!("TLS: {error}")))?
         .with_no_client_auth()
-        .with_single_cert(chain, key)
-        .map_err(|error| {
-            TlsError(format!(
-                "tls: {} and {} do not make a usable certificate: {error}",
-                tls.cert.display(),
-                tls.key.display()
-            ))
-        })?;
+        .with_cert_resolver(certificates);
     config.alpn_protocols = vec![b"h2".to_vec(), b"http/1.1".to_vec()];
     Ok(TlsAcceptor::from(Arc::new(config)))
 }

@@ -6,7 +6,6 @@ use std::convert::Infallible;
 use std::path::PathBuf;
 use std::process::ExitCode;
 
-use anyhow::Context as _;
 use corsair::{Decision, OriginRefusal, Policy, Refusal};
 use http::{HeaderMap, Method, StatusCode};
 use url::Url;
@@ -149,17 +148,5 @@ pub async fn run(args: ExplainArgs) -> anyhow::Result<ExitCode> {
         Ok(transcript) => transcript,
         Err(never) => match never {},
     };
-    match args.format {
-        OutputFormat::Human => print!("{}", transcript.render("The policy")),
-        OutputFormat::Json => println!(
-            "{}",
-            serde_json::to_string_pretty(&session::to_json(&transcript))
-                .context("cannot render JSON")?
-        ),
-    }
-    Ok(if transcript.allowed() {
-        ExitCode::SUCCESS
-    } else {
-        ExitCode::from(1)
-    })
+    session::report(&transcript, args.format, "The policy")
 }

@@ -151,17 +151,5 @@ pub async fn run(args: ProbeArgs) -> anyhow::Result<ExitCode> {
             return Ok(ExitCode::from(2));
         }
     };
-    match args.format {
-        OutputFormat::Human => print!("{}", transcript.render("The server")),
-        OutputFormat::Json => println!(
-            "{}",
-            serde_json::to_string_pretty(&session::to_json(&transcript))
-                .context("cannot render JSON")?
-        ),
-    }
-    Ok(if transcript.allowed() {
-        ExitCode::SUCCESS
-    } else {
-        ExitCode::from(1)
-    })
+    session::report(&transcript, args.format, "The server")
 }

@@ -466,3 +466,29 @@ fn serialize_headers<S: serde::Serializer>(headers: &HeaderMap, s: S) -> Result<
 fn serialize_status<S: serde::Serializer>(status: &StatusCode, s: S) -> Result<S::Ok, S::Error> {
     s.serialize_u16(status.as_u16())
 }
+
+/// Prints `transcript` in `format` (`server` names who answered, for
+/// people) and returns the exit code: 0 when the browser allows the
+/// request, 1 when it blocks it.
+///
+/// # Errors
+/// When the JSON cannot be rendered.
+pub fn report(
+    transcript: &Transcript,
+    format: crate::cli::OutputFormat,
+    server: &str,
+) -> anyhow::Result<std::process::ExitCode> {
+    match format {
+        crate::cli::OutputFormat::Human => print!("{}", transcript.render(server)),
+        crate::cli::OutputFormat::Json => {
+            let json = serde_json::to_string_pretty(&to_json(transcript))
+                .map_err(|error| anyhow::anyhow!("cannot render JSON: {error}"))?;
+            println!("{json}");
+        }
+    }
+    Ok(if transcript.allowed() {
+        std::process::ExitCode::SUCCESS
+    } else {
+        std::process::ExitCode::from(1)
+    })
+}

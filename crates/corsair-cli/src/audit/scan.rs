@@ -174,7 +174,15 @@ pub async fn scan_with_progress(
         sent += 1;
         progress(sent, planned);
         match answer {
-            Ok(answer) => observe_actual(url, candidate, &headers, &answer, &mut observations),
+            Ok(answer) => {
+                let sent = Sent {
+                    method: "GET",
+                    url,
+                    candidate,
+                    headers: &headers,
+                };
+                observe_actual(&sent, &answer, &mut observations);
+            }
             Err(_) => failed += 1,
         }
     }
@@ -212,7 +220,15 @@ pub async fn scan_with_progress(
         sent += 1;
         progress(sent, planned);
         match answer {
-            Ok(answer) => observe_preflight(url, candidate, &headers, &answer, &mut observations),
+            Ok(answer) => {
+                let sent = Sent {
+                    method: "OPTIONS",
+                    url,
+                    candidate,
+                    headers: &headers,
+                };
+                observe_preflight(&sent, &answer, &mut observations);
+            }
             Err(_) => failed += 1,
         }
     }
@@ -251,6 +267,33 @@ fn list_contains(headers: &HeaderMap, name: &HeaderName, token: &str) -> bool {
         .iter()
         .flat_map(|line| line.split(','))
         .any(|element| element.trim().eq_ignore_ascii_case(token))
+}
+
+/// A request the scan sent.
+struct Sent<'a> {
+    method: &'static str,
+    url: &'a str,
+    candidate: &'a Candidate,
+    headers: &'a HeaderMap,
+}
+
+impl Sent<'_> {
+    /// An observation about this request and its `answer`.
+    fn observation(
+        &self,
+        answer: &Answer,
+        kind: Kind,
+        severity: Severity,
+        why: String,
+    ) -> Observation {
+        Observation {
+            kind,
+            severity,
+            origin: Some(self.candidate.origin.clone()),
+            evidence: evidence(self.method, self.url, self.headers, answer),
+            why,
+        }
+    }
 }
 
 /// The evidence lines of an exchange: the request line and its CORS
@@ -319,23 +362,10 @@ fn bypass_severity(class: Class, credentials: bool) -> Severity {
     }
 }
 
-fn observe_actual(
-    url: &str,
-    candidate: &Candidate,
-    request: &HeaderMap,
-    answer: &Answer,
-    out: &mut Vec<Observation>,
-) {
+fn observe_actual(sent: &Sent<'_>, answer: &Answer, out: &mut Vec<Observation>) {
+    let candidate = sent.candidate;
     let headers = &answer.headers;
-    let mut note = |kind: Kind, severity: Severity, why: String| {
-        out.push(Observation {
-            kind,
-            severity,
-            origin: Some(candidate.origin.clone()),
-            evidence: evidence("GET", url, request, answer),
-            why,
-        });
-    };
+    let mut note = |kind, severity, why| out.push(sent.observation(answer, kind, severity, why));
     if headers.contains_key(INJECTED_HEADER) {
         note(
             Kind::CrlfInjection,
@@ -439,23 +469,10 @@ fn observe_actual(
     }
 }
 
-fn observe_preflight(
-    url: &str,
-    candidate: &Candidate,
-    request: &HeaderMap,
-    answer: &Answer,
-    out: &mut Vec<Observation>,
-) {
+fn observe_preflight(sent: &Sent<'_>, answer: &Answer, out: &mut Vec<Observation>) {
+    let candidate = sent.candidate;
     let headers = &answer.headers;
-    let mut note = |kind: Kind, severity: Severity, why: String| {
-        out.push(Observation {
-            kind,
-            severity,
-            origin: Some(candidate.origin.clone()),
-            evidence: evidence("OPTIONS", url, request, answer),
-            why,
-        });
-    };
+    let mut note = |kind, severity, why| out.push(sent.observation(answer, kind, severity, why));
     if headers.contains_key(&ALLOW_PRIVATE_NETWORK) {
         note(
             Kind::UnrequestedPrivateNetwork,

@@ -511,3 +511,52 @@ fn preflight_response_allocates_only_the_header_map() {
         }
     }
 }
+
+/// Hostile `Access-Control-Request-Headers`: a 1 MiB value made of one
+/// allowed name repeated, of commas, or of spaces, and 1,024 header lines
+/// of an allowed name. Each is refused (the list is bounded: 4096 bytes, 64
+/// names, 128 bytes of whitespace) and refusing it allocates nothing, so
+/// the cost cannot grow with what an attacker sends (asserted as allocation
+/// counts, which do not depend on the machine).
+#[test]
+fn hostile_request_header_lists_are_refused_without_allocating() {
+    let policy = Policy::new(Config {
+        allow_origins: vec!["https://app.example.com".into()],
+        allow_credentials: true,
+        allow_methods: vec!["PUT".into()],
+        allow_headers: vec!["content-type".into()],
+        ..Config::default()
+    })
+    .unwrap();
+    let mebibyte = 1 << 20;
+    let repeated = "content-type,".repeat(mebibyte / 13);
+    let commas = ",".repeat(mebibyte);
+    let spaces = " ".repeat(mebibyte);
+    let mut cases: Vec<(&str, HeaderMap)> = [
+        ("one allowed name repeated", repeated.as_bytes()),
+        ("commas", commas.as_bytes()),
+        ("spaces", spaces.as_bytes()),
+    ]
+    .into_iter()
+    .map(|(name, value)| {
+        let headers = request_headers(&[
+            (ORIGIN, ALLOWED_ORIGIN),
+            (ACCESS_CONTROL_REQUEST_METHOD, b"PUT"),
+            (ACCESS_CONTROL_REQUEST_HEADERS, value),
+        ]);
+        (name, headers)
+    })
+    .collect();
+    let mut lines: Vec<(HeaderName, &[u8])> = vec![
+        (ORIGIN, ALLOWED_ORIGIN),
+        (ACCESS_CONTROL_REQUEST_METHOD, b"PUT"),
+    ];
+    lines.extend((0..1024).map(|_| (ACCESS_CONTROL_REQUEST_HEADERS, &b"content-type"[..])));
+    cases.push(("1,024 header lines", request_headers(&lines)));
+
+    for (name, headers) in &cases {
+        let (decision, count) = counting(|| policy.check(&Method::OPTIONS, headers));
+        assert_eq!(verdict(&decision), Verdict::PreflightRefused, "{name}");
+        assert_eq!(count, 0, "{name}: {count} allocations");
+    }
+}

@@ -8,6 +8,14 @@ use clap::Parser;
 use corsair_cli::cli::{Cli, Command};
 use corsair_cli::{audit, check, demo, explain, logging, probe, proxy};
 
+/// jemalloc rather than the system allocator: the proxy allocates and frees
+/// per-connection buffers on several threads, and glibc's arenas keep what a
+/// burst of connections freed; jemalloc, with the background purging set in
+/// `.cargo/config.toml`, gives it back to the system (see
+/// `tests/proxy_faults.rs`).
+#[global_allocator]
+static ALLOCATOR: tikv_jemallocator::Jemalloc = tikv_jemallocator::Jemalloc;
+
 fn main() -> ExitCode {
     let cli = Cli::parse();
     if let Err(error) = logging::init(cli.log_format, cli.log_level.as_deref()) {

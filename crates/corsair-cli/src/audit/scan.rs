@@ -137,59 +137,22 @@ pub async fn scan_with_progress(
     let server = HttpServer::new(options.timeout)
         .map_err(|error| AuditError::Client(format!("{error:#}")))?;
     let candidates = candidates(&target, &trusted);
-    let preflight_origins: Vec<&Candidate> = candidates
-        .iter()
-        .filter(|c| matches!(c.class, Class::Trusted | Class::Arbitrary | Class::Null))
-        .collect();
-    let planned = (1 + candidates.len() + preflight_origins.len()).min(options.max_requests);
-    let pause = if options.rate > 0.0 {
-        Duration::from_secs_f64(1.0 / options.rate)
-    } else {
-        Duration::ZERO
-    };
-    let mut ticker = tokio::time::interval(pause.max(Duration::from_micros(1)));
-    ticker.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
-
-    let mut sent = 0usize;
-    let mut failed = 0usize;
-    let mut observations = Vec::new();
-
-    // The baseline, without Origin: if it fails, nothing else can work.
-    ticker.tick().await;
-    server.send("GET", url, &HeaderMap::new()).await?;
-    sent += 1;
-    progress(sent, planned);
-
+    // One GET per origin, then preflights from the trusted origins, the
+    // arbitrary one and `null`.
+    let mut requests: Vec<(&'static str, &Candidate, HeaderMap)> = Vec::new();
     for candidate in &candidates {
-        if sent >= options.max_requests {
-            break;
-        }
-        let Ok(origin) = HeaderValue::from_str(&candidate.origin) else {
-            continue;
-        };
-        let mut headers = HeaderMap::new();
-        headers.insert(ORIGIN, origin);
-        ticker.tick().await;
-        let answer = server.send("GET", url, &headers).await;
-        sent += 1;
-        progress(sent, planned);
-        match answer {
-            Ok(answer) => {
-                let sent = Sent {
-                    method: "GET",
-                    url,
-                    candidate,
-                    headers: &headers,
-                };
-                observe_actual(&sent, &answer, &mut observations);
-            }
-            Err(_) => failed += 1,
+        if let Ok(origin) = HeaderValue::from_str(&candidate.origin) {
+            let mut headers = HeaderMap::new();
+            headers.insert(ORIGIN, origin);
+            requests.push(("GET", candidate, headers));
         }
     }
-
-    for candidate in preflight_origins {
-        if sent >= options.max_requests {
-            break;
+    for candidate in &candidates {
+        if !matches!(
+            candidate.class,
+            Class::Trusted | Class::Arbitrary | Class::Null
+        ) {
+            continue;
         }
         let Ok(origin) = HeaderValue::from_str(&candidate.origin) else {
             continue;
@@ -215,21 +178,49 @@ pub async fn scan_with_progress(
                 HeaderValue::from_static(ODD_HEADER),
             );
         }
+        requests.push(("OPTIONS", candidate, headers));
+    }
+    let planned = (1 + requests.len()).min(options.max_requests);
+    let pause = if options.rate > 0.0 {
+        Duration::from_secs_f64(1.0 / options.rate)
+    } else {
+        Duration::ZERO
+    };
+    let mut ticker = tokio::time::interval(pause.max(Duration::from_micros(1)));
+    ticker.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+
+    let mut sent = 0usize;
+    let mut failed = 0usize;
+    let mut observations = Vec::new();
+
+    // The baseline, without Origin: if it fails, nothing else can work.
+    ticker.tick().await;
+    server.send("GET", url, &HeaderMap::new()).await?;
+    sent += 1;
+    progress(sent, planned);
+
+    for (method, candidate, headers) in &requests {
+        if sent >= options.max_requests {
+            break;
+        }
         ticker.tick().await;
-        let answer = server.send("OPTIONS", url, &headers).await;
+        let answer = server.send(method, url, headers).await;
         sent += 1;
         progress(sent, planned);
-        match answer {
-            Ok(answer) => {
-                let sent = Sent {
-                    method: "OPTIONS",
-                    url,
-                    candidate,
-                    headers: &headers,
-                };
-                observe_preflight(&sent, &answer, &mut observations);
-            }
-            Err(_) => failed += 1,
+        let Ok(answer) = answer else {
+            failed += 1;
+            continue;
+        };
+        let exchange = Sent {
+            method,
+            url,
+            candidate,
+            headers,
+        };
+        if *method == "OPTIONS" {
+            observe_preflight(&exchange, &answer, &mut observations);
+        } else {
+            observe_actual(&exchange, &answer, &mut observations);
         }
     }
 

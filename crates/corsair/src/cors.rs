@@ -42,6 +42,10 @@ pub struct Cors {
     policy: Arc<ArcSwap<Policy>>,
 }
 
+/// The policy as a service holds it: see [`Cors::cache`].
+#[cfg(feature = "tower")]
+pub(crate) type PolicyCache = arc_swap::Cache<Arc<ArcSwap<Policy>>, Arc<Policy>>;
+
 impl Cors {
     /// Checks and compiles `config`.
     ///
@@ -93,6 +97,15 @@ impl Cors {
     #[must_use]
     pub fn policy(&self) -> Arc<Policy> {
         self.policy.load_full()
+    }
+
+    /// A handle that keeps the last policy it saw and, on each load, only
+    /// compares pointers with the shared one, reloading when a
+    /// reconfiguration replaced it: for a service that loads the policy on
+    /// every request.
+    #[cfg(feature = "tower")]
+    pub(crate) fn cache(&self) -> PolicyCache {
+        arc_swap::Cache::new(Arc::clone(&self.policy))
     }
 }
 

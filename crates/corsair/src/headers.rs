@@ -11,7 +11,7 @@
 use std::fmt;
 
 use http::header::{
-    ACCESS_CONTROL_REQUEST_HEADERS, ACCESS_CONTROL_REQUEST_METHOD, HeaderMap, HeaderName,
+    ACCESS_CONTROL_REQUEST_HEADERS, Entry, ACCESS_CONTROL_REQUEST_METHOD, HeaderMap, HeaderName,
     HeaderValue, ORIGIN,
 };
 
@@ -102,6 +102,20 @@ pub trait ResponseHeaders<V> {
 
     /// Whether some value of `name` satisfies `test`.
     fn any_value(&self, name: &HeaderName, test: impl FnMut(&[u8]) -> bool) -> bool;
+
+    /// Adds one more value of `name` unless some value of `name` already
+    /// satisfies `present`. A map that can find a name once for both (as
+    /// `http::HeaderMap` does with its entry API) should override this.
+    fn append_unless(
+        &mut self,
+        name: &HeaderName,
+        value: ResponseValue<'_, V>,
+        present: impl FnMut(&[u8]) -> bool,
+    ) {
+        if !self.any_value(name, present) {
+            self.append(name, value);
+        }
+    }
 }
 
 impl RequestHeaders for HeaderMap {
@@ -145,5 +159,23 @@ impl ResponseHeaders<HeaderValue> for HeaderMap {
         self.get_all(name)
             .iter()
             .any(|value| test(value.as_bytes()))
+    }
+
+    fn append_unless(
+        &mut self,
+        name: &HeaderName,
+        value: ResponseValue<'_, HeaderValue>,
+        mut present: impl FnMut(&[u8]) -> bool,
+    ) {
+        match self.entry(name.clone()) {
+            Entry::Vacant(vacant) => {
+                vacant.insert(owned(value));
+            }
+            Entry::Occupied(mut occupied) => {
+                if !occupied.iter().any(|line| present(line.as_bytes())) {
+                    occupied.append(owned(value));
+                }
+            }
+        }
     }
 }

@@ -16,7 +16,7 @@ use pin_project_lite::pin_project;
 use tower_layer::Layer;
 use tower_service::Service;
 
-use crate::cors::Cors;
+use crate::cors::{Cors, PolicyCache};
 use crate::policy::{Actual, Decision, Policy};
 
 impl<S> Layer<S> for Cors {
@@ -25,7 +25,7 @@ impl<S> Layer<S> for Cors {
     fn layer(&self, inner: S) -> Self::Service {
         CorsService {
             inner,
-            cors: self.clone(),
+            policy: self.cache(),
         }
     }
 }
@@ -62,10 +62,15 @@ impl<S> Layer<S> for Cors {
 /// assert_eq!(response.headers()["access-control-allow-methods"], "PUT");
 /// # }
 /// ```
+///
+/// Each service keeps the policy it last used, and checks on every request,
+/// by one pointer comparison, whether [`Cors::reconfigure`] replaced it. A
+/// replaced policy is freed once no service holds it: a clone that serves no
+/// request (an idle connection) keeps it until its next request or its end.
 #[derive(Clone, Debug)]
 pub struct CorsService<S> {
     inner: S,
-    cors: Cors,
+    policy: PolicyCache,
 }
 
 impl<S> CorsService<S> {
@@ -99,13 +104,14 @@ where
     }
 
     fn call(&mut self, request: Request<ReqBody>) -> Self::Future {
-        let policy = self.cors.policy();
+        let policy = self.policy.load();
         let state = match policy.check(request.method(), request.headers()) {
             Decision::Preflight(preflight) => State::Preflight {
                 response: Some(policy.preflight_response::<()>(&preflight)),
             },
             Decision::Actual(actual) => {
                 let actual = actual.into_owned();
+                let policy = Arc::clone(policy);
                 State::Actual {
                     future: self.inner.call(request),
                     policy,

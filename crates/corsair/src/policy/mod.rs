@@ -14,7 +14,6 @@ mod write;
 use std::borrow::Cow;
 use std::fmt;
 
-use hashbrown::HashSet;
 use http::Method;
 use http::header::{HeaderMap, HeaderValue, VARY};
 
@@ -27,7 +26,7 @@ use write::{Answer, PreflightTemplate, VARY_PREFLIGHT, VARY_PREFLIGHT_ANY_ORIGIN
 
 use crate::config::{Allowed, Config};
 use crate::error::ConfigError;
-use crate::header_set::HeaderNameSet;
+use crate::header_set::{Case, NameSet};
 use crate::headers::{RequestHeader, RequestHeaders};
 use crate::origin::{MalformedOrigin, OriginMatcher, RequestOrigin};
 use crate::protocol::{ListLimits, TokenList, is_forbidden_method, is_safelisted_method, is_token};
@@ -69,9 +68,9 @@ pub struct Policy {
     origins: Option<OriginMatcher>,
     credentials: bool,
     /// `None` when any method is allowed.
-    methods: Option<HashSet<Box<str>>>,
+    methods: Option<NameSet>,
     /// `None` when any header is allowed.
-    headers: Option<HeaderNameSet>,
+    headers: Option<NameSet>,
     /// Whether `Access-Control-Allow-Methods` echoes the request.
     echo_method: bool,
     /// Whether `Access-Control-Allow-Headers` echoes the request.
@@ -115,7 +114,7 @@ impl Policy {
             Allowed::Listed(names) => {
                 let answer = render(&names).map_or(Answer::Omit, Answer::Fixed);
                 (
-                    Some(names.into_iter().map(String::into_boxed_str).collect()),
+                    Some(NameSet::new(Case::Sensitive, names.iter().map(String::as_str))),
                     answer,
                 )
             }
@@ -129,10 +128,7 @@ impl Policy {
             Allowed::Any => (None, Answer::Echo),
             Allowed::Listed(names) => {
                 let answer = render(&names).map_or(Answer::Omit, Answer::Fixed);
-                let mut set = HeaderNameSet::default();
-                for name in &names {
-                    set.insert(name);
-                }
+                let set = NameSet::new(Case::Insensitive, names.iter().map(String::as_str));
                 (Some(set), answer)
             }
         };
@@ -308,19 +304,22 @@ impl Policy {
         if repeated {
             return Err(Refusal::MalformedMethod);
         }
+        // The usual case first: a listed method, compared byte for byte
+        // (browsers send the normalised method). Listed methods are tokens
+        // and never forbidden, so a hit needs no other check.
+        if let Some(methods) = &self.methods
+            && methods.contains(value)
+        {
+            return Ok(());
+        }
         let Some(name) = std::str::from_utf8(value)
             .ok()
             .filter(|name| is_token(name.as_bytes()))
         else {
             return Err(Refusal::MalformedMethod);
         };
-        // Compared byte for byte: browsers send the normalised method.
-        let allowed = is_safelisted_method(name)
-            || (!is_forbidden_method(name)
-                && self
-                    .methods
-                    .as_ref()
-                    .is_none_or(|methods| methods.contains(name)));
+        let allowed =
+            is_safelisted_method(name) || (self.methods.is_none() && !is_forbidden_method(name));
         if allowed {
             Ok(())
         } else {
@@ -334,12 +333,14 @@ impl Policy {
     ) -> Result<(), Refusal<'r>> {
         let mut list = TokenList::new(ListLimits::REQUEST_HEADERS);
         for line in headers.values_of(RequestHeader::RequestHeaders) {
-            let elements = list.line(H::bytes(line)).map_err(Refusal::RequestHeaders)?;
-            for element in elements {
+            let mut elements = list.line(H::bytes(line)).map_err(Refusal::RequestHeaders)?;
+            while let Some(element) = elements.next_bytes() {
                 let name = element.map_err(Refusal::RequestHeaders)?;
                 if let Some(allowed) = &self.headers
                     && !allowed.contains(name)
                 {
+                    // A token is ASCII: the conversion cannot fail.
+                    let name = std::str::from_utf8(name).unwrap_or_default();
                     return Err(Refusal::HeaderNotAllowed(name));
                 }
             }

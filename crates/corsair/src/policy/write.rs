@@ -221,18 +221,16 @@ impl Policy {
                 );
             }
         }
-        if self.origins.is_some() && !varies_on_origin(headers) {
-            headers.append(&VARY, ResponseValue::Rendered(&VARY_ORIGIN));
+        if self.origins.is_some() {
+            headers.append_unless(&VARY, ResponseValue::Rendered(&VARY_ORIGIN), names_origin);
         }
     }
 }
 
-/// Whether the response's `Vary` already names `Origin` or is `*`.
-fn varies_on_origin<V, R: ResponseHeaders<V>>(headers: &R) -> bool {
-    headers.any_value(&VARY, |line| {
-        line.split(|&b| b == b',').any(|element| {
-            let element = element.trim_ascii();
-            element == b"*" || element.eq_ignore_ascii_case(b"origin")
-        })
+/// Whether a `Vary` line already names `Origin`, or is `*`.
+fn names_origin(line: &[u8]) -> bool {
+    line.split(|&b| b == b',').any(|element| {
+        let element = element.trim_ascii();
+        element == b"*" || element.eq_ignore_ascii_case(b"origin")
     })
 }

@@ -8,7 +8,7 @@
 //! the bytes, never allocates, and stops at the first limit crossed, so a
 //! megabyte of commas or spaces is refused after reading its length.
 
-use super::token::is_token;
+use super::token::is_tchar;
 
 /// Bounds on a header list. Anything beyond them is refused, not truncated.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -124,27 +124,19 @@ pub struct Elements<'a, 'p> {
 }
 
 impl<'a> Elements<'a, '_> {
-    fn fail(&mut self, error: ListError) -> Option<Result<&'a str, ListError>> {
+    fn fail(&mut self, error: ListError) -> Option<Result<&'a [u8], ListError>> {
         self.rest = None;
         Some(Err(error))
     }
 }
 
-impl<'a> Iterator for Elements<'a, '_> {
-    type Item = Result<&'a str, ListError>;
-
-    fn next(&mut self) -> Option<Self::Item> {
+impl<'a> Elements<'a, '_> {
+    /// The next element as bytes: what [`Iterator::next`] yields, without
+    /// the conversion to `&str` (a token is ASCII, so that conversion can
+    /// wait until a caller needs text, as when it names a refused header).
+    pub(crate) fn next_bytes(&mut self) -> Option<Result<&'a [u8], ListError>> {
         loop {
             let rest = self.rest?;
-            let (element, tail) = match rest.iter().position(|&b| b == b',') {
-                Some(comma) => match (rest.get(..comma), rest.get(comma + 1..)) {
-                    (Some(element), Some(tail)) => (element, Some(tail)),
-                    _ => (rest, None),
-                },
-                None => (rest, None),
-            };
-            self.rest = tail;
-
             let index = self.list.elements;
             self.list.elements += 1;
             if self.list.elements > self.list.limits.max_elements {
@@ -152,24 +144,72 @@ impl<'a> Iterator for Elements<'a, '_> {
                 return self.fail(ListError::TooManyElements { max });
             }
 
-            let trimmed = trim_ows(element);
-            self.list.whitespace += element.len() - trimmed.len();
+            // One pass over the usual shape, `OWS token OWS` then a comma or
+            // the end. Anything else (a byte that is neither) goes to
+            // `irregular`, which reads the element as the grammar says.
+            let leading = count_ows(rest);
+            let after_leading = rest.get(leading..).unwrap_or_default();
+            let length = after_leading.iter().take_while(|&&b| is_tchar(b)).count();
+            let (token, after_token) = after_leading.split_at_checked(length).unwrap_or_default();
+            let trailing = count_ows(after_token);
+            let after = after_token.get(trailing..).unwrap_or_default();
+            self.rest = match after.split_first() {
+                None => None,
+                Some((b',', tail)) => Some(tail),
+                Some(_) => return self.irregular(rest, index),
+            };
+
+            self.list.whitespace += leading + trailing;
             if self.list.whitespace > self.list.limits.max_whitespace {
                 let max = self.list.limits.max_whitespace;
                 return self.fail(ListError::TooMuchWhitespace { max });
             }
-            if trimmed.is_empty() {
-                continue;
+            if !token.is_empty() {
+                return Some(Ok(token));
             }
-            if !is_token(trimmed) {
-                return self.fail(ListError::NotAToken { index });
-            }
-            return match std::str::from_utf8(trimmed) {
-                Ok(token) => Some(Ok(token)),
-                Err(_) => self.fail(ListError::NotAToken { index }),
-            };
         }
     }
+
+    /// An element holding a byte that is neither a `tchar` nor whitespace
+    /// (already counted): the whitespace around it still counts against its
+    /// limit first, then it is refused as not a token.
+    fn irregular(
+        &mut self,
+        rest: &'a [u8],
+        index: usize,
+    ) -> Option<Result<&'a [u8], ListError>> {
+        let element = match rest.iter().position(|&b| b == b',') {
+            Some(comma) => rest.get(..comma).unwrap_or(rest),
+            None => rest,
+        };
+        let trimmed = trim_ows(element);
+        self.list.whitespace += element.len() - trimmed.len();
+        if self.list.whitespace > self.list.limits.max_whitespace {
+            let max = self.list.limits.max_whitespace;
+            return self.fail(ListError::TooMuchWhitespace { max });
+        }
+        self.fail(ListError::NotAToken { index })
+    }
+}
+
+impl<'a> Iterator for Elements<'a, '_> {
+    type Item = Result<&'a str, ListError>;
+
+    fn next(&mut self) -> Option<Self::Item> {
+        let index = self.list.elements;
+        Some(self.next_bytes()?.and_then(|token| {
+            // Every `tchar` is ASCII, so this never fails.
+            std::str::from_utf8(token).map_err(|_| ListError::NotAToken { index })
+        }))
+    }
+}
+
+/// The number of spaces and tabs (RFC 9110 `OWS`) `bytes` starts with.
+fn count_ows(bytes: &[u8]) -> usize {
+    bytes
+        .iter()
+        .take_while(|&&b| b == b' ' || b == b'\t')
+        .count()
 }
 
 /// `bytes` without the spaces and tabs (RFC 9110 `OWS`) at either end.

@@ -11,8 +11,10 @@
 //! carries the CORS headers an allowed origin needs, so the page's script
 //! can read it instead of an opaque network error.
 
+use std::cell::RefCell;
 use std::future::{Future, Ready, ready};
 use std::pin::Pin;
+use std::rc::Rc;
 use std::sync::Arc;
 use std::task::{Context, Poll};
 
@@ -45,9 +47,43 @@ impl RequestHeaders for HeaderMap {
     }
 }
 
-/// actix-web 4 speaks `http` 0.2: the same names, other types.
+/// The response headers the policy writes, as `http` 1 and actix-web's
+/// `http` 0.2 spell them: the same names, other types. Matching the
+/// constants costs a comparison each, where parsing the name costs a lookup
+/// in the standard header table.
+const NAMES: [(http::HeaderName, HeaderName); 7] = [
+    (
+        http::header::ACCESS_CONTROL_ALLOW_ORIGIN,
+        header::ACCESS_CONTROL_ALLOW_ORIGIN,
+    ),
+    (
+        http::header::ACCESS_CONTROL_ALLOW_CREDENTIALS,
+        header::ACCESS_CONTROL_ALLOW_CREDENTIALS,
+    ),
+    (http::header::VARY, header::VARY),
+    (
+        http::header::ACCESS_CONTROL_EXPOSE_HEADERS,
+        header::ACCESS_CONTROL_EXPOSE_HEADERS,
+    ),
+    (
+        http::header::ACCESS_CONTROL_ALLOW_METHODS,
+        header::ACCESS_CONTROL_ALLOW_METHODS,
+    ),
+    (
+        http::header::ACCESS_CONTROL_ALLOW_HEADERS,
+        header::ACCESS_CONTROL_ALLOW_HEADERS,
+    ),
+    (
+        http::header::ACCESS_CONTROL_MAX_AGE,
+        header::ACCESS_CONTROL_MAX_AGE,
+    ),
+];
+
 fn name(name: &http::HeaderName) -> Option<HeaderName> {
-    HeaderName::from_bytes(name.as_str().as_bytes()).ok()
+    match NAMES.iter().find(|(http, _)| http == name) {
+        Some((_, actix)) => Some(actix.clone()),
+        None => HeaderName::from_bytes(name.as_str().as_bytes()).ok(),
+    }
 }
 
 fn value(value: ResponseValue<'_, HeaderValue>) -> Option<HeaderValue> {
@@ -57,10 +93,12 @@ fn value(value: ResponseValue<'_, HeaderValue>) -> Option<HeaderValue> {
     }
 }
 
+/// Any actix-web map, written value by value: each rendered value is copied
+/// into a new actix-web value. The middleware writes through [`Writer`]
+/// instead, which converts every value once per policy.
 impl ResponseHeaders<HeaderValue> for HeaderMap {
     fn has_access_control(&self) -> bool {
-        self.keys()
-            .any(|name| name.as_str().starts_with("access-control-"))
+        has_access_control(self)
     }
 
     fn remove(&mut self, header: &http::HeaderName) {
@@ -81,9 +119,103 @@ impl ResponseHeaders<HeaderValue> for HeaderMap {
         }
     }
 
-    fn any_value(&self, header: &http::HeaderName, mut test: impl FnMut(&[u8]) -> bool) -> bool {
-        name(header)
-            .is_some_and(|header| self.get_all(header).any(|content| test(content.as_bytes())))
+    fn any_value(&self, header: &http::HeaderName, test: impl FnMut(&[u8]) -> bool) -> bool {
+        any_value(self, header, test)
+    }
+}
+
+fn has_access_control(map: &HeaderMap) -> bool {
+    map.keys()
+        .any(|name| name.as_str().starts_with("access-control-"))
+}
+
+fn any_value(
+    map: &HeaderMap,
+    header: &http::HeaderName,
+    mut test: impl FnMut(&[u8]) -> bool,
+) -> bool {
+    name(header).is_some_and(|header| map.get_all(header).any(|content| test(content.as_bytes())))
+}
+
+/// A policy with actix-web copies of every value it renders, made once when
+/// the middleware first meets the policy, so that writing a response
+/// allocates no header value.
+struct Rendered {
+    policy: Arc<Policy>,
+    values: Vec<(http::HeaderValue, HeaderValue)>,
+}
+
+impl Rendered {
+    fn new(policy: Arc<Policy>) -> Self {
+        let mut values: Vec<(http::HeaderValue, HeaderValue)> = Vec::new();
+        for rendered in policy.rendered_values() {
+            if values.iter().any(|(known, _)| known == rendered) {
+                continue;
+            }
+            let bytes = bytes::Bytes::copy_from_slice(rendered.as_bytes());
+            if let Ok(actix) = HeaderValue::from_maybe_shared(bytes) {
+                values.push((rendered.clone(), actix));
+            }
+        }
+        Rendered { policy, values }
+    }
+
+    /// The actix-web copy of `rendered`. The values the policy writes share
+    /// the buffers of those it was built with, so comparing addresses finds
+    /// them; anything else (the debug reason) is copied.
+    fn get(&self, rendered: &http::HeaderValue) -> Option<HeaderValue> {
+        let bytes = rendered.as_bytes();
+        self.values
+            .iter()
+            .find(|(known, _)| {
+                let known = known.as_bytes();
+                std::ptr::eq(known.as_ptr(), bytes.as_ptr()) && known.len() == bytes.len()
+            })
+            .map(|(_, actix)| actix.clone())
+            .or_else(|| HeaderValue::from_bytes(bytes).ok())
+    }
+}
+
+/// An actix-web response map, written with the values of a [`Rendered`].
+struct Writer<'a> {
+    map: &'a mut HeaderMap,
+    rendered: &'a Rendered,
+}
+
+impl Writer<'_> {
+    fn value(&self, content: ResponseValue<'_, HeaderValue>) -> Option<HeaderValue> {
+        match content {
+            ResponseValue::Rendered(rendered) => self.rendered.get(rendered),
+            ResponseValue::Echo(echoed) => Some(echoed.clone()),
+        }
+    }
+}
+
+impl ResponseHeaders<HeaderValue> for Writer<'_> {
+    fn has_access_control(&self) -> bool {
+        has_access_control(self.map)
+    }
+
+    fn remove(&mut self, header: &http::HeaderName) {
+        if let Some(header) = name(header) {
+            self.map.remove(header);
+        }
+    }
+
+    fn insert(&mut self, header: &http::HeaderName, content: ResponseValue<'_, HeaderValue>) {
+        if let (Some(header), Some(content)) = (name(header), self.value(content)) {
+            self.map.insert(header, content);
+        }
+    }
+
+    fn append(&mut self, header: &http::HeaderName, content: ResponseValue<'_, HeaderValue>) {
+        if let (Some(header), Some(content)) = (name(header), self.value(content)) {
+            self.map.append(header, content);
+        }
+    }
+
+    fn any_value(&self, header: &http::HeaderName, test: impl FnMut(&[u8]) -> bool) -> bool {
+        any_value(self.map, header, test)
     }
 }
 
@@ -99,9 +231,11 @@ where
     type Future = Ready<Result<Self::Transform, Self::InitError>>;
 
     fn new_transform(&self, service: S) -> Self::Future {
+        let rendered = Rendered::new(Arc::clone(&self.current()));
         ready(Ok(CorsMiddleware {
             service,
             cors: self.clone(),
+            rendered: RefCell::new(Rc::new(rendered)),
         }))
     }
 }
@@ -140,10 +274,36 @@ where
 /// );
 /// # });
 /// ```
-#[derive(Debug)]
 pub struct CorsMiddleware<S> {
     service: S,
     cors: Cors,
+    /// The policy last used, with its values converted for actix-web;
+    /// replaced when [`Cors::reconfigure`] replaces the policy.
+    rendered: RefCell<Rc<Rendered>>,
+}
+
+impl<S> std::fmt::Debug for CorsMiddleware<S> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("CorsMiddleware")
+            .field("cors", &self.cors)
+            .finish_non_exhaustive()
+    }
+}
+
+impl<S> CorsMiddleware<S> {
+    /// The policy in force, with its converted values: the last one's when
+    /// it is still in force (no reference count taken), a new one's
+    /// otherwise.
+    fn rendered(&self) -> Rc<Rendered> {
+        let current = self.cors.current();
+        if let Ok(mut last) = self.rendered.try_borrow_mut() {
+            if !Arc::ptr_eq(&last.policy, &current) {
+                *last = Rc::new(Rendered::new(Arc::clone(&current)));
+            }
+            return Rc::clone(&last);
+        }
+        Rc::new(Rendered::new(Arc::clone(&current)))
+    }
 }
 
 impl<S, B> Service<ServiceRequest> for CorsMiddleware<S>
@@ -158,14 +318,21 @@ where
     forward_ready!(service);
 
     fn call(&self, request: ServiceRequest) -> Self::Future {
-        let policy = self.cors.policy();
+        let rendered = self.rendered();
+        let policy = &rendered.policy;
         let decision = policy.check_request(request.method().as_str(), request.headers());
         let actual = match decision {
             Decision::Preflight(preflight) => {
                 let status = StatusCode::from_u16(preflight.status().as_u16())
                     .unwrap_or(StatusCode::FORBIDDEN);
                 let mut response = HttpResponse::new(status);
-                policy.write_preflight_headers(&preflight, response.headers_mut());
+                policy.write_preflight_headers(
+                    &preflight,
+                    &mut Writer {
+                        map: response.headers_mut(),
+                        rendered: &rendered,
+                    },
+                );
                 let response = match policy.debug_reason(&preflight) {
                     Some(reason) => {
                         response.headers_mut().insert(
@@ -188,7 +355,7 @@ where
         ActixResponseFuture {
             state: State::Actual {
                 future: self.service.call(request),
-                policy,
+                rendered,
                 actual,
             },
         }
@@ -213,7 +380,7 @@ pin_project! {
         Actual {
             #[pin]
             future: F,
-            policy: Arc<Policy>,
+            rendered: Rc<Rendered>,
             actual: Actual<'static, HeaderValue>,
         },
     }
@@ -236,11 +403,15 @@ where
             },
             StateProjection::Actual {
                 future,
-                policy,
+                rendered,
                 actual,
             } => match std::task::ready!(future.poll(cx)) {
                 Ok(mut response) => {
-                    policy.apply(actual, response.headers_mut());
+                    let writer = &mut Writer {
+                        map: response.headers_mut(),
+                        rendered,
+                    };
+                    rendered.policy.apply(actual, writer);
                     Poll::Ready(Ok(response.map_into_left_body()))
                 }
                 Err(error) => {
@@ -248,7 +419,11 @@ where
                     // response actix-web will render from it carries the
                     // CORS headers, so an allowed page can read it.
                     let mut response = error.error_response();
-                    policy.apply(actual, response.headers_mut());
+                    let writer = &mut Writer {
+                        map: response.headers_mut(),
+                        rendered,
+                    };
+                    rendered.policy.apply(actual, writer);
                     Poll::Ready(Err(InternalError::from_response(error, response).into()))
                 }
             },

@@ -99,6 +99,13 @@ impl Cors {
         self.policy.load_full()
     }
 
+    /// The policy in force now, without taking a reference count: for
+    /// comparing with a policy kept from an earlier request.
+    #[cfg(feature = "actix")]
+    pub(crate) fn current(&self) -> arc_swap::Guard<Arc<Policy>> {
+        self.policy.load()
+    }
+
     /// A handle that keeps the last policy it saw and, on each load, only
     /// compares pointers with the shared one, reloading when a
     /// reconfiguration replaced it: for a service that loads the policy on

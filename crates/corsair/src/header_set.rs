@@ -31,9 +31,11 @@ impl Case {
         stored.len() == probe.len()
             && match self {
                 Case::Sensitive => stored.iter().zip(probe).fold(0, |d, (a, b)| d | (a ^ b)) == 0,
-                Case::Insensitive => stored.iter().zip(probe).fold(0, |d, (a, b)| {
-                    d | (a.to_ascii_lowercase() ^ b.to_ascii_lowercase())
-                }) == 0,
+                Case::Insensitive => {
+                    stored.iter().zip(probe).fold(0, |d, (a, b)| {
+                        d | (a.to_ascii_lowercase() ^ b.to_ascii_lowercase())
+                    }) == 0
+                }
             }
     }
 }
@@ -106,9 +108,7 @@ impl NameSet {
     pub(crate) fn contains(&self, name: &[u8]) -> bool {
         let case = self.case;
         match &self.repr {
-            Repr::Linear(names) => names
-                .iter()
-                .any(|stored| case.eq(stored, name)),
+            Repr::Linear(names) => names.iter().any(|stored| case.eq(stored, name)),
             Repr::Hashed { table, hasher } => table
                 .find(hash(case, hasher, name), |stored| case.eq(stored, name))
                 .is_some(),

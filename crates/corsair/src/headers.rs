@@ -11,7 +11,7 @@
 use std::fmt;
 
 use http::header::{
-    ACCESS_CONTROL_REQUEST_HEADERS, Entry, ACCESS_CONTROL_REQUEST_METHOD, HeaderMap, HeaderName,
+    ACCESS_CONTROL_REQUEST_HEADERS, ACCESS_CONTROL_REQUEST_METHOD, Entry, HeaderMap, HeaderName,
     HeaderValue, ORIGIN,
 };
 

@@ -328,3 +328,85 @@ async fn routed_apps_answer_every_kind_of_request() {
         }
     }
 }
+
+/// The middleware converts a policy's values once and keeps them: after
+/// `reconfigure`, the very next request must be answered with the new
+/// policy's values, preflight and actual alike, and never the old ones.
+#[actix_web::test]
+async fn a_reconfiguration_reaches_a_running_app() {
+    let config = |origin: &str, method: &str, expose: &str| Config {
+        allow_origins: vec![origin.into()],
+        allow_credentials: true,
+        allow_methods: vec![method.into()],
+        allow_headers: vec!["x-before".into()],
+        expose_headers: vec![expose.into()],
+        max_age: Some(60),
+        ..Config::default()
+    };
+    let cors = Cors::new(config("https://a.example", "PUT", "x-one")).unwrap();
+    let app = init_service(
+        App::new()
+            .wrap(cors.clone())
+            .default_service(web::to(|| async { "ok" })),
+    )
+    .await;
+    let ask = |origin: &'static str, preflight: bool| {
+        let request = TestRequest::default()
+            .uri("/items/1")
+            .insert_header(("origin", origin));
+        if preflight {
+            request
+                .method(Method::OPTIONS)
+                .insert_header(("access-control-request-method", "PATCH"))
+                .to_request()
+        } else {
+            request.to_request()
+        }
+    };
+    let header = |response: &ServiceResponse<_>, name: &str| {
+        response
+            .headers()
+            .get(name)
+            .map(|value| value.to_str().unwrap().to_owned())
+    };
+
+    let before = app.call(ask("https://a.example", false)).await.unwrap();
+    assert_eq!(
+        header(&before, "access-control-expose-headers").as_deref(),
+        Some("x-one")
+    );
+    let refused = app.call(ask("https://a.example", true)).await.unwrap();
+    assert_eq!(
+        refused.status(),
+        StatusCode::FORBIDDEN,
+        "PATCH is not allowed yet"
+    );
+
+    cors.reconfigure(config("https://b.example", "PATCH", "x-two"))
+        .unwrap();
+    let old = app.call(ask("https://a.example", false)).await.unwrap();
+    assert_eq!(header(&old, "access-control-allow-origin"), None);
+    let actual = app.call(ask("https://b.example", false)).await.unwrap();
+    assert_eq!(
+        header(&actual, "access-control-allow-origin").as_deref(),
+        Some("https://b.example")
+    );
+    assert_eq!(
+        header(&actual, "access-control-expose-headers").as_deref(),
+        Some("x-two")
+    );
+    let preflight = app.call(ask("https://b.example", true)).await.unwrap();
+    assert_eq!(preflight.status(), StatusCode::NO_CONTENT);
+    assert_eq!(
+        header(&preflight, "access-control-allow-methods").as_deref(),
+        Some("PATCH")
+    );
+    assert_eq!(
+        header(&preflight, "access-control-allow-headers").as_deref(),
+        Some("x-before")
+    );
+    assert_eq!(
+        header(&preflight, "access-control-max-age").as_deref(),
+        Some("60")
+    );
+}

@@ -114,7 +114,10 @@ impl Policy {
             Allowed::Listed(names) => {
                 let answer = render(&names).map_or(Answer::Omit, Answer::Fixed);
                 (
-                    Some(NameSet::new(Case::Sensitive, names.iter().map(String::as_str))),
+                    Some(NameSet::new(
+                        Case::Sensitive,
+                        names.iter().map(String::as_str),
+                    )),
                     answer,
                 )
             }

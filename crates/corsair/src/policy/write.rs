@@ -83,6 +83,18 @@ impl PreflightTemplate<'_> {
 }
 
 impl Policy {
+    /// Every value this policy writes from what it rendered when it was
+    /// built (as opposed to values echoed from the request), for adapters
+    /// that convert them once to their framework's own header type.
+    #[cfg(feature = "actix")]
+    pub(crate) fn rendered_values(&self) -> impl Iterator<Item = &HeaderValue> {
+        self.preflight_allowed
+            .values()
+            .chain(self.preflight_refused.values())
+            .chain(&self.expose_headers)
+            .chain([&TRUE, &VARY_ORIGIN, &super::ANY])
+    }
+
     /// The response to a preflight: `204 No Content` with the CORS headers
     /// when allowed, `403 Forbidden` without any when refused, and an empty
     /// body either way. The application is never called for a preflight.

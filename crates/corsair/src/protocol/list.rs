@@ -173,11 +173,7 @@ impl<'a> Elements<'a, '_> {
     /// An element holding a byte that is neither a `tchar` nor whitespace
     /// (already counted): the whitespace around it still counts against its
     /// limit first, then it is refused as not a token.
-    fn irregular(
-        &mut self,
-        rest: &'a [u8],
-        index: usize,
-    ) -> Option<Result<&'a [u8], ListError>> {
+    fn irregular(&mut self, rest: &'a [u8], index: usize) -> Option<Result<&'a [u8], ListError>> {
         let element = match rest.iter().position(|&b| b == b',') {
             Some(comma) => rest.get(..comma).unwrap_or(rest),
             None => rest,

@@ -94,7 +94,7 @@ fn value(value: ResponseValue<'_, HeaderValue>) -> Option<HeaderValue> {
 }
 
 /// Any actix-web map, written value by value: each rendered value is copied
-/// into a new actix-web value. The middleware writes through [`Writer`]
+/// into a new actix-web value. The middleware writes through its own map
 /// instead, which converts every value once per policy.
 impl ResponseHeaders<HeaderValue> for HeaderMap {
     fn has_access_control(&self) -> bool {

@@ -1,11 +1,28 @@
 //! What corsair's tower layer adds to a request, next to tower-http's
 //! `CorsLayer` configured for the same policy, measured in the same run.
+//! The actix-web adapter against actix-cors is `benches/actix.rs`;
+//! `scripts/bench` runs both and computes the ratios.
 //!
 //! ```text
 //! cargo bench -p corsair --bench overhead
 //! cargo bench -p corsair --bench overhead -- --quick            # a rough look
 //! cargo bench -p corsair --bench overhead -- preflight_allowed  # one group
+//! cargo bench -p corsair --bench overhead -- '^adversarial/'    # hostile inputs
+//! cargo bench -p corsair --bench overhead -- origins_scale      # flat cost
 //! ```
+//!
+//! Criterion ids (`group/function`), kept stable because `scripts/bench`
+//! reads their medians from `target/criterion/<group>/<function>/new/`:
+//! - `actual_allowed`, `preflight_allowed`, `preflight_refused`,
+//!   `actual_no_origin`, each with the functions `bare`, `corsair`,
+//!   `tower_http`, `tower_http_list`;
+//! - `origins_scale` with `3_origins/exact`, `3_origins/miss`,
+//!   `3_origins_1_pattern/pattern`, `11000_origins/exact`,
+//!   `11000_origins/pattern`, `11000_origins/miss` (a `/` in a function
+//!   name is a `_` in its directory);
+//! - `adversarial` with `<case>/bare`, `<case>/corsair` and
+//!   `<case>/tower_http_list`, the cases being `names_1mib`, `commas_1mib`,
+//!   `spaces_1mib` and `lines_1024`.
 //!
 //! The policy is the seed article's: one credentialed origin,
 //! `https://app.example.com`, methods `GET POST PUT PATCH DELETE`, request
@@ -29,27 +46,47 @@
 //! The `origins_scale` group runs corsair alone on an allowed actual request,
 //! with 3 exact origins (plus one `https://*.tenant777.example.com` pattern
 //! for a pattern hit) and with 10,000 exact origins plus 1,000
-//! `https://*.tenantN.example.com` patterns (an exact hit, a pattern hit and
-//! a miss), to show that matching does not grow with the size of the list.
+//! `https://*.tenantN.example.com` patterns, each time for an exact hit, a
+//! pattern hit and a miss, to show that matching does not grow with the
+//! size of the list (the report compares each kind small vs large).
+//!
+//! The `adversarial` group sends the hostile preflights of issue 7 (see
+//! `common::adversarial`): corsair must refuse each (403, no
+//! `Access-Control-Allow-Origin`, asserted before timing) and the time it
+//! takes, minus `bare`, is what an attacker can make it spend. The 1 MiB
+//! values are shared buffers, so building a request does not copy them; the
+//! 1,024 lines would cost each clone 1,024 entries, more than the refusal
+//! itself, so this group builds its requests outside the timing
+//! (`iter_batched`) and times only the call and dropping the request. tower-http does not read `Access-Control-Request-Headers` when
+//! its allowed headers are a list, so it is timed as a reference only, and
+//! what it answers is recorded (not asserted) for the report.
 //!
 //! Timings on a machine busy with other work are only indicative; compare
 //! functions within one run rather than across runs.
 
+// Harness sanity checks panic on purpose: a bench that measures the wrong
+// answer is worse than no bench.
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic,
+    clippy::indexing_slicing
+)]
+
+mod common;
+
 use std::convert::Infallible;
-use std::future::{Future, Ready, ready};
+use std::future::{Ready, ready};
 use std::hint::black_box;
-use std::pin::pin;
 use std::task::{Context, Poll, Waker};
 use std::time::Duration;
 
 use bytes::Bytes;
+use common::{ALLOWED, Answer, BODY, EXPOSE, MAX_AGE, METHODS, REFUSED, Spec, now};
 use corsair::{Config, Cors};
 use criterion::measurement::WallTime;
-use criterion::{BenchmarkGroup, Criterion, criterion_group, criterion_main};
-use http::header::{
-    ACCEPT, ACCESS_CONTROL_ALLOW_ORIGIN, ACCESS_CONTROL_REQUEST_HEADERS,
-    ACCESS_CONTROL_REQUEST_METHOD, CONTENT_TYPE, HeaderName, ORIGIN,
-};
+use criterion::{BatchSize, BenchmarkGroup, Criterion, criterion_group, criterion_main};
+use http::header::{ACCESS_CONTROL_ALLOW_ORIGIN, HeaderName};
 use http::{HeaderMap, HeaderValue, Method, Request, Response, Uri};
 use http_body_util::Full;
 use tower::{Layer, Service, service_fn};
@@ -57,31 +94,14 @@ use tower_http::cors::{AllowOrigin, CorsLayer};
 
 type Body = Full<Bytes>;
 
-const ALLOWED: &str = "https://app.example.com";
-const REFUSED: &str = "https://evil.example";
-const METHODS: [&str; 5] = ["GET", "POST", "PUT", "PATCH", "DELETE"];
-
 /// The application: answers at once, without allocating.
 fn app(_request: Request<()>) -> Ready<Result<Response<Body>, Infallible>> {
-    ready(Ok(Response::new(Full::new(Bytes::from_static(
-        b"{\"id\":1}",
-    )))))
-}
-
-fn seed_config(origins: Vec<String>) -> Config {
-    Config {
-        allow_origins: origins,
-        allow_credentials: true,
-        allow_methods: METHODS.map(String::from).to_vec(),
-        allow_headers: vec!["accept".into(), "content-type".into()],
-        expose_headers: vec!["x-request-id".into()],
-        max_age: Some(600),
-        ..Config::default()
-    }
+    ready(Ok(Response::new(Full::new(Bytes::from_static(BODY)))))
 }
 
 fn corsair_layer(origins: Vec<String>) -> Cors {
-    match Cors::new(seed_config(origins)) {
+    let config: Config = common::seed_config(origins);
+    match Cors::new(config) {
         Ok(cors) => cors,
         Err(error) => unreachable!("the benchmark policy is valid: {error}"),
     }
@@ -92,16 +112,10 @@ fn tower_http_layer(origin: AllowOrigin) -> CorsLayer {
     CorsLayer::new()
         .allow_origin(origin)
         .allow_credentials(true)
-        .allow_methods([
-            Method::GET,
-            Method::POST,
-            Method::PUT,
-            Method::PATCH,
-            Method::DELETE,
-        ])
-        .allow_headers([ACCEPT, CONTENT_TYPE])
-        .expose_headers([HeaderName::from_static("x-request-id")])
-        .max_age(Duration::from_secs(600))
+        .allow_methods(METHODS.map(|method| Method::from_bytes(method.as_bytes()).unwrap()))
+        .allow_headers(common::ALLOW_HEADERS.map(HeaderName::from_static))
+        .expose_headers([HeaderName::from_static(EXPOSE)])
+        .max_age(Duration::from_secs(MAX_AGE.into()))
 }
 
 /// A request prepared once; `build` costs one `HeaderMap` clone.
@@ -112,13 +126,16 @@ struct Prepared {
 }
 
 impl Prepared {
-    fn new(method: Method, headers: &[(HeaderName, &'static str)]) -> Self {
+    fn new(spec: &Spec) -> Self {
         let mut map = HeaderMap::new();
-        for (name, value) in headers {
-            map.insert(name.clone(), HeaderValue::from_static(value));
+        for (name, value) in &spec.headers {
+            // `from_maybe_shared` keeps the `Bytes`, so a 1 MiB value is
+            // shared by every clone of the map instead of copied.
+            let value = HeaderValue::from_maybe_shared(value.clone()).unwrap();
+            map.append(HeaderName::from_static(name), value);
         }
         Prepared {
-            method,
+            method: Method::from_bytes(spec.method.as_bytes()).unwrap(),
             uri: Uri::from_static("/items/1"),
             headers: map,
         }
@@ -146,11 +163,9 @@ where
         Poll::Ready(Err(never)) => match never {},
         Poll::Pending => unreachable!("the benchmarked services are always ready"),
     }
-    let future = pin!(service.call(request));
-    match future.poll(&mut cx) {
-        Poll::Ready(Ok(response)) => response,
-        Poll::Ready(Err(never)) => match never {},
-        Poll::Pending => unreachable!("the benchmarked futures are ready at once"),
+    match now(service.call(request)) {
+        Ok(response) => response,
+        Err(never) => match never {},
     }
 }
 
@@ -167,13 +182,46 @@ fn bench_service<S>(
     });
 }
 
+/// Like `bench_service`, but the requests are built outside the timing (in
+/// batches, dropped responses too), for the hostile inputs: cloning a map of
+/// 1,024 header lines costs more than refusing it, and would drown the
+/// difference between `bare` and a layer in the clone's noise.
+fn bench_service_batched<S>(
+    group: &mut BenchmarkGroup<'_, WallTime>,
+    name: &str,
+    mut service: S,
+    request: &Prepared,
+) where
+    S: Service<Request<()>, Response = Response<Body>, Error = Infallible>,
+{
+    group.bench_function(name, |b| {
+        b.iter_batched(
+            || request.build(),
+            |built| respond(&mut service, black_box(built)),
+            BatchSize::LargeInput,
+        )
+    });
+}
+
+fn answer(response: &Response<Body>) -> Answer {
+    Answer {
+        status: response.status().as_u16(),
+        allow_origin: response
+            .headers()
+            .get(ACCESS_CONTROL_ALLOW_ORIGIN)
+            .map(|value| value.as_bytes().to_vec()),
+    }
+}
+
 fn allow_origin(response: &Response<Body>) -> Option<&HeaderValue> {
     response.headers().get(ACCESS_CONTROL_ALLOW_ORIGIN)
 }
 
 /// One scenario: `bare`, `corsair`, `tower_http` and `tower_http_list` on
 /// the same request, after checking what each layer answers.
-fn scenario(c: &mut Criterion, group_name: &str, request: &Prepared, allowed: bool) {
+fn scenario(c: &mut Criterion, scenario: &common::Scenario) {
+    let group_name = scenario.name;
+    let request = &Prepared::new(&scenario.request);
     let bare = service_fn(app);
     let mut corsair = corsair_layer(vec![ALLOWED.into()]).layer(service_fn(app));
     let mut tower_http = tower_http_layer(AllowOrigin::exact(HeaderValue::from_static(ALLOWED)))
@@ -182,13 +230,24 @@ fn scenario(c: &mut Criterion, group_name: &str, request: &Prepared, allowed: bo
         tower_http_layer(AllowOrigin::list([HeaderValue::from_static(ALLOWED)]))
             .layer(service_fn(app));
 
-    // corsair and `AllowOrigin::list` echo the origin only when it matches;
+    // corsair answers a preflight itself (204 allowed, 403 refused) and
+    // passes an actual request to the app (200).
+    let corsair_status = match (scenario.preflight, scenario.allowed) {
+        (true, true) => 204,
+        (true, false) => 403,
+        (false, _) => 200,
+    };
+    answer(&respond(&mut corsair, request.build())).assert(
+        corsair_status,
+        scenario.allowed,
+        &format!("{group_name}: corsair"),
+    );
+    // `AllowOrigin::list` echoes the origin only when it matches;
     // `AllowOrigin::exact` sends its value to every request and leaves the
-    // comparison to the browser.
-    let expected = allowed.then(|| HeaderValue::from_static(ALLOWED));
+    // comparison to the browser. Both answer preflights with 200.
+    let expected = scenario.allowed.then(|| HeaderValue::from_static(ALLOWED));
     let always = Some(HeaderValue::from_static(ALLOWED));
     for (layer, response, expected) in [
-        ("corsair", respond(&mut corsair, request.build()), &expected),
         (
             "tower_http",
             respond(&mut tower_http, request.build()),
@@ -200,6 +259,7 @@ fn scenario(c: &mut Criterion, group_name: &str, request: &Prepared, allowed: bo
             &expected,
         ),
     ] {
+        assert_eq!(response.status(), 200, "{group_name}: {layer}");
         assert_eq!(
             allow_origin(&response),
             expected.as_ref(),
@@ -216,25 +276,9 @@ fn scenario(c: &mut Criterion, group_name: &str, request: &Prepared, allowed: bo
 }
 
 fn overhead(c: &mut Criterion) {
-    let actual_allowed = Prepared::new(Method::GET, &[(ORIGIN, ALLOWED), (ACCEPT, "*/*")]);
-    scenario(c, "actual_allowed", &actual_allowed, true);
-
-    let preflight = |origin| {
-        Prepared::new(
-            Method::OPTIONS,
-            &[
-                (ORIGIN, origin),
-                (ACCESS_CONTROL_REQUEST_METHOD, "PUT"),
-                (ACCESS_CONTROL_REQUEST_HEADERS, "content-type"),
-                (ACCEPT, "*/*"),
-            ],
-        )
-    };
-    scenario(c, "preflight_allowed", &preflight(ALLOWED), true);
-    scenario(c, "preflight_refused", &preflight(REFUSED), false);
-
-    let no_origin = Prepared::new(Method::GET, &[(ACCEPT, "*/*")]);
-    scenario(c, "actual_no_origin", &no_origin, false);
+    for one in common::scenarios() {
+        scenario(c, &one);
+    }
 }
 
 fn origins_scale(c: &mut Criterion) {
@@ -250,9 +294,10 @@ fn origins_scale(c: &mut Criterion) {
         .collect();
     large.extend((0..1_000).map(|n| format!("https://*.tenant{n}.example.com")));
 
-    let get = |origin| Prepared::new(Method::GET, &[(ORIGIN, origin), (ACCEPT, "*/*")]);
+    let get = |origin| Prepared::new(&common::get(origin));
     let cases = [
-        ("3_origins/exact", small, get(ALLOWED), true),
+        ("3_origins/exact", small.clone(), get(ALLOWED), true),
+        ("3_origins/miss", small, get(REFUSED), false),
         (
             "3_origins_1_pattern/pattern",
             small_with_pattern,
@@ -284,5 +329,35 @@ fn origins_scale(c: &mut Criterion) {
     group.finish();
 }
 
-criterion_group!(benches, overhead, origins_scale);
+/// The hostile preflights: corsair must refuse each; tower-http is timed on
+/// the same input as a reference, whatever it answers.
+fn adversarial(c: &mut Criterion) {
+    let mut group = c.benchmark_group("adversarial");
+    for (case, spec) in common::adversarial() {
+        let request = Prepared::new(&spec);
+        let bare = service_fn(app);
+        let mut corsair = corsair_layer(vec![ALLOWED.into()]).layer(service_fn(app));
+        let mut tower_http_list =
+            tower_http_layer(AllowOrigin::list([HeaderValue::from_static(ALLOWED)]))
+                .layer(service_fn(app));
+
+        let refused = answer(&respond(&mut corsair, request.build()));
+        refused.assert(403, false, &format!("adversarial {case}: corsair"));
+        common::record_answer("corsair", case, &refused);
+        let reference = answer(&respond(&mut tower_http_list, request.build()));
+        common::record_answer("tower_http_list", case, &reference);
+
+        bench_service_batched(&mut group, &format!("{case}/bare"), bare, &request);
+        bench_service_batched(&mut group, &format!("{case}/corsair"), corsair, &request);
+        bench_service_batched(
+            &mut group,
+            &format!("{case}/tower_http_list"),
+            tower_http_list,
+            &request,
+        );
+    }
+    group.finish();
+}
+
+criterion_group!(benches, overhead, origins_scale, adversarial);
 criterion_main!(benches);

@@ -26,7 +26,7 @@ use actix_web::http::header::{self, HeaderMap, HeaderName, HeaderValue};
 use actix_web::{Error, HttpResponse};
 use pin_project_lite::pin_project;
 
-use crate::cors::Cors;
+use crate::cors::{Cors, PolicyCache};
 use crate::headers::{RequestHeader, RequestHeaders, ResponseHeaders, ResponseValue};
 use crate::policy::{Actual, Decision, Policy};
 
@@ -217,6 +217,25 @@ impl ResponseHeaders<HeaderValue> for Writer<'_> {
     fn any_value(&self, header: &http::HeaderName, test: impl FnMut(&[u8]) -> bool) -> bool {
         any_value(self.map, header, test)
     }
+
+    fn append_unless(
+        &mut self,
+        header: &http::HeaderName,
+        content: ResponseValue<'_, HeaderValue>,
+        mut present: impl FnMut(&[u8]) -> bool,
+    ) {
+        let Some(header) = name(header) else { return };
+        if self
+            .map
+            .get_all(&header)
+            .any(|line| present(line.as_bytes()))
+        {
+            return;
+        }
+        if let Some(content) = self.value(content) {
+            self.map.append(header, content);
+        }
+    }
 }
 
 impl<S, B> Transform<S, ServiceRequest> for Cors
@@ -231,11 +250,12 @@ where
     type Future = Ready<Result<Self::Transform, Self::InitError>>;
 
     fn new_transform(&self, service: S) -> Self::Future {
-        let rendered = Rendered::new(Arc::clone(&self.current()));
+        let mut cache = self.cache();
+        let rendered = Rc::new(Rendered::new(Arc::clone(cache.load())));
         ready(Ok(CorsMiddleware {
             service,
             cors: self.clone(),
-            rendered: RefCell::new(Rc::new(rendered)),
+            last: RefCell::new(Last { cache, rendered }),
         }))
     }
 }
@@ -279,7 +299,14 @@ pub struct CorsMiddleware<S> {
     cors: Cors,
     /// The policy last used, with its values converted for actix-web;
     /// replaced when [`Cors::reconfigure`] replaces the policy.
-    rendered: RefCell<Rc<Rendered>>,
+    last: RefCell<Last>,
+}
+
+/// What a middleware keeps from one request to the next.
+struct Last {
+    /// Finds, by one pointer comparison, whether the policy was replaced.
+    cache: PolicyCache,
+    rendered: Rc<Rendered>,
 }
 
 impl<S> std::fmt::Debug for CorsMiddleware<S> {
@@ -295,14 +322,18 @@ impl<S> CorsMiddleware<S> {
     /// it is still in force (no reference count taken), a new one's
     /// otherwise.
     fn rendered(&self) -> Rc<Rendered> {
-        let current = self.cors.current();
-        if let Ok(mut last) = self.rendered.try_borrow_mut() {
-            if !Arc::ptr_eq(&last.policy, &current) {
-                *last = Rc::new(Rendered::new(Arc::clone(&current)));
+        match self.last.try_borrow_mut() {
+            Ok(mut last) => {
+                let Last { cache, rendered } = &mut *last;
+                let current = cache.load();
+                if !Arc::ptr_eq(&rendered.policy, current) {
+                    *rendered = Rc::new(Rendered::new(Arc::clone(current)));
+                }
+                Rc::clone(rendered)
             }
-            return Rc::clone(&last);
+            // Only a reentrant call could find it borrowed; it does without.
+            Err(_) => Rc::new(Rendered::new(self.cors.policy())),
         }
-        Rc::new(Rendered::new(Arc::clone(&current)))
     }
 }
 

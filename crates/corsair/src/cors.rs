@@ -43,7 +43,7 @@ pub struct Cors {
 }
 
 /// The policy as a service holds it: see [`Cors::cache`].
-#[cfg(feature = "tower")]
+#[cfg(any(feature = "tower", feature = "actix"))]
 pub(crate) type PolicyCache = arc_swap::Cache<Arc<ArcSwap<Policy>>, Arc<Policy>>;
 
 impl Cors {
@@ -99,18 +99,11 @@ impl Cors {
         self.policy.load_full()
     }
 
-    /// The policy in force now, without taking a reference count: for
-    /// comparing with a policy kept from an earlier request.
-    #[cfg(feature = "actix")]
-    pub(crate) fn current(&self) -> arc_swap::Guard<Arc<Policy>> {
-        self.policy.load()
-    }
-
     /// A handle that keeps the last policy it saw and, on each load, only
     /// compares pointers with the shared one, reloading when a
     /// reconfiguration replaced it: for a service that loads the policy on
     /// every request.
-    #[cfg(feature = "tower")]
+    #[cfg(any(feature = "tower", feature = "actix"))]
     pub(crate) fn cache(&self) -> PolicyCache {
         arc_swap::Cache::new(Arc::clone(&self.policy))
     }

@@ -21,8 +21,9 @@ pub(crate) const ALLOW_HEADERS: [&str; 2] = ["accept", "content-type"];
 pub(crate) const EXPOSE: &str = "x-request-id";
 pub(crate) const MAX_AGE: u32 = 600;
 
-/// The body every inner service answers with.
+/// The body every inner service answers with, and its type.
 pub(crate) const BODY: &[u8] = b"{\"id\":1}";
+pub(crate) const CONTENT_TYPE: &str = "application/json";
 
 /// The seed article's policy over `origins`.
 pub(crate) fn seed_config(origins: Vec<String>) -> Config {

@@ -60,7 +60,7 @@ def medians():
         # corsair's overhead 50 ns; tower-http's 400 (exact) and 500 (list): 8x and 10x,
         # except preflight_refused where the list variant is only 3x.
         list_ns = 250.0 if scenario == "preflight_refused" else 600.0
-        m[scenario] = {"bare": 100.0, "corsair": 150.0, "tower_http": 500.0, "tower_http_list": list_ns}
+        m[scenario] = {"bare": 100.0, "floor": 120.0, "corsair": 150.0, "tower_http": 500.0, "tower_http_list": list_ns}
         # actix: corsair slower than actix-cors on actual_no_origin only.
         actix_cors = 1000.0 if scenario == "actual_no_origin" else 1500.0
         m[f"actix/{scenario}"] = {"bare": 900.0, "corsair": 1100.0, "actix_cors": actix_cors}

@@ -33,6 +33,9 @@
 //! `content-type: application/json` (so its response map is allocated, as a
 //! real service's is):
 //! - `bare`: the inner service alone, the cost of the harness itself;
+//! - `floor`: no layer, but the very headers corsair answers with written
+//!   by hand from static values, without looking at the request: the least
+//!   any correct layer pays, so `corsair − floor` is what deciding costs;
 //! - `corsair`: the inner service behind `corsair::Cors`;
 //! - `tower_http`: the inner service behind `tower_http::cors::CorsLayer`
 //!   with `AllowOrigin::exact`, which sends its one origin to every request
@@ -88,8 +91,12 @@ use common::{ALLOWED, Answer, BODY, EXPOSE, MAX_AGE, METHODS, REFUSED, Spec, now
 use corsair::{Config, Cors};
 use criterion::measurement::WallTime;
 use criterion::{BatchSize, BenchmarkGroup, Criterion, criterion_group, criterion_main};
-use http::header::{ACCESS_CONTROL_ALLOW_ORIGIN, CONTENT_TYPE, HeaderName};
-use http::{HeaderMap, HeaderValue, Method, Request, Response, Uri};
+use http::header::{
+    ACCESS_CONTROL_ALLOW_CREDENTIALS, ACCESS_CONTROL_ALLOW_HEADERS, ACCESS_CONTROL_ALLOW_METHODS,
+    ACCESS_CONTROL_ALLOW_ORIGIN, ACCESS_CONTROL_EXPOSE_HEADERS, ACCESS_CONTROL_MAX_AGE,
+    CONTENT_TYPE, HeaderName, ORIGIN, VARY,
+};
+use http::{HeaderMap, HeaderValue, Method, Request, Response, StatusCode, Uri};
 use http_body_util::Full;
 use tower::{Layer, Service, service_fn};
 use tower_http::cors::{AllowOrigin, CorsLayer};
@@ -125,6 +132,67 @@ fn tower_http_layer(origin: AllowOrigin) -> CorsLayer {
         .allow_headers(common::ALLOW_HEADERS.map(HeaderName::from_static))
         .expose_headers([HeaderName::from_static(EXPOSE)])
         .max_age(Duration::from_secs(MAX_AGE.into()))
+}
+
+/// The least any correct layer must do, without deciding anything: the
+/// answer corsair gives to this kind of request, written with static values
+/// (no reference counts) and no check of the request at all. `kind` is
+/// `(preflight, allowed)`. A layer's overhead can get no lower than this
+/// one's, so it shows how much of corsair's is the decision and how much is
+/// writing the headers into an `http::HeaderMap`.
+fn floor(kind: (bool, bool), request: Request<()>) -> Ready<Result<Response<Body>, Infallible>> {
+    let origin = request.headers().get(ORIGIN).cloned();
+    let vary = |headers: &mut HeaderMap, value: &'static str| {
+        headers.append(VARY, HeaderValue::from_static(value));
+    };
+    let mut response = match kind {
+        (true, allowed) => {
+            let mut response = Response::new(Full::new(Bytes::new()));
+            if allowed {
+                *response.status_mut() = StatusCode::NO_CONTENT;
+                let headers = response.headers_mut();
+                if let Some(origin) = origin {
+                    headers.insert(ACCESS_CONTROL_ALLOW_ORIGIN, origin);
+                }
+                for (name, value) in [
+                    (ACCESS_CONTROL_ALLOW_CREDENTIALS, "true"),
+                    (
+                        ACCESS_CONTROL_ALLOW_METHODS,
+                        "GET, POST, PUT, PATCH, DELETE",
+                    ),
+                    (ACCESS_CONTROL_ALLOW_HEADERS, "accept, content-type"),
+                    (ACCESS_CONTROL_MAX_AGE, "600"),
+                ] {
+                    headers.insert(name, HeaderValue::from_static(value));
+                }
+            } else {
+                *response.status_mut() = StatusCode::FORBIDDEN;
+            }
+            vary(
+                response.headers_mut(),
+                "Origin, Access-Control-Request-Method, Access-Control-Request-Headers",
+            );
+            return ready(Ok(response));
+        }
+        (false, _) => match app(request).into_inner() {
+            Ok(response) => response,
+            Err(never) => match never {},
+        },
+    };
+    let headers = response.headers_mut();
+    if let (true, Some(origin)) = (kind.1, origin) {
+        headers.insert(ACCESS_CONTROL_ALLOW_ORIGIN, origin);
+        headers.insert(
+            ACCESS_CONTROL_ALLOW_CREDENTIALS,
+            HeaderValue::from_static("true"),
+        );
+        headers.insert(
+            ACCESS_CONTROL_EXPOSE_HEADERS,
+            HeaderValue::from_static(EXPOSE),
+        );
+    }
+    vary(headers, "Origin");
+    ready(Ok(response))
 }
 
 /// A request prepared once; `build` costs one `HeaderMap` clone.
@@ -230,6 +298,7 @@ fn allow_origin(response: &Response<Body>) -> Option<&HeaderValue> {
 /// the same request, after checking what each layer answers.
 fn scenario(c: &mut Criterion, scenario: &common::Scenario) {
     let group_name = scenario.name;
+    let scenario_kind = (scenario.preflight, scenario.allowed);
     let request = &Prepared::new(&scenario.request);
     let bare = service_fn(app);
     let mut corsair = corsair_layer(vec![ALLOWED.into()]).layer(service_fn(app));
@@ -278,6 +347,13 @@ fn scenario(c: &mut Criterion, scenario: &common::Scenario) {
 
     let mut group = c.benchmark_group(group_name);
     bench_service(&mut group, "bare", bare, request);
+    let mut floor = service_fn(move |request| floor(scenario_kind, request));
+    answer(&respond(&mut floor, request.build())).assert(
+        corsair_status,
+        scenario.allowed,
+        &format!("{group_name}: floor"),
+    );
+    bench_service(&mut group, "floor", floor, request);
     bench_service(&mut group, "corsair", corsair, request);
     bench_service(&mut group, "tower_http", tower_http, request);
     bench_service(&mut group, "tower_http_list", tower_http_list, request);

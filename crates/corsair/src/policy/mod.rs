@@ -9,6 +9,7 @@
 //! call these; every CORS rule is here.
 
 mod decision;
+mod interned;
 mod write;
 
 use std::borrow::Cow;
@@ -141,7 +142,7 @@ impl Policy {
         };
         let max_age = config
             .max_age
-            .map(|seconds| shared(HeaderValue::from(seconds)));
+            .and_then(|seconds| interned::value(seconds.to_string()));
         let vary = if origins.is_some() {
             VARY_PREFLIGHT
         } else {
@@ -366,15 +367,7 @@ fn render(names: &[String]) -> Option<HeaderValue> {
         return None;
     }
     // Validated tokens joined by ", " are always a valid header value.
-    HeaderValue::from_str(&names.join(", ")).ok().map(shared)
-}
-
-/// A value built at runtime holds a `Bytes` that allocates on its first
-/// clone, when it becomes shared; clone it once here, while the policy is
-/// built, so that no request ever pays that allocation.
-fn shared(value: HeaderValue) -> HeaderValue {
-    drop(value.clone());
-    value
+    interned::value(names.join(", "))
 }
 
 /// Debug mode: every decision, with what the request asked for.

@@ -207,6 +207,47 @@ def library_section(median, verdicts):
     )
 
 
+def instructions_section(path):
+    """The tower scenarios in instructions per request (callgrind): no
+    verdict, the timings carry those; this says what the noise hides."""
+    if not path:
+        return "## Library overhead: tower, in instructions\n\nNot run (`BENCH_SKIP_INSTRUCTIONS=1`)."
+    try:
+        with open(path) as file:
+            counts = json.load(file)
+        rows = []
+        for scenario in SCENARIOS:
+            n = {function: int(counts[scenario][function]) for function in TOWER}
+            over = {function: n[function] - n["bare"] for function in TOWER[1:]}
+            rows.append(
+                [scenario]
+                + [f"{n[function]:,}" for function in TOWER]
+                + [f"{over[function]:,}" for function in TOWER[1:]]
+                + [
+                    fmt_ratio(ratio(over["tower_http"], over["corsair"])),
+                    fmt_ratio(ratio(over["tower_http_list"], over["corsair"])),
+                    fmt_ratio(ratio(over["tower_http"], over["floor"])),
+                    fmt_ratio(ratio(over["tower_http_list"], over["floor"])),
+                ]
+            )
+    except (OSError, ValueError, KeyError, TypeError) as error:
+        raise Missing(f"unreadable {path}: {error}") from error
+    header = (
+        ["scenario"]
+        + TOWER
+        + [f"{function} overhead" for function in TOWER[1:]]
+        + ["exact / corsair", "list / corsair", "exact / floor", "list / floor"]
+    )
+    return (
+        "## Library overhead: tower, in instructions\n\n"
+        "Instructions per request, harness included, counted by callgrind "
+        "(`scripts/bench-instructions`): the same requests as above, without "
+        "the machine's noise. `exact / floor` and `list / floor` are the best "
+        "ratios any correct layer could reach, since none can write its "
+        "headers for less than `floor`.\n\n" + table(header, rows)
+    )
+
+
 def actix_section(median, verdicts):
     rows = []
     for scenario in SCENARIOS:
@@ -411,6 +452,9 @@ def main():
     parser.add_argument("--alloc", required=True, help="saved output of the allocation test")
     parser.add_argument("--answers", help="answers the benches recorded for the hostile inputs")
     parser.add_argument("--proxy", help="proxy.json from scripts/bench-proxy (omit to skip)")
+    parser.add_argument(
+        "--instructions", help="instructions.json from scripts/bench-instructions (omit to skip)"
+    )
     parser.add_argument("--since", type=float, help="reject estimates older than this epoch")
     parser.add_argument("--command", default="scripts/bench", help="the command, for the report")
     parser.add_argument("--repo", default=".", help="the repository, for the commit")
@@ -424,6 +468,7 @@ def main():
             "# corsair benchmarks",
             machine_section(args),
             library_section(median, verdicts),
+            instructions_section(args.instructions),
             actix_section(median, verdicts),
             scale_section(median, verdicts),
             adversarial_section(median, verdicts, read_alloc(args.alloc), read_answers(args.answers)),

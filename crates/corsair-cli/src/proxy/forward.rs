@@ -45,6 +45,12 @@ fn connection_lists(headers: &HeaderMap, token: &str) -> bool {
 /// `upgrade`, the `Upgrade` header and `Connection: upgrade` stay, so that
 /// the next hop can switch protocols too.
 pub(crate) fn strip_hop_by_hop(headers: &mut HeaderMap, upgrade: bool) {
+    // Most messages carry none of them (and without `Connection`, name no
+    // others): one look at each name settles it, where removing each kind
+    // would hash eight names.
+    if !headers.keys().any(|name| HOP_BY_HOP.contains(name)) {
+        return;
+    }
     let named: Vec<HeaderName> = headers
         .get_all(header::CONNECTION)
         .iter()
@@ -66,33 +72,76 @@ pub(crate) fn strip_hop_by_hop(headers: &mut HeaderMap, upgrade: bool) {
     }
 }
 
+/// Who the client of a connection is, formatted once for every request on
+/// it.
+#[derive(Debug)]
+pub(crate) struct Client {
+    /// The client's address.
+    pub(crate) addr: SocketAddr,
+    /// `https` when the proxy terminated TLS, else `http`.
+    pub(crate) proto: &'static str,
+    /// The client's IP address, as `X-Forwarded-For` lists it.
+    ip: HeaderValue,
+    /// The start of this hop's `Forwarded` element: `for=…;proto=…`.
+    forwarded: String,
+}
+
+impl Client {
+    /// The client at `addr`, which connected over `proto`.
+    pub(crate) fn new(addr: SocketAddr, proto: &'static str) -> Client {
+        let ip = addr.ip().to_canonical();
+        let ip_text = ip.to_string();
+        let mut forwarded = String::with_capacity(64);
+        forwarded.push_str("for=");
+        match ip {
+            IpAddr::V4(_) => forwarded.push_str(&ip_text),
+            IpAddr::V6(_) => {
+                forwarded.push_str("\"[");
+                forwarded.push_str(&ip_text);
+                forwarded.push_str("]\"");
+            }
+        }
+        forwarded.push_str(";proto=");
+        forwarded.push_str(proto);
+        Client {
+            addr,
+            proto,
+            // An IP address is always a valid header value.
+            ip: HeaderValue::from_str(&ip_text).unwrap_or(HeaderValue::from_static("unknown")),
+            forwarded,
+        }
+    }
+}
+
 /// Tells the upstream who the client is, as `forwarding` asks. `host` is
 /// the authority the client asked for.
 pub(crate) fn add_forwarding(
     headers: &mut HeaderMap,
     forwarding: Forwarding,
-    client: SocketAddr,
-    proto: &'static str,
+    client: &Client,
     host: Option<&HeaderValue>,
 ) {
-    if !forwarding.x_forwarded && !forwarding.forwarded {
-        return;
-    }
-    let ip = client.ip().to_canonical();
-    // Formatted once, for both headers.
-    let ip_text = ip.to_string();
     if forwarding.x_forwarded {
         let chain = match headers.get(&X_FORWARDED_FOR).map(HeaderValue::to_str) {
             Some(Ok(earlier)) if !earlier.trim().is_empty() => {
-                HeaderValue::from_str(&format!("{earlier}, {ip_text}"))
+                let ip = client.ip.to_str().unwrap_or_default();
+                HeaderValue::from_str(&format!("{earlier}, {ip}")).ok()
             }
-            _ => HeaderValue::from_str(&ip_text),
+            _ => Some(client.ip.clone()),
         };
-        headers.remove(&X_FORWARDED_FOR);
-        if let Ok(value) = chain {
-            headers.insert(X_FORWARDED_FOR.clone(), value);
+        // `insert` replaces every earlier line of the header.
+        match chain {
+            Some(value) => {
+                headers.insert(X_FORWARDED_FOR.clone(), value);
+            }
+            None => {
+                headers.remove(&X_FORWARDED_FOR);
+            }
         }
-        headers.insert(X_FORWARDED_PROTO.clone(), HeaderValue::from_static(proto));
+        headers.insert(
+            X_FORWARDED_PROTO.clone(),
+            HeaderValue::from_static(client.proto),
+        );
         match host {
             Some(host) => {
                 headers.insert(X_FORWARDED_HOST.clone(), host.clone());
@@ -103,28 +152,23 @@ pub(crate) fn add_forwarding(
         }
     }
     if forwarding.forwarded {
-        let mut element = String::with_capacity(64);
-        element.push_str("for=");
-        match ip {
-            IpAddr::V4(_) => element.push_str(&ip_text),
-            IpAddr::V6(_) => {
-                element.push_str("\"[");
-                element.push_str(&ip_text);
-                element.push_str("]\"");
-            }
-        }
-        element.push_str(";proto=");
-        element.push_str(proto);
         // A host that would need escaping inside a quoted string is left out
         // rather than passed on half-quoted.
-        if let Some(host) = host.and_then(|h| h.to_str().ok())
-            && !host.contains(['"', '\\'])
-        {
-            element.push_str(";host=\"");
-            element.push_str(host);
-            element.push('"');
-        }
-        if let Ok(value) = HeaderValue::from_str(&element) {
+        let host = host
+            .and_then(|h| h.to_str().ok())
+            .filter(|host| !host.contains(['"', '\\']));
+        let value = match host {
+            Some(host) => {
+                let mut element = String::with_capacity(client.forwarded.len() + host.len() + 8);
+                element.push_str(&client.forwarded);
+                element.push_str(";host=\"");
+                element.push_str(host);
+                element.push('"');
+                HeaderValue::from_str(&element)
+            }
+            None => HeaderValue::from_str(&client.forwarded),
+        };
+        if let Ok(value) = value {
             headers.append(header::FORWARDED, value);
         }
     }
@@ -186,8 +230,7 @@ mod tests {
         add_forwarding(
             &mut headers,
             Forwarding::default(),
-            "[::ffff:10.0.0.5]:4000".parse().unwrap(),
-            "https",
+            &Client::new("[::ffff:10.0.0.5]:4000".parse().unwrap(), "https"),
             Some(&host),
         );
         assert_eq!(headers["x-forwarded-for"], "203.0.113.7, 10.0.0.5");
@@ -208,8 +251,7 @@ mod tests {
                 x_forwarded: false,
                 preserve_host: true,
             },
-            "[2001:db8::1]:4000".parse().unwrap(),
-            "http",
+            &Client::new("[2001:db8::1]:4000".parse().unwrap(), "http"),
             None,
         );
         assert_eq!(headers.len(), 1);

@@ -3,25 +3,23 @@
 //! upstream's answer (or to the proxy's own `502`/`504`).
 
 use std::convert::Infallible;
-use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use arc_swap::ArcSwap;
 use corsair::{Actual, Decision};
 use http::header::{self, HeaderValue};
-use http::uri::{PathAndQuery, Scheme, Uri};
+use http::uri::{PathAndQuery, Uri};
 use http::{Method, Request, Response, StatusCode, Version};
 use hyper::body::Incoming;
-use hyper_util::client::legacy::Client;
-use hyper_util::client::legacy::connect::HttpConnector;
-use hyper_util::rt::{TokioExecutor, TokioIo};
+use hyper_util::rt::TokioIo;
 use tracing::{debug, warn};
 
 use super::body::{ProxyBody, RequestBody, stalled};
 use super::file::{Forwarding, ProxyFile, Settings, Upstream};
-use super::forward::{add_forwarding, is_upgrade, strip_hop_by_hop};
+use super::forward::{Client, add_forwarding, is_upgrade, strip_hop_by_hop};
 use super::metrics::{Metrics, Outcome, UpstreamFailure};
+use super::pool::{Failure, Pool};
 use super::routes::RouteTable;
 use super::tls::Certificates;
 
@@ -53,8 +51,7 @@ impl From<&Settings> for Live {
     }
 }
 
-/// What every connection shares: the configuration in force, the pooled
-/// upstream client, the metrics.
+/// What every connection shares: the configuration in force, the metrics.
 #[derive(Debug)]
 pub(crate) struct Shared {
     /// The configuration in force; a reload swaps it.
@@ -63,49 +60,42 @@ pub(crate) struct Shared {
     pub(crate) metrics: Metrics,
     /// The TLS certificate, when the proxy terminates TLS.
     pub(crate) certificates: Option<Arc<Certificates>>,
-    client: Client<HttpConnector, RequestBody>,
 }
 
 impl Shared {
-    /// State for `settings`, with a fresh connection pool.
+    /// State for `settings`.
     #[must_use]
     pub(crate) fn new(settings: &Settings, certificates: Option<Arc<Certificates>>) -> Self {
-        // No connect timeout of its own: `upstream_timeout` runs from the
-        // moment the request is sent, connecting included, and a reload
-        // changes it.
-        let mut connector = HttpConnector::new();
-        connector.set_nodelay(true);
-        let client = Client::builder(TokioExecutor::new())
-            .pool_idle_timeout(Duration::from_secs(90))
-            .pool_max_idle_per_host(settings.limits.max_idle_upstream_connections)
-            .build(connector);
         Shared {
             live: ArcSwap::from_pointee(Live::from(settings)),
             metrics: Metrics::new(),
             certificates,
-            client,
         }
     }
 }
 
-/// The connection a request came on.
-#[derive(Clone, Copy, Debug)]
+/// One client connection's requests' context: what every connection
+/// shares, the upstream pool of the worker thread serving it, and who the
+/// client is.
+#[derive(Debug)]
 pub(crate) struct Peer {
-    /// The client's address.
-    pub(crate) addr: SocketAddr,
-    /// `https` when the proxy terminated TLS, else `http`.
-    pub(crate) proto: &'static str,
+    /// What every connection shares.
+    pub(crate) shared: Arc<Shared>,
+    /// The worker thread's upstream connections.
+    pub(crate) pool: Arc<Pool>,
+    /// The client.
+    pub(crate) client: Client,
 }
 
 /// Answers one client request. Never fails: problems become responses.
 pub(crate) async fn handle(
-    shared: Arc<Shared>,
-    peer: Peer,
+    peer: Arc<Peer>,
     request: Request<Incoming>,
 ) -> Result<Response<ProxyBody>, Infallible> {
     let start = Instant::now();
+    let shared = &peer.shared;
     let live = shared.live.load_full();
-    let policy = Arc::clone(live.routes.policy_for(request.uri().path()));
+    let policy = live.routes.policy_for(request.uri().path());
     let decision = policy.check(request.method(), request.headers());
     let actual = match decision {
         Decision::Preflight(preflight) => {
@@ -126,7 +116,7 @@ pub(crate) async fn handle(
         Actual::Refused(_) => Outcome::ActualRefused,
     };
     let version = request.version();
-    let mut response = forward(&shared, &live, peer, request).await;
+    let mut response = forward(&peer, &live, request).await;
     // The client's protocol, whatever the upstream spoke (an HTTP/1.0
     // upstream must not turn a keep-alive HTTP/1.1 connection into 1.0).
     *response.version_mut() = version;
@@ -140,11 +130,11 @@ pub(crate) async fn handle(
 /// Sends the request upstream and returns its response, or the proxy's own
 /// `4xx`/`5xx` when that is not possible.
 async fn forward(
-    shared: &Shared,
+    peer: &Arc<Peer>,
     live: &Live,
-    peer: Peer,
     mut request: Request<Incoming>,
 ) -> Response<ProxyBody> {
+    let shared = &peer.shared;
     if request.method() == Method::CONNECT {
         return local(
             StatusCode::METHOD_NOT_ALLOWED,
@@ -168,45 +158,38 @@ async fn forward(
         .path_and_query()
         .cloned()
         .unwrap_or_else(|| PathAndQuery::from_static("/"));
-    let uri = match Uri::builder()
-        .scheme(Scheme::HTTP)
-        .authority(live.upstream.authority.clone())
-        .path_and_query(path)
-        .build()
-    {
-        Ok(uri) => uri,
-        Err(_) => return local(StatusCode::BAD_REQUEST, "corsair: bad request target\n"),
-    };
-    parts.uri = uri;
+    // Origin form (`/path?query`), as HTTP/1.1 sends to a server.
+    parts.uri = Uri::from(path);
     parts.version = Version::HTTP_11;
     strip_hop_by_hop(&mut parts.headers, upgrade);
     add_forwarding(
         &mut parts.headers,
         live.forwarding,
-        peer.addr,
-        peer.proto,
+        &peer.client,
         host.as_ref(),
     );
-    match (live.forwarding.preserve_host, host) {
-        (true, Some(host)) => {
-            parts.headers.insert(header::HOST, host);
-        }
-        _ => {
-            // The client sets `Host` from the upstream's authority.
-            parts.headers.remove(header::HOST);
-        }
-    }
+    let host = match (live.forwarding.preserve_host, host) {
+        (true, Some(host)) => host,
+        _ => match HeaderValue::from_str(live.upstream.authority.as_str()) {
+            Ok(authority) => authority,
+            Err(_) => return local(StatusCode::BAD_REQUEST, "corsair: bad request target\n"),
+        },
+    };
+    parts.headers.insert(header::HOST, host);
 
     // The upstream has `upstream_timeout` from the last piece of the body
-    // it took (from now, without a body) to answer with its headers.
+    // it took (from now, without a body) to answer with its headers,
+    // connecting included.
     let (body, progress) = RequestBody::new(body);
-    let sent = shared.client.request(Request::from_parts(parts, body));
+    let sent = peer
+        .pool
+        .send(&live.upstream.authority, Request::from_parts(parts, body));
     let answered = tokio::select! {
         answered = sent => Ok(answered),
         () = stalled(progress, live.upstream_timeout) => Err(()),
     };
-    let mut response = match answered {
-        Ok(Ok(response)) => response,
+    let (mut response, lease) = match answered {
+        Ok(Ok(answered)) => answered,
         Ok(Err(error)) if client_body_failed(&error) => {
             debug!(error = %error_chain(&error), "the client's request body failed: 400");
             return local(
@@ -215,10 +198,9 @@ async fn forward(
             );
         }
         Ok(Err(error)) => {
-            let failure = if error.is_connect() {
-                UpstreamFailure::Connect
-            } else {
-                UpstreamFailure::Protocol
+            let failure = match error {
+                Failure::Connect(_) => UpstreamFailure::Connect,
+                Failure::Http(_) => UpstreamFailure::Protocol,
             };
             shared.metrics.upstream_failure(failure);
             warn!(upstream = %live.upstream.url, error = %error_chain(&error), "upstream failed: 502");
@@ -241,26 +223,33 @@ async fn forward(
         }
     };
 
-    if response.status() == StatusCode::SWITCHING_PROTOCOLS
-        && let Some(client_upgrade) = client_upgrade
-    {
-        let upstream_upgrade = hyper::upgrade::on(&mut response);
-        tokio::spawn(async move {
-            match tokio::try_join!(client_upgrade, upstream_upgrade) {
-                Ok((client, upstream)) => {
-                    let mut client = TokioIo::new(client);
-                    let mut upstream = TokioIo::new(upstream);
-                    if let Err(error) =
-                        tokio::io::copy_bidirectional(&mut client, &mut upstream).await
-                    {
-                        debug!(%error, "upgraded connection ended");
+    if response.status() == StatusCode::SWITCHING_PROTOCOLS {
+        if let Some(client_upgrade) = client_upgrade {
+            let upstream_upgrade = hyper::upgrade::on(&mut response);
+            tokio::spawn(async move {
+                let upgraded = tokio::try_join!(client_upgrade, upstream_upgrade);
+                // The upstream connection is the tunnel now, never pooled.
+                drop(lease);
+                match upgraded {
+                    Ok((client, upstream)) => {
+                        let mut client = TokioIo::new(client);
+                        let mut upstream = TokioIo::new(upstream);
+                        if let Err(error) =
+                            tokio::io::copy_bidirectional(&mut client, &mut upstream).await
+                        {
+                            debug!(%error, "upgraded connection ended");
+                        }
                     }
+                    Err(error) => debug!(%error, "protocol switch failed"),
                 }
-                Err(error) => debug!(%error, "protocol switch failed"),
-            }
-        });
+            });
+        }
+        // Without an upgrade on the client's side the connection is of no
+        // further use: it closes with the lease.
+        return response.map(ProxyBody::from);
     }
-    response.map(ProxyBody::from)
+    let (parts, body) = response.into_parts();
+    Response::from_parts(parts, ProxyBody::upstream(body, lease))
 }
 
 /// A response the proxy writes itself.

@@ -1,7 +1,19 @@
 //! The listeners: accepting client connections within the limits, TLS,
 //! HTTP/1.1 and HTTP/2 on one port, and the graceful drain at shutdown.
+//!
+//! Connections are served by worker threads, one per core by default
+//! (`[limits] workers`), each running a single-threaded tokio runtime with
+//! its own upstream connection pool: a request, its upstream exchange and
+//! both connections' tasks stay on one thread, so serving it wakes no other
+//! thread (on a runtime whose threads share tasks, the client's and the
+//! upstream's connection tasks land on different threads, and every request
+//! pays for the wake-ups between them). One accept loop, on the runtime that
+//! started the proxy, hands the connections to the workers in turn, so
+//! they share the load evenly however few connections there are, and
+//! `max_connections` is one count for the whole proxy.
 
 use std::net::SocketAddr;
+use std::num::NonZeroUsize;
 use std::path::PathBuf;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
@@ -12,15 +24,17 @@ use hyper_util::server::conn::auto;
 use hyper_util::server::graceful::{GracefulShutdown, Watcher};
 use tokio::io::{AsyncRead, AsyncWrite};
 use tokio::net::{TcpListener, TcpStream};
-use tokio::sync::{OwnedSemaphorePermit, Semaphore, watch};
+use tokio::sync::{OwnedSemaphorePermit, Semaphore, mpsc, oneshot, watch};
 use tokio::task::{JoinHandle, JoinSet};
 use tokio_rustls::TlsAcceptor;
 use tracing::{debug, info, warn};
 
 use super::admin;
 use super::file::{FileError, Limits, Settings};
+use super::forward::Client;
 use super::handler::{Peer, Shared, handle};
 use super::metrics::Metrics;
+use super::pool::Pool;
 use super::reload::{self, Seen, Source};
 use super::tls::{self, TlsError};
 
@@ -40,6 +54,9 @@ pub enum StartError {
     /// The TLS files are unusable.
     #[error(transparent)]
     Tls(#[from] TlsError),
+    /// A worker thread or its runtime could not be started.
+    #[error("cannot start a worker thread: {0}")]
+    Worker(std::io::Error),
 }
 
 /// A running proxy. Dropping it stops accepting connections at once;
@@ -65,6 +82,8 @@ pub struct Proxy {
     startup: Settings,
     stop: watch::Sender<bool>,
     accepting: JoinHandle<()>,
+    /// Each worker's end: it has drained its connections.
+    workers: Vec<oneshot::Receiver<()>>,
 }
 
 impl Proxy {
@@ -132,13 +151,32 @@ impl Proxy {
                 stopped.clone(),
             ));
         }
-        let accepting = tokio::spawn(accept(
-            listener,
-            acceptor,
-            Arc::clone(&shared),
-            settings.limits,
-            stopped,
-        ));
+        let count = match settings.limits.workers {
+            0 => std::thread::available_parallelism().map_or(1, NonZeroUsize::get),
+            workers => workers,
+        };
+        let mut queues = Vec::with_capacity(count);
+        let mut workers = Vec::with_capacity(count);
+        for index in 0..count {
+            // The idle upstream connections are shared out: the limit holds
+            // for the proxy as a whole.
+            let idle = settings.limits.max_idle_upstream_connections;
+            let capacity = idle / count + usize::from(index < idle % count);
+            let (queue, done) = spawn_worker(
+                index,
+                Worker {
+                    acceptor: acceptor.clone(),
+                    shared: Arc::clone(&shared),
+                    pool: Pool::new(capacity),
+                    limits: settings.limits,
+                    stopped: stopped.clone(),
+                },
+            )
+            .await?;
+            queues.push(queue);
+            workers.push(done);
+        }
+        let accepting = tokio::spawn(accept(listener, queues, settings.limits, stopped));
         Ok(Proxy {
             addr,
             admin_addr,
@@ -148,6 +186,7 @@ impl Proxy {
             startup: settings,
             stop,
             accepting,
+            workers,
         })
     }
 
@@ -195,6 +234,10 @@ impl Proxy {
         if let Err(error) = self.accepting.await {
             warn!(%error, "the accept loop ended abnormally");
         }
+        for worker in self.workers {
+            // An error means the worker's thread is gone already.
+            let _ = worker.await;
+        }
     }
 }
 
@@ -214,39 +257,87 @@ fn builder(limits: &Limits) -> auto::Builder<TokioExecutor> {
     builder
 }
 
-/// Accepts connections until told to stop, then drains them.
-async fn accept(
-    listener: TcpListener,
+/// A connection the accept loop hands to a worker: the socket, the
+/// client's address, and the connection's place under `max_connections`.
+type Accepted = (std::net::TcpStream, SocketAddr, OwnedSemaphorePermit);
+
+/// What a worker thread serves connections with.
+struct Worker {
     acceptor: Option<TlsAcceptor>,
     shared: Arc<Shared>,
+    pool: Arc<Pool>,
+    limits: Limits,
+    stopped: watch::Receiver<bool>,
+}
+
+/// Starts worker thread `index`: its queue of connections to serve, and
+/// what tells when it has drained them after the stop.
+async fn spawn_worker(
+    index: usize,
+    worker: Worker,
+) -> Result<(mpsc::UnboundedSender<Accepted>, oneshot::Receiver<()>), StartError> {
+    let (queue, accepted) = mpsc::unbounded_channel();
+    let (started, starting) = oneshot::channel();
+    let (finished, done) = oneshot::channel();
+    std::thread::Builder::new()
+        .name(format!("corsair-worker-{index}"))
+        .spawn(move || {
+            // Built on its own thread: a runtime may not be dropped inside
+            // another's context, which it would be, were it built by the
+            // caller and the thread failed to start.
+            let runtime = match tokio::runtime::Builder::new_current_thread()
+                .enable_all()
+                .build()
+            {
+                Ok(runtime) => runtime,
+                Err(error) => {
+                    let _ = started.send(Err(error));
+                    return;
+                }
+            };
+            let _ = started.send(Ok(()));
+            runtime.block_on(work(accepted, worker));
+            // Whatever the drain left (upstream connections, upgraded
+            // tunnels) ends with the runtime, before the proxy reports
+            // itself stopped.
+            drop(runtime);
+            let _ = finished.send(());
+        })
+        .map_err(StartError::Worker)?;
+    match starting.await {
+        Ok(Ok(())) => Ok((queue, done)),
+        Ok(Err(error)) => Err(StartError::Worker(error)),
+        Err(_) => Err(StartError::Worker(std::io::Error::other(
+            "the worker thread ended at once",
+        ))),
+    }
+}
+
+/// Accepts connections until told to stop, handing them to the workers in
+/// turn.
+async fn accept(
+    listener: TcpListener,
+    workers: Vec<mpsc::UnboundedSender<Accepted>>,
     limits: Limits,
     mut stopped: watch::Receiver<bool>,
 ) {
-    let builder = Arc::new(builder(&limits));
     let permits = Arc::new(Semaphore::new(limits.max_connections));
-    let graceful = GracefulShutdown::new();
-    let mut connections = JoinSet::new();
+    let mut next = 0_usize;
     'accepting: loop {
         // At the connection limit, wait for a connection to close before
         // accepting: new clients queue in the kernel's backlog meanwhile.
-        // Finished connections are reaped as they end, so that their tasks
-        // do not linger until the next accept.
-        let permit = loop {
-            tokio::select! {
-                biased;
-                _ = stopped.changed() => break 'accepting,
-                Some(_) = connections.join_next(), if !connections.is_empty() => {}
-                permit = Arc::clone(&permits).acquire_owned() => match permit {
-                    Ok(permit) => break permit,
-                    Err(_) => break 'accepting,
-                },
-            }
+        let permit = tokio::select! {
+            biased;
+            _ = stopped.changed() => break 'accepting,
+            permit = Arc::clone(&permits).acquire_owned() => match permit {
+                Ok(permit) => permit,
+                Err(_) => break 'accepting,
+            },
         };
         let (stream, addr) = loop {
             tokio::select! {
                 biased;
                 _ = stopped.changed() => break 'accepting,
-                Some(_) = connections.join_next(), if !connections.is_empty() => {}
                 accepted = listener.accept() => match accepted {
                     Ok(accepted) => break accepted,
                     Err(error) => {
@@ -258,18 +349,66 @@ async fn accept(
                 },
             }
         };
-        connections.spawn(connection(
-            stream,
-            addr,
-            acceptor.clone(),
-            Arc::clone(&shared),
-            Arc::clone(&builder),
-            graceful.watcher(),
-            permit,
-            limits.header_read_timeout,
-        ));
+        // Out of this runtime's reactor, into the worker's.
+        let stream = match stream.into_std() {
+            Ok(stream) => stream,
+            Err(error) => {
+                debug!(%addr, %error, "cannot hand a connection to a worker");
+                continue;
+            }
+        };
+        let Some(worker) = workers.get(next % workers.len().max(1)) else {
+            break 'accepting;
+        };
+        next = next.wrapping_add(1);
+        // A worker gone (its thread ended) drops the connection, which
+        // closes it.
+        let _ = worker.send((stream, addr, permit));
     }
     drop(listener);
+}
+
+/// A worker thread's loop: serves the connections it is handed until told
+/// to stop, then drains them.
+async fn work(mut accepted: mpsc::UnboundedReceiver<Accepted>, worker: Worker) {
+    let Worker {
+        acceptor,
+        shared,
+        pool,
+        limits,
+        mut stopped,
+    } = worker;
+    let builder = Arc::new(builder(&limits));
+    let graceful = GracefulShutdown::new();
+    let mut connections = JoinSet::new();
+    loop {
+        // Finished connections are reaped as they end, so that their tasks
+        // do not linger until the next connection.
+        tokio::select! {
+            biased;
+            _ = stopped.changed() => break,
+            Some(_) = connections.join_next(), if !connections.is_empty() => {}
+            next = accepted.recv() => match next {
+                Some((stream, addr, permit)) => {
+                    connections.spawn(connection(
+                        stream,
+                        addr,
+                        acceptor.clone(),
+                        Arc::clone(&shared),
+                        Arc::clone(&pool),
+                        Arc::clone(&builder),
+                        graceful.watcher(),
+                        permit,
+                        limits.header_read_timeout,
+                    ));
+                }
+                None => break,
+            },
+        }
+    }
+    // Connections handed over but not yet taken: closed unserved, as the
+    // listener's backlog is.
+    drop(accepted);
     while connections.try_join_next().is_some() {}
     let open = connections.len();
     info!(
@@ -301,10 +440,11 @@ impl Drop for Open {
 /// Serves one client connection, after the TLS handshake when there is one.
 #[allow(clippy::too_many_arguments)]
 async fn connection(
-    stream: TcpStream,
+    stream: std::net::TcpStream,
     addr: SocketAddr,
     acceptor: Option<TlsAcceptor>,
     shared: Arc<Shared>,
+    pool: Arc<Pool>,
     builder: Arc<auto::Builder<TokioExecutor>>,
     watcher: Watcher,
     _permit: OwnedSemaphorePermit,
@@ -312,24 +452,26 @@ async fn connection(
 ) {
     shared.metrics.connection_opened();
     let _open = Open(Arc::clone(&shared));
-    let _ = stream.set_nodelay(true);
-    match acceptor {
-        None => {
-            let peer = Peer {
-                addr,
-                proto: "http",
-            };
-            serve(stream, peer, shared, &builder, watcher).await;
+    let stream = match TcpStream::from_std(stream) {
+        Ok(stream) => stream,
+        Err(error) => {
+            debug!(%addr, %error, "cannot serve a connection");
+            return;
         }
+    };
+    let _ = stream.set_nodelay(true);
+    let peer = |proto| {
+        Arc::new(Peer {
+            shared,
+            pool,
+            client: Client::new(addr, proto),
+        })
+    };
+    match acceptor {
+        None => serve(stream, peer("http"), &builder, watcher).await,
         Some(acceptor) => {
             match tokio::time::timeout(handshake_timeout, acceptor.accept(stream)).await {
-                Ok(Ok(stream)) => {
-                    let peer = Peer {
-                        addr,
-                        proto: "https",
-                    };
-                    serve(stream, peer, shared, &builder, watcher).await;
-                }
+                Ok(Ok(stream)) => serve(stream, peer("https"), &builder, watcher).await,
                 Ok(Err(error)) => debug!(%addr, %error, "TLS handshake failed"),
                 Err(_) => debug!(%addr, "TLS handshake timed out"),
             }
@@ -337,18 +479,14 @@ async fn connection(
     }
 }
 
-async fn serve<I>(
-    io: I,
-    peer: Peer,
-    shared: Arc<Shared>,
-    builder: &auto::Builder<TokioExecutor>,
-    watcher: Watcher,
-) where
+async fn serve<I>(io: I, peer: Arc<Peer>, builder: &auto::Builder<TokioExecutor>, watcher: Watcher)
+where
     I: AsyncRead + AsyncWrite + Unpin + Send + 'static,
 {
-    let service = service_fn(move |request| handle(Arc::clone(&shared), peer, request));
+    let addr = peer.client.addr;
+    let service = service_fn(move |request| handle(Arc::clone(&peer), request));
     let connection = builder.serve_connection_with_upgrades(TokioIo::new(io), service);
     if let Err(error) = watcher.watch(connection.into_owned()).await {
-        debug!(addr = %peer.addr, error = %error, "connection ended with an error");
+        debug!(%addr, error = %error, "connection ended with an error");
     }
 }

@@ -186,7 +186,7 @@ async fn forward(
         .send(&live.upstream.authority, Request::from_parts(parts, body));
     let answered = tokio::select! {
         answered = sent => Ok(answered),
-        () = stalled(progress, live.upstream_timeout) => Err(()),
+        () = stalled(progress, live.upstream_timeout, &peer.pool.ticks) => Err(()),
     };
     let (mut response, lease) = match answered {
         Ok(Ok(answered)) => answered,

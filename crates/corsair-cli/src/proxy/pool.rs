@@ -20,7 +20,7 @@ use hyper_util::rt::TokioIo;
 use tokio::net::TcpStream;
 use tracing::debug;
 
-use super::body::RequestBody;
+use super::body::{RequestBody, Ticks};
 
 /// A sender to the upstream, as the pool keeps it.
 type Sender = SendRequest<RequestBody>;
@@ -30,6 +30,8 @@ type Sender = SendRequest<RequestBody>;
 pub(crate) struct Pool {
     idle: Mutex<Idle>,
     capacity: usize,
+    /// The clock of the worker's upstream timeouts.
+    pub(crate) ticks: Ticks,
 }
 
 #[derive(Debug, Default)]
@@ -105,6 +107,7 @@ impl Pool {
         Arc::new(Pool {
             idle: Mutex::new(Idle::default()),
             capacity,
+            ticks: Ticks::default(),
         })
     }
 

@@ -379,6 +379,8 @@ async fn work(mut accepted: mpsc::UnboundedReceiver<Accepted>, worker: Worker) {
         mut stopped,
     } = worker;
     let builder = Arc::new(builder(&limits));
+    let ticking = Arc::clone(&pool);
+    tokio::spawn(async move { ticking.ticks.run().await });
     let graceful = GracefulShutdown::new();
     let mut connections = JoinSet::new();
     loop {

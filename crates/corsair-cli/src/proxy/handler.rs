@@ -3,10 +3,10 @@
 //! upstream's answer (or to the proxy's own `502`/`504`).
 
 use std::convert::Infallible;
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-use arc_swap::ArcSwap;
+use arc_swap::{ArcSwap, Cache};
 use corsair::{Actual, Decision};
 use http::header::{self, HeaderValue};
 use http::uri::{PathAndQuery, Uri};
@@ -55,7 +55,7 @@ impl From<&Settings> for Live {
 #[derive(Debug)]
 pub(crate) struct Shared {
     /// The configuration in force; a reload swaps it.
-    pub(crate) live: ArcSwap<Live>,
+    pub(crate) live: Arc<ArcSwap<Live>>,
     /// The metrics.
     pub(crate) metrics: Metrics,
     /// The TLS certificate, when the proxy terminates TLS.
@@ -63,26 +63,97 @@ pub(crate) struct Shared {
 }
 
 impl Shared {
-    /// State for `settings`.
+    /// State for `settings`, served by `workers` worker threads.
     #[must_use]
-    pub(crate) fn new(settings: &Settings, certificates: Option<Arc<Certificates>>) -> Self {
+    pub(crate) fn new(
+        settings: &Settings,
+        certificates: Option<Arc<Certificates>>,
+        workers: usize,
+    ) -> Self {
         Shared {
-            live: ArcSwap::from_pointee(Live::from(settings)),
-            metrics: Metrics::new(),
+            live: Arc::new(ArcSwap::from_pointee(Live::from(settings))),
+            metrics: Metrics::with_workers(workers),
             certificates,
         }
     }
 }
 
+/// What one worker thread's connections share: its upstream pool, its
+/// shard of the metrics and its view of the configuration in force.
+#[derive(Debug)]
+pub(crate) struct Local {
+    /// The worker thread's upstream connections.
+    pub(crate) pool: Arc<Pool>,
+    /// The worker's index, which is its shard of the metrics.
+    pub(crate) index: usize,
+    /// The configuration in force as this worker last saw it.
+    current: Mutex<Current>,
+}
+
+/// A worker's view of the configuration in force.
+///
+/// Every request holds the configuration until its response is on its way.
+/// Holding it by the `Arc` the reload swapped in would make every request
+/// on every worker add to and take from one reference count, a cache line
+/// the cores pull back and forth; here each worker holds that `Arc` once,
+/// and its requests count on a wrapper of the worker's own. The cache
+/// notices a reload by a comparison of pointers, on the next request.
+#[derive(Debug)]
+struct Current {
+    cache: Cache<Arc<ArcSwap<Live>>, Arc<Live>>,
+    mine: Arc<Held>,
+}
+
+/// A worker's hold on the configuration in force: its requests share it
+/// by an `Arc` of the worker's own.
+#[derive(Debug)]
+struct Held(Arc<Live>);
+
+impl std::ops::Deref for Held {
+    type Target = Live;
+
+    fn deref(&self) -> &Live {
+        &self.0
+    }
+}
+
+impl Local {
+    /// The state of worker `index`, using `pool`.
+    pub(crate) fn new(shared: &Shared, pool: Arc<Pool>, index: usize) -> Self {
+        let mut cache = Cache::new(Arc::clone(&shared.live));
+        let mine = Arc::new(Held(Arc::clone(cache.load())));
+        Local {
+            pool,
+            index,
+            current: Mutex::new(Current { cache, mine }),
+        }
+    }
+
+    /// The configuration in force now.
+    fn live(&self, shared: &Shared) -> Arc<Held> {
+        // Only this worker's thread takes the lock, so it is never
+        // contended; poisoned (a panic while it was held, which nothing
+        // here can cause), the shared state answers.
+        let Ok(mut current) = self.current.lock() else {
+            return Arc::new(Held(shared.live.load_full()));
+        };
+        let Current { cache, mine } = &mut *current;
+        let fresh = cache.load();
+        if !Arc::ptr_eq(fresh, &mine.0) {
+            *mine = Arc::new(Held(Arc::clone(fresh)));
+        }
+        Arc::clone(mine)
+    }
+}
+
 /// One client connection's requests' context: what every connection
-/// shares, the upstream pool of the worker thread serving it, and who the
-/// client is.
+/// shares, what the worker thread serving it has, and who the client is.
 #[derive(Debug)]
 pub(crate) struct Peer {
     /// What every connection shares.
     pub(crate) shared: Arc<Shared>,
-    /// The worker thread's upstream connections.
-    pub(crate) pool: Arc<Pool>,
+    /// What the worker thread's connections share.
+    pub(crate) local: Arc<Local>,
     /// The client.
     pub(crate) client: Client,
 }
@@ -94,7 +165,7 @@ pub(crate) async fn handle(
 ) -> Result<Response<ProxyBody>, Infallible> {
     let start = Instant::now();
     let shared = &peer.shared;
-    let live = shared.live.load_full();
+    let live = peer.local.live(shared);
     let policy = live.routes.policy_for(request.uri().path());
     let decision = policy.check(request.method(), request.headers());
     let actual = match decision {
@@ -105,7 +176,9 @@ pub(crate) async fn handle(
                 Outcome::PreflightRefused
             };
             let response = policy.preflight_response::<ProxyBody>(&preflight);
-            shared.metrics.request(outcome, start.elapsed());
+            shared
+                .metrics
+                .worker_request(peer.local.index, outcome, start.elapsed());
             return Ok(response);
         }
         Decision::Actual(actual) => actual.into_owned(),
@@ -123,7 +196,9 @@ pub(crate) async fn handle(
     let switching = response.status() == StatusCode::SWITCHING_PROTOCOLS;
     strip_hop_by_hop(response.headers_mut(), switching);
     policy.apply(&actual, response.headers_mut());
-    shared.metrics.request(outcome, start.elapsed());
+    shared
+        .metrics
+        .worker_request(peer.local.index, outcome, start.elapsed());
     Ok(response)
 }
 
@@ -182,11 +257,12 @@ async fn forward(
     // connecting included.
     let (body, progress) = RequestBody::new(body);
     let sent = peer
+        .local
         .pool
         .send(&live.upstream.authority, Request::from_parts(parts, body));
     let answered = tokio::select! {
         answered = sent => Ok(answered),
-        () = stalled(progress, live.upstream_timeout, &peer.pool.ticks) => Err(()),
+        () = stalled(progress, live.upstream_timeout, &peer.local.pool.ticks) => Err(()),
     };
     let (mut response, lease) = match answered {
         Ok(Ok(answered)) => answered,

@@ -32,7 +32,7 @@ use tracing::{debug, info, warn};
 use super::admin;
 use super::file::{FileError, Limits, Settings};
 use super::forward::Client;
-use super::handler::{Peer, Shared, handle};
+use super::handler::{Local, Peer, Shared, handle};
 use super::metrics::Metrics;
 use super::pool::Pool;
 use super::reload::{self, Seen, Source};
@@ -131,7 +131,11 @@ impl Proxy {
             .as_ref()
             .and_then(|listener| listener.local_addr().ok());
 
-        let shared = Arc::new(Shared::new(&settings, certificates));
+        let count = match settings.limits.workers {
+            0 => std::thread::available_parallelism().map_or(1, NonZeroUsize::get),
+            workers => workers,
+        };
+        let shared = Arc::new(Shared::new(&settings, certificates, count));
         let (stop, stopped) = watch::channel(false);
         if let Some(listener) = admin_listener {
             tokio::spawn(admin::serve(listener, Arc::clone(&shared), stopped.clone()));
@@ -151,10 +155,6 @@ impl Proxy {
                 stopped.clone(),
             ));
         }
-        let count = match settings.limits.workers {
-            0 => std::thread::available_parallelism().map_or(1, NonZeroUsize::get),
-            workers => workers,
-        };
         let mut queues = Vec::with_capacity(count);
         let mut workers = Vec::with_capacity(count);
         for index in 0..count {
@@ -166,8 +166,8 @@ impl Proxy {
                 index,
                 Worker {
                     acceptor: acceptor.clone(),
+                    local: Arc::new(Local::new(&shared, Pool::new(capacity), index)),
                     shared: Arc::clone(&shared),
-                    pool: Pool::new(capacity),
                     limits: settings.limits,
                     stopped: stopped.clone(),
                 },
@@ -265,7 +265,7 @@ type Accepted = (std::net::TcpStream, SocketAddr, OwnedSemaphorePermit);
 struct Worker {
     acceptor: Option<TlsAcceptor>,
     shared: Arc<Shared>,
-    pool: Arc<Pool>,
+    local: Arc<Local>,
     limits: Limits,
     stopped: watch::Receiver<bool>,
 }
@@ -374,12 +374,12 @@ async fn work(mut accepted: mpsc::UnboundedReceiver<Accepted>, worker: Worker) {
     let Worker {
         acceptor,
         shared,
-        pool,
+        local,
         limits,
         mut stopped,
     } = worker;
     let builder = Arc::new(builder(&limits));
-    let ticking = Arc::clone(&pool);
+    let ticking = Arc::clone(&local.pool);
     tokio::spawn(async move { ticking.ticks.run().await });
     let graceful = GracefulShutdown::new();
     let mut connections = JoinSet::new();
@@ -397,7 +397,7 @@ async fn work(mut accepted: mpsc::UnboundedReceiver<Accepted>, worker: Worker) {
                         addr,
                         acceptor.clone(),
                         Arc::clone(&shared),
-                        Arc::clone(&pool),
+                        Arc::clone(&local),
                         Arc::clone(&builder),
                         graceful.watcher(),
                         permit,
@@ -446,7 +446,7 @@ async fn connection(
     addr: SocketAddr,
     acceptor: Option<TlsAcceptor>,
     shared: Arc<Shared>,
-    pool: Arc<Pool>,
+    local: Arc<Local>,
     builder: Arc<auto::Builder<TokioExecutor>>,
     watcher: Watcher,
     _permit: OwnedSemaphorePermit,
@@ -465,7 +465,7 @@ async fn connection(
     let peer = |proto| {
         Arc::new(Peer {
             shared,
-            pool,
+            local,
             client: Client::new(addr, proto),
         })
     };

@@ -15,13 +15,13 @@
 use std::net::SocketAddr;
 use std::num::NonZeroUsize;
 use std::path::PathBuf;
+use std::pin::{Pin, pin};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
+use hyper::server::conn::{http1, http2};
 use hyper::service::service_fn;
 use hyper_util::rt::{TokioExecutor, TokioIo, TokioTimer};
-use hyper_util::server::conn::auto;
-use hyper_util::server::graceful::{GracefulShutdown, Watcher};
 use tokio::io::{AsyncRead, AsyncWrite};
 use tokio::net::{TcpListener, TcpStream};
 use tokio::sync::{OwnedSemaphorePermit, Semaphore, mpsc, oneshot, watch};
@@ -241,20 +241,46 @@ impl Proxy {
     }
 }
 
-/// The connection builder: HTTP/1.1 (with upgrades) and HTTP/2, within the
+/// The smallest read buffer hyper's HTTP/1.1 server accepts (it asserts on
+/// less); the configuration refuses less, and this keeps a `Limits` built
+/// by hand from reaching the assertion.
+const MIN_HTTP1_BUFFER: usize = 8192;
+
+/// The HTTP/2 connection preface: a client that knows the proxy speaks
+/// HTTP/2 without TLS (h2c, "prior knowledge") starts with it.
+const PREFACE: &[u8; 24] = b"PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n";
+
+/// The connection builders: HTTP/1.1 (with upgrades) and HTTP/2, within the
 /// limits.
-fn builder(limits: &Limits) -> auto::Builder<TokioExecutor> {
-    let mut builder = auto::Builder::new(TokioExecutor::new());
-    builder
-        .http1()
-        .timer(TokioTimer::new())
-        .header_read_timeout(limits.header_read_timeout)
-        .max_buf_size(limits.max_header_bytes);
-    builder
-        .http2()
-        .timer(TokioTimer::new())
-        .max_header_list_size(u32::try_from(limits.max_header_bytes).unwrap_or(u32::MAX));
-    builder
+///
+/// hyper's own builders rather than hyper-util's `auto` one, which serves
+/// both: that one reads the first bytes through a rewinding wrapper that
+/// stays on every read of the connection's life, and its connection future
+/// holds either protocol's state, so every idle connection carries the
+/// larger. Here the protocol is chosen once, by ALPN or by a peek at the
+/// first bytes, and the connection is the chosen protocol's alone.
+struct Builders {
+    http1: http1::Builder,
+    http2: http2::Builder<TokioExecutor>,
+}
+
+impl Builders {
+    fn new(limits: &Limits) -> Self {
+        let mut http1 = http1::Builder::new();
+        http1
+            .timer(TokioTimer::new())
+            .header_read_timeout(limits.header_read_timeout)
+            // The limit itself: the read buffer's bound below is only
+            // approximate (a read may fill more than it, and a message that
+            // arrives whole is parsed without looking at it).
+            .max_header_size(limits.max_header_bytes)
+            .max_buf_size(limits.max_header_bytes.max(MIN_HTTP1_BUFFER));
+        let mut http2 = http2::Builder::new(TokioExecutor::new());
+        http2
+            .timer(TokioTimer::new())
+            .max_header_list_size(u32::try_from(limits.max_header_bytes).unwrap_or(u32::MAX));
+        Builders { http1, http2 }
+    }
 }
 
 /// A connection the accept loop hands to a worker: the socket, the
@@ -378,10 +404,9 @@ async fn work(mut accepted: mpsc::UnboundedReceiver<Accepted>, worker: Worker) {
         limits,
         mut stopped,
     } = worker;
-    let builder = Arc::new(builder(&limits));
+    let builders = Arc::new(Builders::new(&limits));
     let ticking = Arc::clone(&local.pool);
     tokio::spawn(async move { ticking.ticks.run().await });
-    let graceful = GracefulShutdown::new();
     let mut connections = JoinSet::new();
     loop {
         // Finished connections are reaped as they end, so that their tasks
@@ -398,8 +423,8 @@ async fn work(mut accepted: mpsc::UnboundedReceiver<Accepted>, worker: Worker) {
                         acceptor.clone(),
                         Arc::clone(&shared),
                         Arc::clone(&local),
-                        Arc::clone(&builder),
-                        graceful.watcher(),
+                        Arc::clone(&builders),
+                        stopped.clone(),
                         permit,
                         limits.header_read_timeout,
                     ));
@@ -418,8 +443,11 @@ async fn work(mut accepted: mpsc::UnboundedReceiver<Accepted>, worker: Worker) {
         grace = ?limits.shutdown_grace,
         "no longer accepting connections; draining"
     );
+    // Each connection saw the stop too: it finishes the request in flight
+    // (HTTP/1.1) or the open streams (HTTP/2), then closes.
+    let drained = async { while connections.join_next().await.is_some() {} };
     tokio::select! {
-        () = graceful.shutdown() => info!("every connection finished"),
+        () = drained => info!("every connection finished"),
         () = tokio::time::sleep(limits.shutdown_grace) => {
             warn!(
                 open = connections.len(),
@@ -447,8 +475,8 @@ async fn connection(
     acceptor: Option<TlsAcceptor>,
     shared: Arc<Shared>,
     local: Arc<Local>,
-    builder: Arc<auto::Builder<TokioExecutor>>,
-    watcher: Watcher,
+    builders: Arc<Builders>,
+    stopped: watch::Receiver<bool>,
     _permit: OwnedSemaphorePermit,
     handshake_timeout: Duration,
 ) {
@@ -470,10 +498,22 @@ async fn connection(
         })
     };
     match acceptor {
-        None => serve(stream, peer("http"), &builder, watcher).await,
+        None => {
+            // The first bytes must come within the time the request's
+            // headers have, so that a silent client does not hold the
+            // connection longer than hyper would let it.
+            match tokio::time::timeout(handshake_timeout, prior_knowledge(&stream)).await {
+                Ok(Ok(http2)) => serve(stream, http2, peer("http"), &builders, stopped).await,
+                Ok(Err(error)) => debug!(%addr, %error, "cannot read from a connection"),
+                Err(_) => debug!(%addr, "no request on a connection in time"),
+            }
+        }
         Some(acceptor) => {
             match tokio::time::timeout(handshake_timeout, acceptor.accept(stream)).await {
-                Ok(Ok(stream)) => serve(stream, peer("https"), &builder, watcher).await,
+                Ok(Ok(stream)) => {
+                    let http2 = stream.get_ref().1.alpn_protocol() == Some(b"h2");
+                    serve(stream, http2, peer("https"), &builders, stopped).await;
+                }
                 Ok(Err(error)) => debug!(%addr, %error, "TLS handshake failed"),
                 Err(_) => debug!(%addr, "TLS handshake timed out"),
             }
@@ -481,14 +521,72 @@ async fn connection(
     }
 }
 
-async fn serve<I>(io: I, peer: Arc<Peer>, builder: &auto::Builder<TokioExecutor>, watcher: Watcher)
-where
+/// Whether a plain-TCP client starts with the HTTP/2 preface. The bytes
+/// are peeked, not read: the chosen protocol's parser reads them.
+async fn prior_knowledge(stream: &TcpStream) -> std::io::Result<bool> {
+    let mut first = [0_u8; PREFACE.len()];
+    loop {
+        let peeked = stream.peek(&mut first).await?;
+        let seen = first.get(..peeked).unwrap_or_default();
+        // Nothing (the client closed: HTTP/1.1 ends the connection
+        // quietly) or anything but the preface's start is HTTP/1.1.
+        if seen.is_empty() || !PREFACE.starts_with(seen) {
+            return Ok(false);
+        }
+        if peeked == PREFACE.len() {
+            return Ok(true);
+        }
+        // The start of the preface, the rest still on its way (a client
+        // that split it): peeking again at once would find the same bytes,
+        // so wait a little. Rare, and bounded by the caller's timeout.
+        tokio::time::sleep(Duration::from_millis(5)).await;
+    }
+}
+
+/// Serves HTTP/2 or HTTP/1.1 (with upgrades) on `io` until the client is
+/// done, or until the stop, which lets the requests in flight finish.
+async fn serve<I>(
+    io: I,
+    http2: bool,
+    peer: Arc<Peer>,
+    builders: &Builders,
+    mut stopped: watch::Receiver<bool>,
+) where
     I: AsyncRead + AsyncWrite + Unpin + Send + 'static,
 {
     let addr = peer.client.addr;
     let service = service_fn(move |request| handle(Arc::clone(&peer), request));
-    let connection = builder.serve_connection_with_upgrades(TokioIo::new(io), service);
-    if let Err(error) = watcher.watch(connection.into_owned()).await {
+    let io = TokioIo::new(io);
+    let ended = if http2 {
+        let connection = builders.http2.serve_connection(io, service);
+        until_stopped(connection, &mut stopped, |c| c.graceful_shutdown()).await
+    } else {
+        let connection = builders.http1.serve_connection(io, service).with_upgrades();
+        until_stopped(connection, &mut stopped, |c| c.graceful_shutdown()).await
+    };
+    if let Err(error) = ended {
         debug!(%addr, error = %error, "connection ended with an error");
     }
+}
+
+/// Drives `connection` to its end; at the stop (or when the proxy is gone),
+/// asks it to finish gracefully with `shutdown` first.
+async fn until_stopped<C, E>(
+    connection: C,
+    stopped: &mut watch::Receiver<bool>,
+    shutdown: impl FnOnce(Pin<&mut C>),
+) -> Result<(), E>
+where
+    C: Future<Output = Result<(), E>>,
+{
+    let mut connection = pin!(connection);
+    if !*stopped.borrow_and_update() {
+        tokio::select! {
+            biased;
+            ended = connection.as_mut() => return ended,
+            _ = stopped.changed() => {}
+        }
+    }
+    shutdown(connection.as_mut());
+    connection.await
 }

@@ -2,14 +2,16 @@
 //! hop-by-hop headers removed, `Forwarded` and `X-Forwarded-*` added.
 
 use std::net::{IpAddr, SocketAddr};
+use std::sync::Mutex;
 
 use http::header::{self, HeaderMap, HeaderName, HeaderValue};
 
 use super::file::Forwarding;
 
 /// The headers that concern one connection only (RFC 9110 §7.6.1), plus the
-/// legacy ones proxies still see.
-const HOP_BY_HOP: [HeaderName; 8] = [
+/// legacy ones proxies still see. A `static`, not a `const`: a `const` is a
+/// new array at every use, built and dropped for each header looked at.
+static HOP_BY_HOP: [HeaderName; 8] = [
     header::CONNECTION,
     HeaderName::from_static("keep-alive"),
     HeaderName::from_static("proxy-connection"),
@@ -84,6 +86,10 @@ pub(crate) struct Client {
     ip: HeaderValue,
     /// The start of this hop's `Forwarded` element: `for=…;proto=…`.
     forwarded: String,
+    /// The last `Forwarded` element made, and the host it names: the
+    /// requests on a connection nearly always ask for one host, so the
+    /// element is made (formatted, checked, copied) once, not per request.
+    last_forwarded: Mutex<Option<(HeaderValue, HeaderValue)>>,
 }
 
 impl Client {
@@ -109,7 +115,46 @@ impl Client {
             // An IP address is always a valid header value.
             ip: HeaderValue::from_str(&ip_text).unwrap_or(HeaderValue::from_static("unknown")),
             forwarded,
+            last_forwarded: Mutex::new(None),
         }
+    }
+
+    /// This hop's `Forwarded` element for a request that asked for `host`.
+    fn forwarded(&self, host: Option<&HeaderValue>) -> Option<HeaderValue> {
+        let Some(host) = host else {
+            return HeaderValue::from_str(&self.forwarded).ok();
+        };
+        // Only the connection's own requests take the lock, one at a time
+        // over HTTP/1.1: it is hardly ever contended.
+        let mut last = self.last_forwarded.lock().ok();
+        if let Some(Some((seen, element))) = last.as_deref()
+            && seen == host
+        {
+            return Some(element.clone());
+        }
+        let element = self.forwarded_for(host)?;
+        if let Some(last) = last.as_deref_mut() {
+            *last = Some((host.clone(), element.clone()));
+        }
+        Some(element)
+    }
+
+    /// This hop's `Forwarded` element naming `host`, made anew. A host that
+    /// would need escaping inside a quoted string is left out rather than
+    /// passed on half-quoted.
+    fn forwarded_for(&self, host: &HeaderValue) -> Option<HeaderValue> {
+        let value = match host.to_str() {
+            Ok(host) if !host.contains(['"', '\\']) => {
+                let mut element = String::with_capacity(self.forwarded.len() + host.len() + 8);
+                element.push_str(&self.forwarded);
+                element.push_str(";host=\"");
+                element.push_str(host);
+                element.push('"');
+                HeaderValue::from_str(&element)
+            }
+            _ => HeaderValue::from_str(&self.forwarded),
+        };
+        value.ok()
     }
 }
 
@@ -151,26 +196,10 @@ pub(crate) fn add_forwarding(
             }
         }
     }
-    if forwarding.forwarded {
-        // A host that would need escaping inside a quoted string is left out
-        // rather than passed on half-quoted.
-        let host = host
-            .and_then(|h| h.to_str().ok())
-            .filter(|host| !host.contains(['"', '\\']));
-        let value = match host {
-            Some(host) => {
-                let mut element = String::with_capacity(client.forwarded.len() + host.len() + 8);
-                element.push_str(&client.forwarded);
-                element.push_str(";host=\"");
-                element.push_str(host);
-                element.push('"');
-                HeaderValue::from_str(&element)
-            }
-            None => HeaderValue::from_str(&client.forwarded),
-        };
-        if let Ok(value) = value {
-            headers.append(header::FORWARDED, value);
-        }
+    if forwarding.forwarded
+        && let Some(value) = client.forwarded(host)
+    {
+        headers.append(header::FORWARDED, value);
     }
 }
 
@@ -256,5 +285,40 @@ mod tests {
         );
         assert_eq!(headers.len(), 1);
         assert_eq!(headers["forwarded"], "for=\"[2001:db8::1]\";proto=http");
+    }
+
+    #[test]
+    fn the_forwarded_element_follows_the_host_of_each_request() {
+        let client = Client::new("10.0.0.5:4000".parse().unwrap(), "http");
+        let only = Forwarding {
+            forwarded: true,
+            x_forwarded: false,
+            preserve_host: true,
+        };
+        for (host, expected) in [
+            (
+                Some("a.example"),
+                "for=10.0.0.5;proto=http;host=\"a.example\"",
+            ),
+            (
+                Some("a.example"),
+                "for=10.0.0.5;proto=http;host=\"a.example\"",
+            ),
+            (
+                Some("b.example"),
+                "for=10.0.0.5;proto=http;host=\"b.example\"",
+            ),
+            (None, "for=10.0.0.5;proto=http"),
+            (Some("b\"x"), "for=10.0.0.5;proto=http"),
+            (
+                Some("a.example"),
+                "for=10.0.0.5;proto=http;host=\"a.example\"",
+            ),
+        ] {
+            let mut headers = HeaderMap::new();
+            let host = host.map(|host| HeaderValue::from_str(host).unwrap());
+            add_forwarding(&mut headers, only, &client, host.as_ref());
+            assert_eq!(headers["forwarded"], expected, "{host:?}");
+        }
     }
 }

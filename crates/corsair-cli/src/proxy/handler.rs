@@ -260,7 +260,10 @@ async fn forward(
         .local
         .pool
         .send(&live.upstream.authority, Request::from_parts(parts, body));
+    // Biased: the answer is looked at first, and no random number is drawn
+    // to pick the order at every poll.
     let answered = tokio::select! {
+        biased;
         answered = sent => Ok(answered),
         () = stalled(progress, live.upstream_timeout, &peer.local.pool.ticks) => Err(()),
     };

@@ -119,7 +119,11 @@ impl Pool {
             // current), every request connects.
             return Taken::Connect(address(upstream), 0);
         };
-        if idle.upstream.as_ref() != Some(upstream) {
+        // The text compared byte for byte: `Authority`'s own comparison
+        // ignores case, byte by byte, and costs more than the rest of
+        // taking a connection. A reload that changes only the case empties
+        // the pool, which is harmless.
+        if idle.upstream.as_ref().map(Authority::as_str) != Some(upstream.as_str()) {
             idle.senders.clear();
             idle.upstream = Some(upstream.clone());
             idle.address = address(upstream);

@@ -1,7 +1,7 @@
 //! The proxy's response body: the upstream's, streamed frame by frame, or a
 //! short one the proxy writes itself (an error page, an empty preflight).
 
-use std::pin::Pin;
+use std::pin::{Pin, pin};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 use std::task::{Context, Poll};
@@ -267,14 +267,18 @@ impl Drop for Waiting<'_> {
 pub(crate) async fn stalled(progress: Option<Arc<Progress>>, timeout: Duration, ticks: &Ticks) {
     let sent = Instant::now();
     let _waiting = Waiting::new(ticks);
+    // The time is first looked at on the first tick, not at once: the
+    // timeout (never zero, the configuration refuses it) cannot have
+    // passed yet, and most exchanges end before any tick.
+    let mut tick = pin!(ticks.tick.notified());
     loop {
-        // Listening before looking at the time: a tick in between is not
-        // lost.
-        let tick = ticks.tick.notified();
+        tick.as_mut().await;
+        // Listening for the next tick before looking at the time: a tick
+        // in between is not lost.
+        tick.set(ticks.tick.notified());
         let last = progress.as_ref().map_or(sent, |progress| progress.last());
         if Instant::now() >= last + timeout {
             return;
         }
-        tick.await;
     }
 }

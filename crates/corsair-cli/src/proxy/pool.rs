@@ -163,53 +163,40 @@ impl Pool {
         upstream: &Authority,
         mut request: Request<RequestBody>,
     ) -> Result<(Response<Incoming>, Lease), Failure> {
+        // One future for taking (or making) the connection and the
+        // exchange on it: the request and the response are moved through
+        // one level of futures fewer than with a function per step, and
+        // each level copies them.
         loop {
-            let (mut sender, generation) = match self.take(upstream) {
-                Taken::Idle(sender, generation) => (sender, generation),
+            let (mut sender, generation, pooled) = match self.take(upstream) {
+                Taken::Idle(mut sender, generation) => {
+                    // Back in the pool as soon as its last response ended:
+                    // its task, on this thread, may not have noticed yet.
+                    if !sender.is_ready() && sender.ready().await.is_err() {
+                        continue;
+                    }
+                    (sender, generation, true)
+                }
                 Taken::Connect(address, generation) => {
-                    let sender = connect(&address).await?;
-                    return self
-                        .exchange(sender, generation, request)
-                        .await
-                        .map_err(|(error, _)| error);
+                    (connect(&address).await?, generation, false)
                 }
             };
-            // Back in the pool as soon as its last response ended: its
-            // task, on this thread, may not have noticed yet.
-            if !sender.is_ready() && sender.ready().await.is_err() {
-                continue;
-            }
-            match self.exchange(sender, generation, request).await {
-                Ok(answered) => return Ok(answered),
-                Err((_, Some(unsent))) => {
-                    debug!("a pooled upstream connection closed before the request went out");
-                    request = unsent;
+            match sender.try_send_request(request).await {
+                Ok(response) => {
+                    let lease = Lease {
+                        pool: Arc::clone(self),
+                        generation,
+                        sender,
+                    };
+                    return Ok((response, lease));
                 }
-                Err((error, None)) => return Err(error),
-            }
-        }
-    }
-
-    /// One exchange on `sender`: the response and the lease of the
-    /// connection, or the error and the request when it was not sent.
-    async fn exchange(
-        self: &Arc<Self>,
-        mut sender: Sender,
-        generation: u64,
-        request: Request<RequestBody>,
-    ) -> Result<(Response<Incoming>, Lease), (Failure, Option<Request<RequestBody>>)> {
-        match sender.try_send_request(request).await {
-            Ok(response) => Ok((
-                response,
-                Lease {
-                    pool: Arc::clone(self),
-                    generation,
-                    sender,
+                Err(mut error) => match error.take_message() {
+                    Some(unsent) if pooled => {
+                        debug!("a pooled upstream connection closed before the request went out");
+                        request = unsent;
+                    }
+                    _ => return Err(Failure::Http(error.into_error())),
                 },
-            )),
-            Err(mut error) => {
-                let unsent = error.take_message();
-                Err((Failure::Http(error.into_error()), unsent))
             }
         }
     }

@@ -781,22 +781,37 @@ async fn a_large_body_passes_both_ways_intact() {
     running.proxy.shutdown().await;
 }
 
-#[tokio::test]
-async fn upstream_connections_are_pooled() {
+/// Sequential requests, each on a new client connection, through a proxy of
+/// `workers` worker threads: the upstream connections they took.
+async fn upstream_connections_for_sequential_requests(workers: usize) -> usize {
     let upstream = Upstream::start().await;
-    let running = Running::start(&common::proxy_file(&upstream.url(), CREDENTIALED, "")).await;
+    let text = common::proxy_file(&upstream.url(), CREDENTIALED, "")
+        .replace("[limits]", &format!("[limits]\nworkers = {workers}"));
+    let running = Running::start(&text).await;
     for i in 0..20 {
         // A new client each time: a new client connection each time.
         let answer = get(&running.url(&format!("/n/{i}")), &[("origin", APP)]).await;
         assert_eq!(answer.status, StatusCode::OK);
     }
     assert_eq!(upstream.state.requests.load(Ordering::SeqCst), 20);
+    running.proxy.shutdown().await;
+    upstream.state.connections.load(Ordering::SeqCst)
+}
+
+#[tokio::test]
+async fn upstream_connections_are_pooled() {
     assert_eq!(
-        upstream.state.connections.load(Ordering::SeqCst),
+        upstream_connections_for_sequential_requests(1).await,
         1,
         "sequential requests should reuse one pooled upstream connection"
     );
-    running.proxy.shutdown().await;
+    // Each worker thread has its own pool, and client connections go to
+    // the workers in turn: one upstream connection each, reused.
+    assert_eq!(
+        upstream_connections_for_sequential_requests(2).await,
+        2,
+        "each of two workers should reuse its one pooled upstream connection"
+    );
 }
 
 #[tokio::test]

@@ -26,6 +26,7 @@
 //! header_read_timeout = "65s"
 //! upstream_timeout = "30s"
 //! max_idle_upstream_connections = 128
+//! workers = 0                          # threads; 0: one per core
 //! shutdown_grace = "30s"
 //!
 //! [forwarding]                         # all optional, defaults shown
@@ -135,6 +136,10 @@ pub struct Limits {
     /// SIGINT before their connections are closed.
     #[serde(with = "humantime_serde")]
     pub shutdown_grace: Duration,
+    /// How many threads serve connections, each with its own event loop
+    /// and share of the idle upstream connections; 0 (the default) means
+    /// one per core.
+    pub workers: usize,
 }
 
 impl Default for Limits {
@@ -146,6 +151,7 @@ impl Default for Limits {
             upstream_timeout: Duration::from_secs(30),
             max_idle_upstream_connections: 128,
             shutdown_grace: Duration::from_secs(30),
+            workers: 0,
         }
     }
 }

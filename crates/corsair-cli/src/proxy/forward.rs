@@ -2,14 +2,16 @@
 //! hop-by-hop headers removed, `Forwarded` and `X-Forwarded-*` added.
 
 use std::net::{IpAddr, SocketAddr};
+use std::sync::Mutex;
 
 use http::header::{self, HeaderMap, HeaderName, HeaderValue};
 
 use super::file::Forwarding;
 
 /// The headers that concern one connection only (RFC 9110 §7.6.1), plus the
-/// legacy ones proxies still see.
-const HOP_BY_HOP: [HeaderName; 8] = [
+/// legacy ones proxies still see. A `static`, not a `const`: a `const` is a
+/// new array at every use, built and dropped for each header looked at.
+static HOP_BY_HOP: [HeaderName; 8] = [
     header::CONNECTION,
     HeaderName::from_static("keep-alive"),
     HeaderName::from_static("proxy-connection"),
@@ -45,6 +47,12 @@ fn connection_lists(headers: &HeaderMap, token: &str) -> bool {
 /// `upgrade`, the `Upgrade` header and `Connection: upgrade` stay, so that
 /// the next hop can switch protocols too.
 pub(crate) fn strip_hop_by_hop(headers: &mut HeaderMap, upgrade: bool) {
+    // Most messages carry none of them (and without `Connection`, name no
+    // others): one look at each name settles it, where removing each kind
+    // would hash eight names.
+    if !headers.keys().any(is_hop_by_hop) {
+        return;
+    }
     let named: Vec<HeaderName> = headers
         .get_all(header::CONNECTION)
         .iter()
@@ -66,33 +74,136 @@ pub(crate) fn strip_hop_by_hop(headers: &mut HeaderMap, upgrade: bool) {
     }
 }
 
+/// Whether `name` is one of [`HOP_BY_HOP`]. A match on the name's text
+/// rather than comparisons with each `HeaderName`: it dispatches on the
+/// length first, where eight comparisons each look at the representation.
+fn is_hop_by_hop(name: &HeaderName) -> bool {
+    matches!(
+        name.as_str(),
+        "connection"
+            | "keep-alive"
+            | "proxy-connection"
+            | "te"
+            | "trailer"
+            | "transfer-encoding"
+            | "upgrade"
+            | "proxy-authorization"
+    )
+}
+
+/// Who the client of a connection is, formatted once for every request on
+/// it.
+#[derive(Debug)]
+pub(crate) struct Client {
+    /// The client's address.
+    pub(crate) addr: SocketAddr,
+    /// `https` when the proxy terminated TLS, else `http`.
+    pub(crate) proto: &'static str,
+    /// The client's IP address, as `X-Forwarded-For` lists it.
+    ip: HeaderValue,
+    /// The start of this hop's `Forwarded` element: `for=…;proto=…`.
+    forwarded: String,
+    /// The last `Forwarded` element made, and the host it names: the
+    /// requests on a connection nearly always ask for one host, so the
+    /// element is made (formatted, checked, copied) once, not per request.
+    last_forwarded: Mutex<Option<(HeaderValue, HeaderValue)>>,
+}
+
+impl Client {
+    /// The client at `addr`, which connected over `proto`.
+    pub(crate) fn new(addr: SocketAddr, proto: &'static str) -> Client {
+        let ip = addr.ip().to_canonical();
+        let ip_text = ip.to_string();
+        let mut forwarded = String::with_capacity(64);
+        forwarded.push_str("for=");
+        match ip {
+            IpAddr::V4(_) => forwarded.push_str(&ip_text),
+            IpAddr::V6(_) => {
+                forwarded.push_str("\"[");
+                forwarded.push_str(&ip_text);
+                forwarded.push_str("]\"");
+            }
+        }
+        forwarded.push_str(";proto=");
+        forwarded.push_str(proto);
+        Client {
+            addr,
+            proto,
+            // An IP address is always a valid header value.
+            ip: HeaderValue::from_str(&ip_text).unwrap_or(HeaderValue::from_static("unknown")),
+            forwarded,
+            last_forwarded: Mutex::new(None),
+        }
+    }
+
+    /// This hop's `Forwarded` element for a request that asked for `host`.
+    fn forwarded(&self, host: Option<&HeaderValue>) -> Option<HeaderValue> {
+        let Some(host) = host else {
+            return HeaderValue::from_str(&self.forwarded).ok();
+        };
+        // Only the connection's own requests take the lock, one at a time
+        // over HTTP/1.1: it is hardly ever contended.
+        let mut last = self.last_forwarded.lock().ok();
+        if let Some(Some((seen, element))) = last.as_deref()
+            && seen == host
+        {
+            return Some(element.clone());
+        }
+        let element = self.forwarded_for(host)?;
+        if let Some(last) = last.as_deref_mut() {
+            *last = Some((host.clone(), element.clone()));
+        }
+        Some(element)
+    }
+
+    /// This hop's `Forwarded` element naming `host`, made anew. A host that
+    /// would need escaping inside a quoted string is left out rather than
+    /// passed on half-quoted.
+    fn forwarded_for(&self, host: &HeaderValue) -> Option<HeaderValue> {
+        let value = match host.to_str() {
+            Ok(host) if !host.contains(['"', '\\']) => {
+                let mut element = String::with_capacity(self.forwarded.len() + host.len() + 8);
+                element.push_str(&self.forwarded);
+                element.push_str(";host=\"");
+                element.push_str(host);
+                element.push('"');
+                HeaderValue::from_str(&element)
+            }
+            _ => HeaderValue::from_str(&self.forwarded),
+        };
+        value.ok()
+    }
+}
+
 /// Tells the upstream who the client is, as `forwarding` asks. `host` is
 /// the authority the client asked for.
 pub(crate) fn add_forwarding(
     headers: &mut HeaderMap,
     forwarding: Forwarding,
-    client: SocketAddr,
-    proto: &'static str,
+    client: &Client,
     host: Option<&HeaderValue>,
 ) {
-    if !forwarding.x_forwarded && !forwarding.forwarded {
-        return;
-    }
-    let ip = client.ip().to_canonical();
-    // Formatted once, for both headers.
-    let ip_text = ip.to_string();
     if forwarding.x_forwarded {
         let chain = match headers.get(&X_FORWARDED_FOR).map(HeaderValue::to_str) {
             Some(Ok(earlier)) if !earlier.trim().is_empty() => {
-                HeaderValue::from_str(&format!("{earlier}, {ip_text}"))
+                let ip = client.ip.to_str().unwrap_or_default();
+                HeaderValue::from_str(&format!("{earlier}, {ip}")).ok()
             }
-            _ => HeaderValue::from_str(&ip_text),
+            _ => Some(client.ip.clone()),
         };
-        headers.remove(&X_FORWARDED_FOR);
-        if let Ok(value) = chain {
-            headers.insert(X_FORWARDED_FOR.clone(), value);
+        // `insert` replaces every earlier line of the header.
+        match chain {
+            Some(value) => {
+                headers.insert(X_FORWARDED_FOR.clone(), value);
+            }
+            None => {
+                headers.remove(&X_FORWARDED_FOR);
+            }
         }
-        headers.insert(X_FORWARDED_PROTO.clone(), HeaderValue::from_static(proto));
+        headers.insert(
+            X_FORWARDED_PROTO.clone(),
+            HeaderValue::from_static(client.proto),
+        );
         match host {
             Some(host) => {
                 headers.insert(X_FORWARDED_HOST.clone(), host.clone());
@@ -102,31 +213,10 @@ pub(crate) fn add_forwarding(
             }
         }
     }
-    if forwarding.forwarded {
-        let mut element = String::with_capacity(64);
-        element.push_str("for=");
-        match ip {
-            IpAddr::V4(_) => element.push_str(&ip_text),
-            IpAddr::V6(_) => {
-                element.push_str("\"[");
-                element.push_str(&ip_text);
-                element.push_str("]\"");
-            }
-        }
-        element.push_str(";proto=");
-        element.push_str(proto);
-        // A host that would need escaping inside a quoted string is left out
-        // rather than passed on half-quoted.
-        if let Some(host) = host.and_then(|h| h.to_str().ok())
-            && !host.contains(['"', '\\'])
-        {
-            element.push_str(";host=\"");
-            element.push_str(host);
-            element.push('"');
-        }
-        if let Ok(value) = HeaderValue::from_str(&element) {
-            headers.append(header::FORWARDED, value);
-        }
+    if forwarding.forwarded
+        && let Some(value) = client.forwarded(host)
+    {
+        headers.append(header::FORWARDED, value);
     }
 }
 
@@ -162,6 +252,15 @@ mod tests {
     }
 
     #[test]
+    fn the_quick_check_knows_every_hop_by_hop_name() {
+        for name in &HOP_BY_HOP {
+            assert!(is_hop_by_hop(name), "{name}");
+        }
+        assert!(!is_hop_by_hop(&header::ACCEPT));
+        assert!(!is_hop_by_hop(&HeaderName::from_static("x-connection")));
+    }
+
+    #[test]
     fn an_upgrade_keeps_what_the_next_hop_needs() {
         let mut headers = map(&[
             ("connection", "Upgrade, keep-alive"),
@@ -186,8 +285,7 @@ mod tests {
         add_forwarding(
             &mut headers,
             Forwarding::default(),
-            "[::ffff:10.0.0.5]:4000".parse().unwrap(),
-            "https",
+            &Client::new("[::ffff:10.0.0.5]:4000".parse().unwrap(), "https"),
             Some(&host),
         );
         assert_eq!(headers["x-forwarded-for"], "203.0.113.7, 10.0.0.5");
@@ -208,11 +306,45 @@ mod tests {
                 x_forwarded: false,
                 preserve_host: true,
             },
-            "[2001:db8::1]:4000".parse().unwrap(),
-            "http",
+            &Client::new("[2001:db8::1]:4000".parse().unwrap(), "http"),
             None,
         );
         assert_eq!(headers.len(), 1);
         assert_eq!(headers["forwarded"], "for=\"[2001:db8::1]\";proto=http");
+    }
+
+    #[test]
+    fn the_forwarded_element_follows_the_host_of_each_request() {
+        let client = Client::new("10.0.0.5:4000".parse().unwrap(), "http");
+        let only = Forwarding {
+            forwarded: true,
+            x_forwarded: false,
+            preserve_host: true,
+        };
+        for (host, expected) in [
+            (
+                Some("a.example"),
+                "for=10.0.0.5;proto=http;host=\"a.example\"",
+            ),
+            (
+                Some("a.example"),
+                "for=10.0.0.5;proto=http;host=\"a.example\"",
+            ),
+            (
+                Some("b.example"),
+                "for=10.0.0.5;proto=http;host=\"b.example\"",
+            ),
+            (None, "for=10.0.0.5;proto=http"),
+            (Some("b\"x"), "for=10.0.0.5;proto=http"),
+            (
+                Some("a.example"),
+                "for=10.0.0.5;proto=http;host=\"a.example\"",
+            ),
+        ] {
+            let mut headers = HeaderMap::new();
+            let host = host.map(|host| HeaderValue::from_str(host).unwrap());
+            add_forwarding(&mut headers, only, &client, host.as_ref());
+            assert_eq!(headers["forwarded"], expected, "{host:?}");
+        }
     }
 }

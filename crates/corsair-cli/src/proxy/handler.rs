@@ -3,25 +3,23 @@
 //! upstream's answer (or to the proxy's own `502`/`504`).
 
 use std::convert::Infallible;
-use std::net::SocketAddr;
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-use arc_swap::ArcSwap;
+use arc_swap::{ArcSwap, Cache};
 use corsair::{Actual, Decision};
 use http::header::{self, HeaderValue};
-use http::uri::{PathAndQuery, Scheme, Uri};
+use http::uri::{PathAndQuery, Uri};
 use http::{Method, Request, Response, StatusCode, Version};
 use hyper::body::Incoming;
-use hyper_util::client::legacy::Client;
-use hyper_util::client::legacy::connect::HttpConnector;
-use hyper_util::rt::{TokioExecutor, TokioIo};
+use hyper_util::rt::TokioIo;
 use tracing::{debug, warn};
 
 use super::body::{ProxyBody, RequestBody, stalled};
 use super::file::{Forwarding, ProxyFile, Settings, Upstream};
-use super::forward::{add_forwarding, is_upgrade, strip_hop_by_hop};
+use super::forward::{Client, add_forwarding, is_upgrade, strip_hop_by_hop};
 use super::metrics::{Metrics, Outcome, UpstreamFailure};
+use super::pool::{Failure, Pool};
 use super::routes::RouteTable;
 use super::tls::Certificates;
 
@@ -53,59 +51,122 @@ impl From<&Settings> for Live {
     }
 }
 
-/// What every connection shares: the configuration in force, the pooled
-/// upstream client, the metrics.
+/// What every connection shares: the configuration in force, the metrics.
 #[derive(Debug)]
 pub(crate) struct Shared {
     /// The configuration in force; a reload swaps it.
-    pub(crate) live: ArcSwap<Live>,
+    pub(crate) live: Arc<ArcSwap<Live>>,
     /// The metrics.
     pub(crate) metrics: Metrics,
     /// The TLS certificate, when the proxy terminates TLS.
     pub(crate) certificates: Option<Arc<Certificates>>,
-    client: Client<HttpConnector, RequestBody>,
 }
 
 impl Shared {
-    /// State for `settings`, with a fresh connection pool.
+    /// State for `settings`, served by `workers` worker threads.
     #[must_use]
-    pub(crate) fn new(settings: &Settings, certificates: Option<Arc<Certificates>>) -> Self {
-        // No connect timeout of its own: `upstream_timeout` runs from the
-        // moment the request is sent, connecting included, and a reload
-        // changes it.
-        let mut connector = HttpConnector::new();
-        connector.set_nodelay(true);
-        let client = Client::builder(TokioExecutor::new())
-            .pool_idle_timeout(Duration::from_secs(90))
-            .pool_max_idle_per_host(settings.limits.max_idle_upstream_connections)
-            .build(connector);
+    pub(crate) fn new(
+        settings: &Settings,
+        certificates: Option<Arc<Certificates>>,
+        workers: usize,
+    ) -> Self {
         Shared {
-            live: ArcSwap::from_pointee(Live::from(settings)),
-            metrics: Metrics::new(),
+            live: Arc::new(ArcSwap::from_pointee(Live::from(settings))),
+            metrics: Metrics::with_workers(workers),
             certificates,
-            client,
         }
     }
 }
 
-/// The connection a request came on.
-#[derive(Clone, Copy, Debug)]
+/// What one worker thread's connections share: its upstream pool, its
+/// shard of the metrics and its view of the configuration in force.
+#[derive(Debug)]
+pub(crate) struct Local {
+    /// The worker thread's upstream connections.
+    pub(crate) pool: Arc<Pool>,
+    /// The worker's index, which is its shard of the metrics.
+    pub(crate) index: usize,
+    /// The configuration in force as this worker last saw it.
+    current: Mutex<Current>,
+}
+
+/// A worker's view of the configuration in force.
+///
+/// Every request holds the configuration until its response is on its way.
+/// Holding it by the `Arc` the reload swapped in would make every request
+/// on every worker add to and take from one reference count, a cache line
+/// the cores pull back and forth; here each worker holds that `Arc` once,
+/// and its requests count on a wrapper of the worker's own. The cache
+/// notices a reload by a comparison of pointers, on the next request.
+#[derive(Debug)]
+struct Current {
+    cache: Cache<Arc<ArcSwap<Live>>, Arc<Live>>,
+    mine: Arc<Held>,
+}
+
+/// A worker's hold on the configuration in force: its requests share it
+/// by an `Arc` of the worker's own.
+#[derive(Debug)]
+struct Held(Arc<Live>);
+
+impl std::ops::Deref for Held {
+    type Target = Live;
+
+    fn deref(&self) -> &Live {
+        &self.0
+    }
+}
+
+impl Local {
+    /// The state of worker `index`, using `pool`.
+    pub(crate) fn new(shared: &Shared, pool: Arc<Pool>, index: usize) -> Self {
+        let mut cache = Cache::new(Arc::clone(&shared.live));
+        let mine = Arc::new(Held(Arc::clone(cache.load())));
+        Local {
+            pool,
+            index,
+            current: Mutex::new(Current { cache, mine }),
+        }
+    }
+
+    /// The configuration in force now.
+    fn live(&self, shared: &Shared) -> Arc<Held> {
+        // Only this worker's thread takes the lock, so it is never
+        // contended; poisoned (a panic while it was held, which nothing
+        // here can cause), the shared state answers.
+        let Ok(mut current) = self.current.lock() else {
+            return Arc::new(Held(shared.live.load_full()));
+        };
+        let Current { cache, mine } = &mut *current;
+        let fresh = cache.load();
+        if !Arc::ptr_eq(fresh, &mine.0) {
+            *mine = Arc::new(Held(Arc::clone(fresh)));
+        }
+        Arc::clone(mine)
+    }
+}
+
+/// One client connection's requests' context: what every connection
+/// shares, what the worker thread serving it has, and who the client is.
+#[derive(Debug)]
 pub(crate) struct Peer {
-    /// The client's address.
-    pub(crate) addr: SocketAddr,
-    /// `https` when the proxy terminated TLS, else `http`.
-    pub(crate) proto: &'static str,
+    /// What every connection shares.
+    pub(crate) shared: Arc<Shared>,
+    /// What the worker thread's connections share.
+    pub(crate) local: Arc<Local>,
+    /// The client.
+    pub(crate) client: Client,
 }
 
 /// Answers one client request. Never fails: problems become responses.
 pub(crate) async fn handle(
-    shared: Arc<Shared>,
-    peer: Peer,
+    peer: Arc<Peer>,
     request: Request<Incoming>,
 ) -> Result<Response<ProxyBody>, Infallible> {
     let start = Instant::now();
-    let live = shared.live.load_full();
-    let policy = Arc::clone(live.routes.policy_for(request.uri().path()));
+    let shared = &peer.shared;
+    let live = peer.local.live(shared);
+    let policy = live.routes.policy_for(request.uri().path());
     let decision = policy.check(request.method(), request.headers());
     let actual = match decision {
         Decision::Preflight(preflight) => {
@@ -115,7 +176,9 @@ pub(crate) async fn handle(
                 Outcome::PreflightRefused
             };
             let response = policy.preflight_response::<ProxyBody>(&preflight);
-            shared.metrics.request(outcome, start.elapsed());
+            shared
+                .metrics
+                .worker_request(peer.local.index, outcome, start.elapsed());
             return Ok(response);
         }
         Decision::Actual(actual) => actual.into_owned(),
@@ -126,25 +189,27 @@ pub(crate) async fn handle(
         Actual::Refused(_) => Outcome::ActualRefused,
     };
     let version = request.version();
-    let mut response = forward(&shared, &live, peer, request).await;
+    let mut response = forward(&peer, &live, request).await;
     // The client's protocol, whatever the upstream spoke (an HTTP/1.0
     // upstream must not turn a keep-alive HTTP/1.1 connection into 1.0).
     *response.version_mut() = version;
     let switching = response.status() == StatusCode::SWITCHING_PROTOCOLS;
     strip_hop_by_hop(response.headers_mut(), switching);
     policy.apply(&actual, response.headers_mut());
-    shared.metrics.request(outcome, start.elapsed());
+    shared
+        .metrics
+        .worker_request(peer.local.index, outcome, start.elapsed());
     Ok(response)
 }
 
 /// Sends the request upstream and returns its response, or the proxy's own
 /// `4xx`/`5xx` when that is not possible.
 async fn forward(
-    shared: &Shared,
+    peer: &Arc<Peer>,
     live: &Live,
-    peer: Peer,
     mut request: Request<Incoming>,
 ) -> Response<ProxyBody> {
+    let shared = &peer.shared;
     if request.method() == Method::CONNECT {
         return local(
             StatusCode::METHOD_NOT_ALLOWED,
@@ -168,45 +233,42 @@ async fn forward(
         .path_and_query()
         .cloned()
         .unwrap_or_else(|| PathAndQuery::from_static("/"));
-    let uri = match Uri::builder()
-        .scheme(Scheme::HTTP)
-        .authority(live.upstream.authority.clone())
-        .path_and_query(path)
-        .build()
-    {
-        Ok(uri) => uri,
-        Err(_) => return local(StatusCode::BAD_REQUEST, "corsair: bad request target\n"),
-    };
-    parts.uri = uri;
+    // Origin form (`/path?query`), as HTTP/1.1 sends to a server.
+    parts.uri = Uri::from(path);
     parts.version = Version::HTTP_11;
     strip_hop_by_hop(&mut parts.headers, upgrade);
     add_forwarding(
         &mut parts.headers,
         live.forwarding,
-        peer.addr,
-        peer.proto,
+        &peer.client,
         host.as_ref(),
     );
-    match (live.forwarding.preserve_host, host) {
-        (true, Some(host)) => {
-            parts.headers.insert(header::HOST, host);
-        }
-        _ => {
-            // The client sets `Host` from the upstream's authority.
-            parts.headers.remove(header::HOST);
-        }
-    }
+    let host = match (live.forwarding.preserve_host, host) {
+        (true, Some(host)) => host,
+        _ => match HeaderValue::from_str(live.upstream.authority.as_str()) {
+            Ok(authority) => authority,
+            Err(_) => return local(StatusCode::BAD_REQUEST, "corsair: bad request target\n"),
+        },
+    };
+    parts.headers.insert(header::HOST, host);
 
     // The upstream has `upstream_timeout` from the last piece of the body
-    // it took (from now, without a body) to answer with its headers.
+    // it took (from now, without a body) to answer with its headers,
+    // connecting included.
     let (body, progress) = RequestBody::new(body);
-    let sent = shared.client.request(Request::from_parts(parts, body));
+    let sent = peer
+        .local
+        .pool
+        .send(&live.upstream.authority, Request::from_parts(parts, body));
+    // Biased: the answer is looked at first, and no random number is drawn
+    // to pick the order at every poll.
     let answered = tokio::select! {
+        biased;
         answered = sent => Ok(answered),
-        () = stalled(progress, live.upstream_timeout) => Err(()),
+        () = stalled(progress, live.upstream_timeout, &peer.local.pool.ticks) => Err(()),
     };
-    let mut response = match answered {
-        Ok(Ok(response)) => response,
+    let (mut response, lease) = match answered {
+        Ok(Ok(answered)) => answered,
         Ok(Err(error)) if client_body_failed(&error) => {
             debug!(error = %error_chain(&error), "the client's request body failed: 400");
             return local(
@@ -215,10 +277,9 @@ async fn forward(
             );
         }
         Ok(Err(error)) => {
-            let failure = if error.is_connect() {
-                UpstreamFailure::Connect
-            } else {
-                UpstreamFailure::Protocol
+            let failure = match error {
+                Failure::Connect(_) => UpstreamFailure::Connect,
+                Failure::Http(_) => UpstreamFailure::Protocol,
             };
             shared.metrics.upstream_failure(failure);
             warn!(upstream = %live.upstream.url, error = %error_chain(&error), "upstream failed: 502");
@@ -241,26 +302,33 @@ async fn forward(
         }
     };
 
-    if response.status() == StatusCode::SWITCHING_PROTOCOLS
-        && let Some(client_upgrade) = client_upgrade
-    {
-        let upstream_upgrade = hyper::upgrade::on(&mut response);
-        tokio::spawn(async move {
-            match tokio::try_join!(client_upgrade, upstream_upgrade) {
-                Ok((client, upstream)) => {
-                    let mut client = TokioIo::new(client);
-                    let mut upstream = TokioIo::new(upstream);
-                    if let Err(error) =
-                        tokio::io::copy_bidirectional(&mut client, &mut upstream).await
-                    {
-                        debug!(%error, "upgraded connection ended");
+    if response.status() == StatusCode::SWITCHING_PROTOCOLS {
+        if let Some(client_upgrade) = client_upgrade {
+            let upstream_upgrade = hyper::upgrade::on(&mut response);
+            tokio::spawn(async move {
+                let upgraded = tokio::try_join!(client_upgrade, upstream_upgrade);
+                // The upstream connection is the tunnel now, never pooled.
+                drop(lease);
+                match upgraded {
+                    Ok((client, upstream)) => {
+                        let mut client = TokioIo::new(client);
+                        let mut upstream = TokioIo::new(upstream);
+                        if let Err(error) =
+                            tokio::io::copy_bidirectional(&mut client, &mut upstream).await
+                        {
+                            debug!(%error, "upgraded connection ended");
+                        }
                     }
+                    Err(error) => debug!(%error, "protocol switch failed"),
                 }
-                Err(error) => debug!(%error, "protocol switch failed"),
-            }
-        });
+            });
+        }
+        // Without an upgrade on the client's side the connection is of no
+        // further use: it closes with the lease.
+        return response.map(ProxyBody::from);
     }
-    response.map(ProxyBody::from)
+    let (parts, body) = response.into_parts();
+    Response::from_parts(parts, ProxyBody::upstream(body, lease))
 }
 
 /// A response the proxy writes itself.

@@ -10,15 +10,22 @@
 //! | `corsair_open_connections` | | client connections open now |
 //!
 //! Each series is created once, so recording a request is a few atomic
-//! additions, with no lock and no allocation.
+//! additions, with no lock and no allocation. The per-request series (the
+//! outcomes and the latency histogram) are kept in one shard per worker
+//! thread, each on cache lines of its own, and summed when `/metrics` is
+//! read: were they shared, every request would pull the same lines (and the
+//! histogram's lock) from the other core.
 
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
 
 use prometheus_client::encoding::text::encode;
+use prometheus_client::encoding::{EncodeMetric, MetricEncoder, NoLabelSet};
+use prometheus_client::metrics::MetricType;
 use prometheus_client::metrics::counter::Counter;
 use prometheus_client::metrics::family::Family;
 use prometheus_client::metrics::gauge::Gauge;
-use prometheus_client::metrics::histogram::{Histogram, exponential_buckets};
 use prometheus_client::registry::Registry;
 
 /// How the proxy answered a request, as far as CORS goes.
@@ -90,15 +97,125 @@ impl UpstreamFailure {
     }
 }
 
+/// The latency histogram's finite buckets: 100 µs doubling up to about
+/// 52 s (`le` = 100 µs × 2^i).
+const BUCKETS: usize = 20;
+
+/// The first bucket's upper bound, in nanoseconds.
+const FIRST_BUCKET_NANOS: u64 = 100_000;
+
+/// One worker's share of the per-request series, alone on its cache lines.
+#[derive(Debug, Default)]
+#[repr(align(128))]
+struct Shard {
+    /// Requests by outcome, indexed by `Outcome as usize`.
+    outcomes: [AtomicU64; 5],
+    /// Observations per bucket (not cumulative); the last one is `+Inf`.
+    buckets: [AtomicU64; BUCKETS + 1],
+    /// The observations' sum, in nanoseconds.
+    sum_nanos: AtomicU64,
+}
+
+impl Shard {
+    fn record(&self, outcome: Outcome, elapsed: Duration) {
+        let nanos = u64::try_from(elapsed.as_nanos()).unwrap_or(u64::MAX);
+        if let Some(counter) = self.outcomes.get(outcome as usize) {
+            counter.fetch_add(1, Ordering::Relaxed);
+        }
+        if let Some(bucket) = self.buckets.get(bucket(nanos)) {
+            bucket.fetch_add(1, Ordering::Relaxed);
+        }
+        self.sum_nanos.fetch_add(nanos, Ordering::Relaxed);
+    }
+}
+
+/// The bucket of an observation of `nanos`: the first whose bound is at
+/// least `nanos`, or `+Inf`. With `q = (nanos - 1) / 100 µs`, an
+/// observation in (100 µs × 2^(i-1), 100 µs × 2^i] has `q` in
+/// [2^(i-1), 2^i), so `i` is the bit length of `q`.
+fn bucket(nanos: u64) -> usize {
+    let q = nanos.saturating_sub(1) / FIRST_BUCKET_NANOS;
+    let bits = (u64::BITS - q.leading_zeros()) as usize;
+    bits.min(BUCKETS)
+}
+
+/// The shards, one per worker thread.
+#[derive(Debug)]
+struct Shards(Box<[Shard]>);
+
+impl Shards {
+    fn outcome(&self, outcome: Outcome) -> u64 {
+        self.0
+            .iter()
+            .filter_map(|shard| shard.outcomes.get(outcome as usize))
+            .map(|counter| counter.load(Ordering::Relaxed))
+            .sum()
+    }
+}
+
+/// `corsair_requests_total`, summed over the shards: a counter family with
+/// an `outcome` label.
+#[derive(Debug)]
+struct Outcomes(Arc<Shards>);
+
+impl EncodeMetric for Outcomes {
+    fn encode(&self, mut encoder: MetricEncoder) -> Result<(), std::fmt::Error> {
+        for outcome in Outcome::ALL {
+            let labels: Labels = [("outcome", outcome.label())];
+            encoder
+                .encode_family(&labels)?
+                .encode_counter::<NoLabelSet, _, u64>(&self.0.outcome(outcome), None)?;
+        }
+        Ok(())
+    }
+
+    fn metric_type(&self) -> MetricType {
+        MetricType::Counter
+    }
+}
+
+/// `corsair_request_duration_seconds`, summed over the shards.
+#[derive(Debug)]
+struct Durations(Arc<Shards>);
+
+impl EncodeMetric for Durations {
+    fn encode(&self, mut encoder: MetricEncoder) -> Result<(), std::fmt::Error> {
+        let mut buckets: Vec<(f64, u64)> = (0..=BUCKETS)
+            .map(|i| {
+                let bound = match i32::try_from(i) {
+                    Ok(i) if i < BUCKETS as i32 => 0.000_1 * 2_f64.powi(i),
+                    // How the encoder spells `+Inf`.
+                    _ => f64::MAX,
+                };
+                (bound, 0)
+            })
+            .collect();
+        let mut sum_nanos = 0_u64;
+        for shard in &self.0.0 {
+            for ((_, count), bucket) in buckets.iter_mut().zip(&shard.buckets) {
+                *count += bucket.load(Ordering::Relaxed);
+            }
+            sum_nanos = sum_nanos.saturating_add(shard.sum_nanos.load(Ordering::Relaxed));
+        }
+        let count = buckets.iter().map(|(_, count)| count).sum();
+        #[allow(clippy::cast_precision_loss)]
+        let sum = sum_nanos as f64 / 1e9;
+        encoder.encode_histogram::<NoLabelSet>(sum, count, &buckets, None)
+    }
+
+    fn metric_type(&self) -> MetricType {
+        MetricType::Histogram
+    }
+}
+
 /// The proxy's metrics.
 #[derive(Debug)]
 pub struct Metrics {
     registry: Registry,
-    outcomes: [Counter; 5],
+    shards: Arc<Shards>,
     upstream_failures: [Counter; 3],
     reloads_applied: Counter,
     reloads_rejected: Counter,
-    duration: Histogram,
     connections: Gauge,
 }
 
@@ -114,16 +231,23 @@ impl Metrics {
     /// Every series, at zero.
     #[must_use]
     pub fn new() -> Self {
+        Self::with_workers(1)
+    }
+
+    /// Every series, at zero, with a shard of the per-request series for
+    /// each of `workers` worker threads (at least one).
+    #[must_use]
+    pub(crate) fn with_workers(workers: usize) -> Self {
+        let shards = Arc::new(Shards(
+            (0..workers.max(1)).map(|_| Shard::default()).collect(),
+        ));
         let mut registry = Registry::default();
 
-        let requests = Family::<Labels, Counter>::default();
         registry.register(
             "corsair_requests",
             "Requests by CORS outcome",
-            requests.clone(),
+            Outcomes(Arc::clone(&shards)),
         );
-        let outcomes =
-            Outcome::ALL.map(|o| requests.get_or_create(&[("outcome", o.label())]).clone());
 
         let failures = Family::<Labels, Counter>::default();
         registry.register(
@@ -143,12 +267,10 @@ impl Metrics {
         let reloads_applied = reloads.get_or_create(&[("result", "applied")]).clone();
         let reloads_rejected = reloads.get_or_create(&[("result", "rejected")]).clone();
 
-        // 100 µs to about 52 s.
-        let duration = Histogram::new(exponential_buckets(0.000_1, 2.0, 20));
         registry.register(
             "corsair_request_duration_seconds",
             "Time from a request to its response's headers",
-            duration.clone(),
+            Durations(Arc::clone(&shards)),
         );
 
         let connections = Gauge::default();
@@ -160,21 +282,25 @@ impl Metrics {
 
         Metrics {
             registry,
-            outcomes,
+            shards,
             upstream_failures,
             reloads_applied,
             reloads_rejected,
-            duration,
             connections,
         }
     }
 
     /// Counts a request and the time to its response's headers.
     pub fn request(&self, outcome: Outcome, elapsed: Duration) {
-        if let Some(counter) = self.outcomes.get(outcome as usize) {
-            counter.inc();
+        self.worker_request(0, outcome, elapsed);
+    }
+
+    /// Counts a request served by worker thread `worker`, in its own shard.
+    pub(crate) fn worker_request(&self, worker: usize, outcome: Outcome, elapsed: Duration) {
+        let shards = &self.shards.0;
+        if let Some(shard) = shards.get(worker).or_else(|| shards.first()) {
+            shard.record(outcome, elapsed);
         }
-        self.duration.observe(elapsed.as_secs_f64());
     }
 
     /// Counts a request the upstream did not answer.
@@ -206,7 +332,7 @@ impl Metrics {
     /// The requests counted with `outcome` so far.
     #[must_use]
     pub fn requests(&self, outcome: Outcome) -> u64 {
-        self.outcomes.get(outcome as usize).map_or(0, Counter::get)
+        self.shards.outcome(outcome)
     }
 
     /// Every metric in the OpenMetrics text format.
@@ -257,5 +383,37 @@ mod tests {
             "{text}"
         );
         assert_eq!(metrics.requests(Outcome::PreflightAllowed), 2);
+    }
+
+    #[test]
+    fn the_shards_add_up_and_the_buckets_are_prometheus_clients() {
+        let metrics = Metrics::with_workers(2);
+        metrics.worker_request(0, Outcome::ActualAllowed, Duration::from_micros(100));
+        metrics.worker_request(1, Outcome::ActualAllowed, Duration::from_micros(150));
+        metrics.worker_request(7, Outcome::NoOrigin, Duration::from_secs(60));
+        assert_eq!(metrics.requests(Outcome::ActualAllowed), 2);
+        let text = metrics.render();
+        for line in [
+            "corsair_requests_total{outcome=\"actual_allowed\"} 2",
+            "corsair_requests_total{outcome=\"no_origin\"} 1",
+            "corsair_request_duration_seconds_count 3",
+            "corsair_request_duration_seconds_bucket{le=\"0.0001\"} 1",
+            "corsair_request_duration_seconds_bucket{le=\"0.0002\"} 2",
+            "corsair_request_duration_seconds_bucket{le=\"52.4288\"} 2",
+            "corsair_request_duration_seconds_bucket{le=\"+Inf\"} 3",
+            "# TYPE corsair_requests counter",
+            "# TYPE corsair_request_duration_seconds histogram",
+        ] {
+            assert!(text.contains(line), "{line} in {text}");
+        }
+        // The bounds: at most 100 µs × 2^i falls in bucket i.
+        assert_eq!(bucket(0), 0);
+        assert_eq!(bucket(100_000), 0);
+        assert_eq!(bucket(100_001), 1);
+        assert_eq!(bucket(200_000), 1);
+        assert_eq!(bucket(200_001), 2);
+        assert_eq!(bucket(100_000 << 19), 19);
+        assert_eq!(bucket((100_000 << 19) + 1), 20);
+        assert_eq!(bucket(u64::MAX), 20);
     }
 }

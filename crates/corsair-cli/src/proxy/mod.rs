@@ -15,6 +15,7 @@ pub mod file;
 mod forward;
 mod handler;
 pub mod metrics;
+mod pool;
 pub mod reload;
 pub mod routes;
 mod server;

@@ -1,26 +1,40 @@
 //! The listeners: accepting client connections within the limits, TLS,
 //! HTTP/1.1 and HTTP/2 on one port, and the graceful drain at shutdown.
+//!
+//! Connections are served by worker threads, one per core by default
+//! (`[limits] workers`), each running a single-threaded tokio runtime with
+//! its own upstream connection pool: a request, its upstream exchange and
+//! both connections' tasks stay on one thread, so serving it wakes no other
+//! thread (on a runtime whose threads share tasks, the client's and the
+//! upstream's connection tasks land on different threads, and every request
+//! pays for the wake-ups between them). One accept loop, on the runtime that
+//! started the proxy, hands the connections to the workers in turn, so
+//! they share the load evenly however few connections there are, and
+//! `max_connections` is one count for the whole proxy.
 
 use std::net::SocketAddr;
+use std::num::NonZeroUsize;
 use std::path::PathBuf;
+use std::pin::{Pin, pin};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
+use hyper::server::conn::{http1, http2};
 use hyper::service::service_fn;
 use hyper_util::rt::{TokioExecutor, TokioIo, TokioTimer};
-use hyper_util::server::conn::auto;
-use hyper_util::server::graceful::{GracefulShutdown, Watcher};
 use tokio::io::{AsyncRead, AsyncWrite};
 use tokio::net::{TcpListener, TcpStream};
-use tokio::sync::{OwnedSemaphorePermit, Semaphore, watch};
+use tokio::sync::{OwnedSemaphorePermit, Semaphore, mpsc, oneshot, watch};
 use tokio::task::{JoinHandle, JoinSet};
 use tokio_rustls::TlsAcceptor;
 use tracing::{debug, info, warn};
 
 use super::admin;
 use super::file::{FileError, Limits, Settings};
-use super::handler::{Peer, Shared, handle};
+use super::forward::Client;
+use super::handler::{Local, Peer, Shared, handle};
 use super::metrics::Metrics;
+use super::pool::Pool;
 use super::reload::{self, Seen, Source};
 use super::tls::{self, TlsError};
 
@@ -40,6 +54,9 @@ pub enum StartError {
     /// The TLS files are unusable.
     #[error(transparent)]
     Tls(#[from] TlsError),
+    /// A worker thread or its runtime could not be started.
+    #[error("cannot start a worker thread: {0}")]
+    Worker(std::io::Error),
 }
 
 /// A running proxy. Dropping it stops accepting connections at once;
@@ -65,6 +82,8 @@ pub struct Proxy {
     startup: Settings,
     stop: watch::Sender<bool>,
     accepting: JoinHandle<()>,
+    /// Each worker's end: it has drained its connections.
+    workers: Vec<oneshot::Receiver<()>>,
 }
 
 impl Proxy {
@@ -112,7 +131,11 @@ impl Proxy {
             .as_ref()
             .and_then(|listener| listener.local_addr().ok());
 
-        let shared = Arc::new(Shared::new(&settings, certificates));
+        let count = match settings.limits.workers {
+            0 => std::thread::available_parallelism().map_or(1, NonZeroUsize::get),
+            workers => workers,
+        };
+        let shared = Arc::new(Shared::new(&settings, certificates, count));
         let (stop, stopped) = watch::channel(false);
         if let Some(listener) = admin_listener {
             tokio::spawn(admin::serve(listener, Arc::clone(&shared), stopped.clone()));
@@ -132,13 +155,28 @@ impl Proxy {
                 stopped.clone(),
             ));
         }
-        let accepting = tokio::spawn(accept(
-            listener,
-            acceptor,
-            Arc::clone(&shared),
-            settings.limits,
-            stopped,
-        ));
+        let mut queues = Vec::with_capacity(count);
+        let mut workers = Vec::with_capacity(count);
+        for index in 0..count {
+            // The idle upstream connections are shared out: the limit holds
+            // for the proxy as a whole.
+            let idle = settings.limits.max_idle_upstream_connections;
+            let capacity = idle / count + usize::from(index < idle % count);
+            let (queue, done) = spawn_worker(
+                index,
+                Worker {
+                    acceptor: acceptor.clone(),
+                    local: Arc::new(Local::new(&shared, Pool::new(capacity), index)),
+                    shared: Arc::clone(&shared),
+                    limits: settings.limits,
+                    stopped: stopped.clone(),
+                },
+            )
+            .await?;
+            queues.push(queue);
+            workers.push(done);
+        }
+        let accepting = tokio::spawn(accept(listener, queues, settings.limits, stopped));
         Ok(Proxy {
             addr,
             admin_addr,
@@ -148,6 +186,7 @@ impl Proxy {
             startup: settings,
             stop,
             accepting,
+            workers,
         })
     }
 
@@ -195,58 +234,136 @@ impl Proxy {
         if let Err(error) = self.accepting.await {
             warn!(%error, "the accept loop ended abnormally");
         }
+        for worker in self.workers {
+            // An error means the worker's thread is gone already.
+            let _ = worker.await;
+        }
     }
 }
 
-/// The connection builder: HTTP/1.1 (with upgrades) and HTTP/2, within the
+/// The smallest read buffer hyper's HTTP/1.1 server accepts (it asserts on
+/// less); the configuration refuses less, and this keeps a `Limits` built
+/// by hand from reaching the assertion.
+const MIN_HTTP1_BUFFER: usize = 8192;
+
+/// The HTTP/2 connection preface: a client that knows the proxy speaks
+/// HTTP/2 without TLS (h2c, "prior knowledge") starts with it.
+const PREFACE: &[u8; 24] = b"PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n";
+
+/// The connection builders: HTTP/1.1 (with upgrades) and HTTP/2, within the
 /// limits.
-fn builder(limits: &Limits) -> auto::Builder<TokioExecutor> {
-    let mut builder = auto::Builder::new(TokioExecutor::new());
-    builder
-        .http1()
-        .timer(TokioTimer::new())
-        .header_read_timeout(limits.header_read_timeout)
-        .max_buf_size(limits.max_header_bytes);
-    builder
-        .http2()
-        .timer(TokioTimer::new())
-        .max_header_list_size(u32::try_from(limits.max_header_bytes).unwrap_or(u32::MAX));
-    builder
+///
+/// hyper's own builders rather than hyper-util's `auto` one, which serves
+/// both: that one reads the first bytes through a rewinding wrapper that
+/// stays on every read of the connection's life, and its connection future
+/// holds either protocol's state, so every idle connection carries the
+/// larger. Here the protocol is chosen once, by ALPN or by a peek at the
+/// first bytes, and the connection is the chosen protocol's alone.
+struct Builders {
+    http1: http1::Builder,
+    http2: http2::Builder<TokioExecutor>,
 }
 
-/// Accepts connections until told to stop, then drains them.
-async fn accept(
-    listener: TcpListener,
+impl Builders {
+    fn new(limits: &Limits) -> Self {
+        let mut http1 = http1::Builder::new();
+        http1
+            .timer(TokioTimer::new())
+            .header_read_timeout(limits.header_read_timeout)
+            // The limit itself: the read buffer's bound below is only
+            // approximate (a read may fill more than it, and a message that
+            // arrives whole is parsed without looking at it).
+            .max_header_size(limits.max_header_bytes)
+            .max_buf_size(limits.max_header_bytes.max(MIN_HTTP1_BUFFER));
+        let mut http2 = http2::Builder::new(TokioExecutor::new());
+        http2
+            .timer(TokioTimer::new())
+            .max_header_list_size(u32::try_from(limits.max_header_bytes).unwrap_or(u32::MAX));
+        Builders { http1, http2 }
+    }
+}
+
+/// A connection the accept loop hands to a worker: the socket, the
+/// client's address, and the connection's place under `max_connections`.
+type Accepted = (std::net::TcpStream, SocketAddr, OwnedSemaphorePermit);
+
+/// What a worker thread serves connections with.
+struct Worker {
     acceptor: Option<TlsAcceptor>,
     shared: Arc<Shared>,
+    local: Arc<Local>,
+    limits: Limits,
+    stopped: watch::Receiver<bool>,
+}
+
+/// Starts worker thread `index`: its queue of connections to serve, and
+/// what tells when it has drained them after the stop.
+async fn spawn_worker(
+    index: usize,
+    worker: Worker,
+) -> Result<(mpsc::UnboundedSender<Accepted>, oneshot::Receiver<()>), StartError> {
+    let (queue, accepted) = mpsc::unbounded_channel();
+    let (started, starting) = oneshot::channel();
+    let (finished, done) = oneshot::channel();
+    std::thread::Builder::new()
+        .name(format!("corsair-worker-{index}"))
+        .spawn(move || {
+            // Built on its own thread: a runtime may not be dropped inside
+            // another's context, which it would be, were it built by the
+            // caller and the thread failed to start.
+            let runtime = match tokio::runtime::Builder::new_current_thread()
+                .enable_all()
+                .build()
+            {
+                Ok(runtime) => runtime,
+                Err(error) => {
+                    let _ = started.send(Err(error));
+                    return;
+                }
+            };
+            let _ = started.send(Ok(()));
+            runtime.block_on(work(accepted, worker));
+            // Whatever the drain left (upstream connections, upgraded
+            // tunnels) ends with the runtime, before the proxy reports
+            // itself stopped.
+            drop(runtime);
+            let _ = finished.send(());
+        })
+        .map_err(StartError::Worker)?;
+    match starting.await {
+        Ok(Ok(())) => Ok((queue, done)),
+        Ok(Err(error)) => Err(StartError::Worker(error)),
+        Err(_) => Err(StartError::Worker(std::io::Error::other(
+            "the worker thread ended at once",
+        ))),
+    }
+}
+
+/// Accepts connections until told to stop, handing them to the workers in
+/// turn.
+async fn accept(
+    listener: TcpListener,
+    workers: Vec<mpsc::UnboundedSender<Accepted>>,
     limits: Limits,
     mut stopped: watch::Receiver<bool>,
 ) {
-    let builder = Arc::new(builder(&limits));
     let permits = Arc::new(Semaphore::new(limits.max_connections));
-    let graceful = GracefulShutdown::new();
-    let mut connections = JoinSet::new();
+    let mut next = 0_usize;
     'accepting: loop {
         // At the connection limit, wait for a connection to close before
         // accepting: new clients queue in the kernel's backlog meanwhile.
-        // Finished connections are reaped as they end, so that their tasks
-        // do not linger until the next accept.
-        let permit = loop {
-            tokio::select! {
-                biased;
-                _ = stopped.changed() => break 'accepting,
-                Some(_) = connections.join_next(), if !connections.is_empty() => {}
-                permit = Arc::clone(&permits).acquire_owned() => match permit {
-                    Ok(permit) => break permit,
-                    Err(_) => break 'accepting,
-                },
-            }
+        let permit = tokio::select! {
+            biased;
+            _ = stopped.changed() => break 'accepting,
+            permit = Arc::clone(&permits).acquire_owned() => match permit {
+                Ok(permit) => permit,
+                Err(_) => break 'accepting,
+            },
         };
         let (stream, addr) = loop {
             tokio::select! {
                 biased;
                 _ = stopped.changed() => break 'accepting,
-                Some(_) = connections.join_next(), if !connections.is_empty() => {}
                 accepted = listener.accept() => match accepted {
                     Ok(accepted) => break accepted,
                     Err(error) => {
@@ -258,18 +375,67 @@ async fn accept(
                 },
             }
         };
-        connections.spawn(connection(
-            stream,
-            addr,
-            acceptor.clone(),
-            Arc::clone(&shared),
-            Arc::clone(&builder),
-            graceful.watcher(),
-            permit,
-            limits.header_read_timeout,
-        ));
+        // Out of this runtime's reactor, into the worker's.
+        let stream = match stream.into_std() {
+            Ok(stream) => stream,
+            Err(error) => {
+                debug!(%addr, %error, "cannot hand a connection to a worker");
+                continue;
+            }
+        };
+        let Some(worker) = workers.get(next % workers.len().max(1)) else {
+            break 'accepting;
+        };
+        next = next.wrapping_add(1);
+        // A worker gone (its thread ended) drops the connection, which
+        // closes it.
+        let _ = worker.send((stream, addr, permit));
     }
     drop(listener);
+}
+
+/// A worker thread's loop: serves the connections it is handed until told
+/// to stop, then drains them.
+async fn work(mut accepted: mpsc::UnboundedReceiver<Accepted>, worker: Worker) {
+    let Worker {
+        acceptor,
+        shared,
+        local,
+        limits,
+        mut stopped,
+    } = worker;
+    let builders = Arc::new(Builders::new(&limits));
+    let ticking = Arc::clone(&local.pool);
+    tokio::spawn(async move { ticking.ticks.run().await });
+    let mut connections = JoinSet::new();
+    loop {
+        // Finished connections are reaped as they end, so that their tasks
+        // do not linger until the next connection.
+        tokio::select! {
+            biased;
+            _ = stopped.changed() => break,
+            Some(_) = connections.join_next(), if !connections.is_empty() => {}
+            next = accepted.recv() => match next {
+                Some((stream, addr, permit)) => {
+                    connections.spawn(connection(
+                        stream,
+                        addr,
+                        acceptor.clone(),
+                        Arc::clone(&shared),
+                        Arc::clone(&local),
+                        Arc::clone(&builders),
+                        stopped.clone(),
+                        permit,
+                        limits.header_read_timeout,
+                    ));
+                }
+                None => break,
+            },
+        }
+    }
+    // Connections handed over but not yet taken: closed unserved, as the
+    // listener's backlog is.
+    drop(accepted);
     while connections.try_join_next().is_some() {}
     let open = connections.len();
     info!(
@@ -277,8 +443,11 @@ async fn accept(
         grace = ?limits.shutdown_grace,
         "no longer accepting connections; draining"
     );
+    // Each connection saw the stop too: it finishes the request in flight
+    // (HTTP/1.1) or the open streams (HTTP/2), then closes.
+    let drained = async { while connections.join_next().await.is_some() {} };
     tokio::select! {
-        () = graceful.shutdown() => info!("every connection finished"),
+        () = drained => info!("every connection finished"),
         () = tokio::time::sleep(limits.shutdown_grace) => {
             warn!(
                 open = connections.len(),
@@ -301,34 +470,49 @@ impl Drop for Open {
 /// Serves one client connection, after the TLS handshake when there is one.
 #[allow(clippy::too_many_arguments)]
 async fn connection(
-    stream: TcpStream,
+    stream: std::net::TcpStream,
     addr: SocketAddr,
     acceptor: Option<TlsAcceptor>,
     shared: Arc<Shared>,
-    builder: Arc<auto::Builder<TokioExecutor>>,
-    watcher: Watcher,
+    local: Arc<Local>,
+    builders: Arc<Builders>,
+    stopped: watch::Receiver<bool>,
     _permit: OwnedSemaphorePermit,
     handshake_timeout: Duration,
 ) {
     shared.metrics.connection_opened();
     let _open = Open(Arc::clone(&shared));
+    let stream = match TcpStream::from_std(stream) {
+        Ok(stream) => stream,
+        Err(error) => {
+            debug!(%addr, %error, "cannot serve a connection");
+            return;
+        }
+    };
     let _ = stream.set_nodelay(true);
+    let peer = |proto| {
+        Arc::new(Peer {
+            shared,
+            local,
+            client: Client::new(addr, proto),
+        })
+    };
     match acceptor {
         None => {
-            let peer = Peer {
-                addr,
-                proto: "http",
-            };
-            serve(stream, peer, shared, &builder, watcher).await;
+            // The first bytes must come within the time the request's
+            // headers have, so that a silent client does not hold the
+            // connection longer than hyper would let it.
+            match tokio::time::timeout(handshake_timeout, prior_knowledge(&stream)).await {
+                Ok(Ok(http2)) => serve(stream, http2, peer("http"), &builders, stopped).await,
+                Ok(Err(error)) => debug!(%addr, %error, "cannot read from a connection"),
+                Err(_) => debug!(%addr, "no request on a connection in time"),
+            }
         }
         Some(acceptor) => {
             match tokio::time::timeout(handshake_timeout, acceptor.accept(stream)).await {
                 Ok(Ok(stream)) => {
-                    let peer = Peer {
-                        addr,
-                        proto: "https",
-                    };
-                    serve(stream, peer, shared, &builder, watcher).await;
+                    let http2 = stream.get_ref().1.alpn_protocol() == Some(b"h2");
+                    serve(stream, http2, peer("https"), &builders, stopped).await;
                 }
                 Ok(Err(error)) => debug!(%addr, %error, "TLS handshake failed"),
                 Err(_) => debug!(%addr, "TLS handshake timed out"),
@@ -337,18 +521,72 @@ async fn connection(
     }
 }
 
+/// Whether a plain-TCP client starts with the HTTP/2 preface. The bytes
+/// are peeked, not read: the chosen protocol's parser reads them.
+async fn prior_knowledge(stream: &TcpStream) -> std::io::Result<bool> {
+    let mut first = [0_u8; PREFACE.len()];
+    loop {
+        let peeked = stream.peek(&mut first).await?;
+        let seen = first.get(..peeked).unwrap_or_default();
+        // Nothing (the client closed: HTTP/1.1 ends the connection
+        // quietly) or anything but the preface's start is HTTP/1.1.
+        if seen.is_empty() || !PREFACE.starts_with(seen) {
+            return Ok(false);
+        }
+        if peeked == PREFACE.len() {
+            return Ok(true);
+        }
+        // The start of the preface, the rest still on its way (a client
+        // that split it): peeking again at once would find the same bytes,
+        // so wait a little. Rare, and bounded by the caller's timeout.
+        tokio::time::sleep(Duration::from_millis(5)).await;
+    }
+}
+
+/// Serves HTTP/2 or HTTP/1.1 (with upgrades) on `io` until the client is
+/// done, or until the stop, which lets the requests in flight finish.
 async fn serve<I>(
     io: I,
-    peer: Peer,
-    shared: Arc<Shared>,
-    builder: &auto::Builder<TokioExecutor>,
-    watcher: Watcher,
+    http2: bool,
+    peer: Arc<Peer>,
+    builders: &Builders,
+    mut stopped: watch::Receiver<bool>,
 ) where
     I: AsyncRead + AsyncWrite + Unpin + Send + 'static,
 {
-    let service = service_fn(move |request| handle(Arc::clone(&shared), peer, request));
-    let connection = builder.serve_connection_with_upgrades(TokioIo::new(io), service);
-    if let Err(error) = watcher.watch(connection.into_owned()).await {
-        debug!(addr = %peer.addr, error = %error, "connection ended with an error");
+    let addr = peer.client.addr;
+    let service = service_fn(move |request| handle(Arc::clone(&peer), request));
+    let io = TokioIo::new(io);
+    let ended = if http2 {
+        let connection = builders.http2.serve_connection(io, service);
+        until_stopped(connection, &mut stopped, |c| c.graceful_shutdown()).await
+    } else {
+        let connection = builders.http1.serve_connection(io, service).with_upgrades();
+        until_stopped(connection, &mut stopped, |c| c.graceful_shutdown()).await
+    };
+    if let Err(error) = ended {
+        debug!(%addr, error = %error, "connection ended with an error");
     }
+}
+
+/// Drives `connection` to its end; at the stop (or when the proxy is gone),
+/// asks it to finish gracefully with `shutdown` first.
+async fn until_stopped<C, E>(
+    connection: C,
+    stopped: &mut watch::Receiver<bool>,
+    shutdown: impl FnOnce(Pin<&mut C>),
+) -> Result<(), E>
+where
+    C: Future<Output = Result<(), E>>,
+{
+    let mut connection = pin!(connection);
+    if !*stopped.borrow_and_update() {
+        tokio::select! {
+            biased;
+            ended = connection.as_mut() => return ended,
+            _ = stopped.changed() => {}
+        }
+    }
+    shutdown(connection.as_mut());
+    connection.await
 }

@@ -434,13 +434,12 @@ def proxy_section(path, verdicts):
         ]
         return (
             "## Proxy: `corsair proxy` vs nginx (wrk on loopback)\n\n"
-            f"wrk `{data['wrk']}`, {data['rounds']} rounds, commit {data['commit']}, "
+            f"wrk `{data['wrk']}`, {data['rounds']} round{'s' if data['rounds'] != 1 else ''}, "
+            f"commit {data['commit']}, "
             f"{machine.get('cores', '?')} cores, {machine.get('cpu', '?')}.\n\n"
             + table(header, rows)
-            + f"\n\nMemory for {idle['connections']:,} idle keep-alive connections: "
-            f"corsair {idle['corsair']:,} KiB, nginx {idle['nginx']:,} KiB "
-            f"({idle['corsair'] / idle['connections']:.1f} vs "
-            f"{idle['nginx'] / idle['connections']:.1f} KiB per connection; reported, no target)."
+            + f"\n\nMemory per idle keep-alive connection, with {idle['connections']:,} open: "
+            f"corsair {idle['corsair']:,} KiB, nginx {idle['nginx']:,} KiB (reported, no target)."
         )
     except (KeyError, TypeError, ZeroDivisionError) as error:
         raise Missing(f"malformed proxy results {path}: missing or bad {error!r}") from error

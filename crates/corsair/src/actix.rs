@@ -86,13 +86,6 @@ fn name(name: &http::HeaderName) -> Option<HeaderName> {
     }
 }
 
-fn value(value: ResponseValue<'_, HeaderValue>) -> Option<HeaderValue> {
-    match value {
-        ResponseValue::Rendered(rendered) => HeaderValue::from_bytes(rendered.as_bytes()).ok(),
-        ResponseValue::Echo(echoed) => Some(echoed.clone()),
-    }
-}
-
 /// Any actix-web map, written value by value: each rendered value is copied
 /// into a new actix-web value. The middleware writes through its own map
 /// instead, which converts every value once per policy.
@@ -102,21 +95,15 @@ impl ResponseHeaders<HeaderValue> for HeaderMap {
     }
 
     fn remove(&mut self, header: &http::HeaderName) {
-        if let Some(header) = name(header) {
-            HeaderMap::remove(self, header);
-        }
+        Writer::plain(self).remove(header);
     }
 
     fn insert(&mut self, header: &http::HeaderName, content: ResponseValue<'_, HeaderValue>) {
-        if let (Some(header), Some(content)) = (name(header), value(content)) {
-            HeaderMap::insert(self, header, content);
-        }
+        Writer::plain(self).insert(header, content);
     }
 
     fn append(&mut self, header: &http::HeaderName, content: ResponseValue<'_, HeaderValue>) {
-        if let (Some(header), Some(content)) = (name(header), value(content)) {
-            HeaderMap::append(self, header, content);
-        }
+        Writer::plain(self).append(header, content);
     }
 
     fn any_value(&self, header: &http::HeaderName, test: impl FnMut(&[u8]) -> bool) -> bool {
@@ -149,7 +136,9 @@ impl Rendered {
     fn new(policy: Arc<Policy>) -> Self {
         let mut values: Vec<(http::HeaderValue, HeaderValue)> = Vec::new();
         for rendered in policy.rendered_values() {
-            if values.iter().any(|(known, _)| known == rendered) {
+            // Kept by buffer, as `get` finds them: two equal texts in two
+            // buffers (possible past the interning budget) are both kept.
+            if values.iter().any(|(known, _)| same_buffer(known, rendered)) {
                 continue;
             }
             let bytes = bytes::Bytes::copy_from_slice(rendered.as_bytes());
@@ -164,29 +153,42 @@ impl Rendered {
     /// the buffers of those it was built with, so comparing addresses finds
     /// them; anything else (the debug reason) is copied.
     fn get(&self, rendered: &http::HeaderValue) -> Option<HeaderValue> {
-        let bytes = rendered.as_bytes();
         self.values
             .iter()
-            .find(|(known, _)| {
-                let known = known.as_bytes();
-                std::ptr::eq(known.as_ptr(), bytes.as_ptr()) && known.len() == bytes.len()
-            })
+            .find(|(known, _)| same_buffer(known, rendered))
             .map(|(_, actix)| actix.clone())
-            .or_else(|| HeaderValue::from_bytes(bytes).ok())
+            .or_else(|| HeaderValue::from_bytes(rendered.as_bytes()).ok())
     }
 }
 
-/// An actix-web response map, written with the values of a [`Rendered`].
-struct Writer<'a> {
-    map: &'a mut HeaderMap,
-    rendered: &'a Rendered,
+/// Whether two values are the very same bytes in memory.
+fn same_buffer(one: &http::HeaderValue, other: &http::HeaderValue) -> bool {
+    let (one, other) = (one.as_bytes(), other.as_bytes());
+    std::ptr::eq(one.as_ptr(), other.as_ptr()) && one.len() == other.len()
 }
 
-impl Writer<'_> {
+/// An actix-web response map, written with the values of a [`Rendered`]
+/// when there is one, or with fresh copies of the rendered values.
+struct Writer<'a> {
+    map: &'a mut HeaderMap,
+    rendered: Option<&'a Rendered>,
+}
+
+impl<'a> Writer<'a> {
+    fn plain(map: &'a mut HeaderMap) -> Self {
+        Writer {
+            map,
+            rendered: None,
+        }
+    }
+
     fn value(&self, content: ResponseValue<'_, HeaderValue>) -> Option<HeaderValue> {
-        match content {
-            ResponseValue::Rendered(rendered) => self.rendered.get(rendered),
-            ResponseValue::Echo(echoed) => Some(echoed.clone()),
+        match (content, self.rendered) {
+            (ResponseValue::Rendered(rendered), Some(known)) => known.get(rendered),
+            (ResponseValue::Rendered(rendered), None) => {
+                HeaderValue::from_bytes(rendered.as_bytes()).ok()
+            }
+            (ResponseValue::Echo(echoed), _) => Some(echoed.clone()),
         }
     }
 }
@@ -361,7 +363,7 @@ where
                     &preflight,
                     &mut Writer {
                         map: response.headers_mut(),
-                        rendered: &rendered,
+                        rendered: Some(&rendered),
                     },
                 );
                 let response = match policy.debug_reason(&preflight) {
@@ -440,7 +442,7 @@ where
                 Ok(mut response) => {
                     let writer = &mut Writer {
                         map: response.headers_mut(),
-                        rendered,
+                        rendered: Some(rendered),
                     };
                     rendered.policy.apply(actual, writer);
                     Poll::Ready(Ok(response.map_into_left_body()))
@@ -452,7 +454,7 @@ where
                     let mut response = error.error_response();
                     let writer = &mut Writer {
                         map: response.headers_mut(),
-                        rendered,
+                        rendered: Some(rendered),
                     };
                     rendered.policy.apply(actual, writer);
                     Poll::Ready(Err(InternalError::from_response(error, response).into()))

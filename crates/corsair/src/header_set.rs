@@ -3,8 +3,9 @@
 //!
 //! A policy usually allows a handful of names, and a preflight asks about
 //! one or two. For such sets a scan that compares lengths first beats
-//! hashing: most entries are skipped on one comparison, and the probe is
-//! never read twice. Past [`LINEAR_MAX`] names the set hashes instead, so
+//! hashing: most entries are skipped on one comparison, and an entry of the
+//! right length is compared as two words (see [`Fingerprint`]), its own
+//! prepared when the set was built. Past [`LINEAR_MAX`] names the set hashes instead, so
 //! that a policy allowing hundreds of names still costs one probe.
 
 use std::hash::{BuildHasher, Hash, Hasher};
@@ -38,6 +39,77 @@ impl Case {
                 }
             }
     }
+
+    /// A name's [`Fingerprint`], ASCII-lowercased when names compare
+    /// without case.
+    fn fingerprint(self, bytes: &[u8]) -> Fingerprint {
+        let [first, last] = words(bytes);
+        match self {
+            Case::Sensitive => [first, last],
+            Case::Insensitive => [ascii_lowercase(first), ascii_lowercase(last)],
+        }
+    }
+}
+
+/// The bytes of a name as two words: its first and its last eight bytes
+/// when it has eight or more (overlapping below sixteen), its first and last
+/// four in one word when it has four to seven, and its bytes in one word
+/// below that. Between names of one length, equal fingerprints mean equal
+/// names up to [`FINGERPRINT_MAX`] bytes.
+type Fingerprint = [u64; 2];
+
+/// The longest name a [`Fingerprint`] holds whole.
+const FINGERPRINT_MAX: usize = 16;
+
+fn words(bytes: &[u8]) -> Fingerprint {
+    if let (Some(first), Some(last)) = (bytes.first_chunk::<8>(), bytes.last_chunk::<8>()) {
+        return [u64::from_le_bytes(*first), u64::from_le_bytes(*last)];
+    }
+    if let (Some(first), Some(last)) = (bytes.first_chunk::<4>(), bytes.last_chunk::<4>()) {
+        let first = u64::from(u32::from_le_bytes(*first));
+        let last = u64::from(u32::from_le_bytes(*last));
+        return [first | (last << 32), 0];
+    }
+    let word = bytes
+        .iter()
+        .rev()
+        .fold(0, |word, &byte| (word << 8) | u64::from(byte));
+    [word, 0]
+}
+
+/// The eight bytes of `word` ASCII-lowercased, all at once: each byte from
+/// `A` to `Z` gains `0x20`; every other byte, non-ASCII included, is kept.
+fn ascii_lowercase(word: u64) -> u64 {
+    const LOW7: u64 = 0x7f7f_7f7f_7f7f_7f7f;
+    const HIGH: u64 = 0x8080_8080_8080_8080;
+    const ONES: u64 = 0x0101_0101_0101_0101;
+    // On the low seven bits of every byte, adding `0x80 - c` sets the byte's
+    // high bit exactly when it is at least `c`, and never carries into the
+    // next byte (`0x7f + 0x3f < 0x100`).
+    let low = word & LOW7;
+    let at_least_a = low + ONES * (0x80 - u64::from(b'A'));
+    let past_z = low + ONES * (0x80 - u64::from(b'Z') - 1);
+    let upper = at_least_a & !past_z & !word & HIGH;
+    word | (upper >> 2)
+}
+
+/// A stored name: its length, its fingerprint (lowercase when the set
+/// ignores case) and, for a name too long for the fingerprint, its bytes.
+#[derive(Clone, Debug)]
+struct Name {
+    len: usize,
+    fingerprint: Fingerprint,
+    bytes: Box<[u8]>,
+}
+
+impl Name {
+    fn new(case: Case, bytes: &[u8]) -> Self {
+        Name {
+            len: bytes.len(),
+            fingerprint: case.fingerprint(bytes),
+            bytes: bytes.into(),
+        }
+    }
 }
 
 /// A set of names, compared as its [`Case`] says.
@@ -50,7 +122,7 @@ pub(crate) struct NameSet {
 #[derive(Clone, Debug)]
 enum Repr {
     /// Few names: compared in turn, length first.
-    Linear(Vec<Box<[u8]>>),
+    Linear(Box<[Name]>),
     /// Many names: hashed (folding case when the set does).
     Hashed {
         table: HashTable<Box<[u8]>>,
@@ -87,9 +159,10 @@ impl NameSet {
             }
         }
         if unique.len() <= LINEAR_MAX {
+            let names = unique.iter().map(|name| Name::new(case, name)).collect();
             return NameSet {
                 case,
-                repr: Repr::Linear(unique),
+                repr: Repr::Linear(names),
             };
         }
         let hasher = DefaultHashBuilder::default();
@@ -108,7 +181,14 @@ impl NameSet {
     pub(crate) fn contains(&self, name: &[u8]) -> bool {
         let case = self.case;
         match &self.repr {
-            Repr::Linear(names) => names.iter().any(|stored| case.eq(stored, name)),
+            Repr::Linear(names) => {
+                let fingerprint = case.fingerprint(name);
+                names.iter().any(|stored| {
+                    stored.len == name.len()
+                        && stored.fingerprint == fingerprint
+                        && (stored.len <= FINGERPRINT_MAX || case.eq(&stored.bytes, name))
+                })
+            }
             Repr::Hashed { table, hasher } => table
                 .find(hash(case, hasher, name), |stored| case.eq(stored, name))
                 .is_some(),
@@ -171,6 +251,49 @@ mod tests {
             assert!(!set.contains(b"Patch"));
             assert!(!set.contains(b"PURGE"));
             assert!(!set.contains(b"DELETE"));
+        }
+    }
+
+    #[test]
+    fn words_lowercase_exactly_the_ascii_capitals() {
+        // Every byte value, at every position of a word, next to neighbours
+        // that could carry into it (0x7f, 0xff) or be confused with it.
+        for byte in 0..=u8::MAX {
+            for position in 0..8 {
+                for fill in [0u8, b'Z', 0x7f, 0xff] {
+                    let mut bytes = [fill; 8];
+                    bytes[position] = byte;
+                    let lowered = ascii_lowercase(u64::from_le_bytes(bytes)).to_le_bytes();
+                    assert_eq!(lowered, bytes.map(|b| b.to_ascii_lowercase()), "{bytes:?}");
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn names_compare_across_word_boundaries() {
+        let names = [
+            "a",
+            "seven77",
+            "eight888",
+            "nine-9999",
+            "x-sixteen-bytes!",
+            "x-seventeen-bytes",
+            "x-twenty-four-bytes-long",
+        ];
+        for case in [Case::Sensitive, Case::Insensitive] {
+            let set = NameSet::new(case, names);
+            for name in names {
+                assert!(set.contains(name.as_bytes()), "{name}");
+                // One byte changed anywhere, or one more or less, misses.
+                for index in 0..name.len() {
+                    let mut changed = name.as_bytes().to_vec();
+                    changed[index] ^= 0x01;
+                    assert!(!set.contains(&changed), "{changed:?}");
+                }
+                assert!(!set.contains(&name.as_bytes()[..name.len() - 1]));
+                assert!(!set.contains(format!("{name}\0").as_bytes()));
+            }
         }
     }
 

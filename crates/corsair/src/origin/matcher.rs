@@ -116,8 +116,10 @@ impl LabelNode {
         let mut node = self;
         let mut rest = host;
         loop {
-            let (left, label) = match rest.rsplit_once('.') {
-                Some((left, label)) => (Some(left), label),
+            // A byte scan: labels are short, and `str::rsplit_once` pays
+            // for a general searcher before it reads the first byte.
+            let (left, label) = match rest.bytes().rposition(|byte| byte == b'.') {
+                Some(dot) => (rest.get(..dot), rest.get(dot + 1..).unwrap_or_default()),
                 None => (None, rest),
             };
             let Some(child) = node.children.get(label) else {

@@ -10,6 +10,7 @@
 
 use std::fmt;
 
+use crate::protocol::CORS_RESPONSE_HEADERS;
 use http::header::{
     ACCESS_CONTROL_REQUEST_HEADERS, ACCESS_CONTROL_REQUEST_METHOD, Entry, HeaderMap, HeaderName,
     HeaderValue, ORIGIN,
@@ -94,6 +95,21 @@ pub trait ResponseHeaders<V> {
     /// Removes every value of `name`.
     fn remove(&mut self, name: &HeaderName);
 
+    /// Removes the CORS response headers (`Access-Control-Allow-*`,
+    /// `-Expose-Headers`, `-Max-Age`) set by the application, which the
+    /// policy replaces. By default, when [`has_access_control`] finds any,
+    /// each of the six names is removed in turn; a map that can find which
+    /// are present in one pass should override this.
+    ///
+    /// [`has_access_control`]: ResponseHeaders::has_access_control
+    fn remove_cors_headers(&mut self) {
+        if self.has_access_control() {
+            for name in &CORS_RESPONSE_HEADERS {
+                self.remove(name);
+            }
+        }
+    }
+
     /// Sets `name` to `value`, replacing what was there.
     fn insert(&mut self, name: &HeaderName, value: ResponseValue<'_, V>);
 
@@ -145,6 +161,28 @@ impl ResponseHeaders<HeaderValue> for HeaderMap {
 
     fn remove(&mut self, name: &HeaderName) {
         HeaderMap::remove(self, name);
+    }
+
+    fn remove_cors_headers(&mut self) {
+        // One pass over the names (a prefix test each, as in
+        // `has_access_control`), then a removal, which hashes, only for the
+        // names present: an upstream that sets `Access-Control-Allow-Origin`
+        // costs one removal rather than six.
+        let cors = &CORS_RESPONSE_HEADERS;
+        // Bit `i` set: `cors[i]` is present.
+        let mut present = 0u8;
+        for name in self.keys() {
+            if name.as_str().starts_with("access-control-")
+                && let Some(index) = cors.iter().position(|cors| cors == name)
+            {
+                present |= 1 << index;
+            }
+        }
+        for (index, name) in cors.iter().enumerate() {
+            if present & (1 << index) != 0 {
+                HeaderMap::remove(self, name);
+            }
+        }
     }
 
     fn insert(&mut self, name: &HeaderName, value: ResponseValue<'_, HeaderValue>) {

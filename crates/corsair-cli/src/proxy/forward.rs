@@ -4,7 +4,7 @@
 use std::net::{IpAddr, SocketAddr};
 use std::sync::Mutex;
 
-use http::header::{self, HeaderMap, HeaderName, HeaderValue};
+use http::header::{self, Entry, HeaderMap, HeaderName, HeaderValue};
 
 use super::file::Forwarding;
 
@@ -184,20 +184,29 @@ pub(crate) fn add_forwarding(
     host: Option<&HeaderValue>,
 ) {
     if forwarding.x_forwarded {
-        let chain = match headers.get(&X_FORWARDED_FOR).map(HeaderValue::to_str) {
-            Some(Ok(earlier)) if !earlier.trim().is_empty() => {
-                let ip = client.ip.to_str().unwrap_or_default();
-                HeaderValue::from_str(&format!("{earlier}, {ip}")).ok()
+        // One lookup for reading and writing: these names are not standard
+        // ones, so every lookup hashes all their bytes.
+        match headers.entry(X_FORWARDED_FOR.clone()) {
+            Entry::Vacant(vacant) => {
+                vacant.insert(client.ip.clone());
             }
-            _ => Some(client.ip.clone()),
-        };
-        // `insert` replaces every earlier line of the header.
-        match chain {
-            Some(value) => {
-                headers.insert(X_FORWARDED_FOR.clone(), value);
-            }
-            None => {
-                headers.remove(&X_FORWARDED_FOR);
+            Entry::Occupied(mut occupied) => {
+                let chain = match occupied.get().to_str() {
+                    Ok(earlier) if !earlier.trim().is_empty() => {
+                        let ip = client.ip.to_str().unwrap_or_default();
+                        HeaderValue::from_str(&format!("{earlier}, {ip}")).ok()
+                    }
+                    _ => Some(client.ip.clone()),
+                };
+                // `insert` replaces every earlier line of the header.
+                match chain {
+                    Some(value) => {
+                        occupied.insert(value);
+                    }
+                    None => {
+                        occupied.remove_entry_mult();
+                    }
+                }
             }
         }
         headers.insert(

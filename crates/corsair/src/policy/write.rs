@@ -11,7 +11,6 @@ use http::header::{
 use super::Policy;
 use super::decision::{Actual, Preflight, PreflightGrant};
 use crate::headers::{RequestHeader, RequestHeaders, ResponseHeaders, ResponseValue};
-use crate::protocol::CORS_RESPONSE_HEADERS;
 
 /// `Vary` of an actual response whose CORS headers depend on the origin.
 static VARY_ORIGIN: HeaderValue = HeaderValue::from_static("Origin");
@@ -241,13 +240,7 @@ impl Policy {
         V: Clone,
         R: ResponseHeaders<V>,
     {
-        // One pass over the names finds whether there is anything to remove,
-        // which is cheaper than six lookups when there is not (the usual case).
-        if headers.has_access_control() {
-            for name in &CORS_RESPONSE_HEADERS {
-                headers.remove(name);
-            }
-        }
+        headers.remove_cors_headers();
         if let Actual::Allowed(origin) = actual {
             headers.insert(&ACCESS_CONTROL_ALLOW_ORIGIN, origin.response_value());
             if self.credentials {

@@ -136,63 +136,91 @@ fn tower_http_layer(origin: AllowOrigin) -> CorsLayer {
 
 /// The least any correct layer must do, without deciding anything: the
 /// answer corsair gives to this kind of request, written with static values
-/// (no reference counts) and no check of the request at all. `kind` is
-/// `(preflight, allowed)`. A layer's overhead can get no lower than this
-/// one's, so it shows how much of corsair's is the decision and how much is
-/// writing the headers into an `http::HeaderMap`.
-fn floor(kind: (bool, bool), request: Request<()>) -> Ready<Result<Response<Body>, Infallible>> {
-    let origin = request.headers().get(ORIGIN).cloned();
-    let vary = |headers: &mut HeaderMap, value: &'static str| {
-        headers.append(VARY, HeaderValue::from_static(value));
-    };
-    let mut response = match kind {
-        (true, allowed) => {
+/// (no reference counts) and no check of the request at all. A layer's
+/// overhead can get no lower than this one's, so it shows how much of
+/// corsair's is the decision and how much is writing the headers into an
+/// `http::HeaderMap`.
+///
+/// Each answer is written the cheapest way known: a preflight answer is a
+/// clone of a map built beforehand with the request's origin put in place
+/// (a clone costs less than six insertions into a new map), and an actual
+/// response gets its headers inserted into the application's map.
+struct Floor {
+    /// `(preflight, allowed)`.
+    kind: (bool, bool),
+    preflight_allowed: HeaderMap,
+    preflight_refused: HeaderMap,
+}
+
+impl Floor {
+    fn new(kind: (bool, bool)) -> Self {
+        const VARY_PREFLIGHT: &str =
+            "Origin, Access-Control-Request-Method, Access-Control-Request-Headers";
+        let mut preflight_allowed = HeaderMap::with_capacity(8);
+        for (name, value) in [
+            (VARY, VARY_PREFLIGHT),
+            (ACCESS_CONTROL_ALLOW_ORIGIN, ALLOWED),
+            (ACCESS_CONTROL_ALLOW_CREDENTIALS, "true"),
+            (
+                ACCESS_CONTROL_ALLOW_METHODS,
+                "GET, POST, PUT, PATCH, DELETE",
+            ),
+            (ACCESS_CONTROL_ALLOW_HEADERS, "accept, content-type"),
+            (ACCESS_CONTROL_MAX_AGE, "600"),
+        ] {
+            preflight_allowed.insert(name, HeaderValue::from_static(value));
+        }
+        let mut preflight_refused = HeaderMap::with_capacity(1);
+        preflight_refused.insert(VARY, HeaderValue::from_static(VARY_PREFLIGHT));
+        Floor {
+            kind,
+            preflight_allowed,
+            preflight_refused,
+        }
+    }
+
+    fn answer(&self, request: Request<()>) -> Ready<Result<Response<Body>, Infallible>> {
+        let origin = request.headers().get(ORIGIN).cloned();
+        let (preflight, allowed) = self.kind;
+        if preflight {
             let mut response = Response::new(Full::new(Bytes::new()));
             if allowed {
                 *response.status_mut() = StatusCode::NO_CONTENT;
-                let headers = response.headers_mut();
-                if let Some(origin) = origin {
-                    headers.insert(ACCESS_CONTROL_ALLOW_ORIGIN, origin);
+                let mut headers = self.preflight_allowed.clone();
+                if let (Some(origin), Some((_, value))) = (
+                    origin,
+                    headers
+                        .iter_mut()
+                        .find(|(name, _)| *name == ACCESS_CONTROL_ALLOW_ORIGIN),
+                ) {
+                    *value = origin;
                 }
-                for (name, value) in [
-                    (ACCESS_CONTROL_ALLOW_CREDENTIALS, "true"),
-                    (
-                        ACCESS_CONTROL_ALLOW_METHODS,
-                        "GET, POST, PUT, PATCH, DELETE",
-                    ),
-                    (ACCESS_CONTROL_ALLOW_HEADERS, "accept, content-type"),
-                    (ACCESS_CONTROL_MAX_AGE, "600"),
-                ] {
-                    headers.insert(name, HeaderValue::from_static(value));
-                }
+                *response.headers_mut() = headers;
             } else {
                 *response.status_mut() = StatusCode::FORBIDDEN;
+                *response.headers_mut() = self.preflight_refused.clone();
             }
-            vary(
-                response.headers_mut(),
-                "Origin, Access-Control-Request-Method, Access-Control-Request-Headers",
-            );
             return ready(Ok(response));
         }
-        (false, _) => match app(request).into_inner() {
+        let mut response = match app(request).into_inner() {
             Ok(response) => response,
             Err(never) => match never {},
-        },
-    };
-    let headers = response.headers_mut();
-    if let (true, Some(origin)) = (kind.1, origin) {
-        headers.insert(ACCESS_CONTROL_ALLOW_ORIGIN, origin);
-        headers.insert(
-            ACCESS_CONTROL_ALLOW_CREDENTIALS,
-            HeaderValue::from_static("true"),
-        );
-        headers.insert(
-            ACCESS_CONTROL_EXPOSE_HEADERS,
-            HeaderValue::from_static(EXPOSE),
-        );
+        };
+        let headers = response.headers_mut();
+        if let (true, Some(origin)) = (allowed, origin) {
+            headers.insert(ACCESS_CONTROL_ALLOW_ORIGIN, origin);
+            headers.insert(
+                ACCESS_CONTROL_ALLOW_CREDENTIALS,
+                HeaderValue::from_static("true"),
+            );
+            headers.insert(
+                ACCESS_CONTROL_EXPOSE_HEADERS,
+                HeaderValue::from_static(EXPOSE),
+            );
+        }
+        headers.append(VARY, HeaderValue::from_static("Origin"));
+        ready(Ok(response))
     }
-    vary(headers, "Origin");
-    ready(Ok(response))
 }
 
 /// A request prepared once; `build` costs one `HeaderMap` clone.
@@ -357,7 +385,8 @@ fn scenario(c: &mut Criterion, scenario: &common::Scenario) {
 
     let mut group = c.benchmark_group(group_name);
     bench_service(&mut group, "bare", bare, request);
-    let mut floor = service_fn(move |request| floor(scenario_kind, request));
+    let floor = Floor::new(scenario_kind);
+    let mut floor = service_fn(move |request| floor.answer(request));
     answer(&respond(&mut floor, request.build())).assert(
         corsair_status,
         scenario.allowed,

@@ -23,14 +23,14 @@ use super::request::TupleOrigin;
 #[derive(Clone, Debug, Default)]
 pub(crate) struct OriginMatcher {
     exact: HashSet<Box<[u8]>>,
-    any_port: HashSet<Box<str>>,
+    any_port: HashSet<Box<[u8]>>,
     subdomains: LabelNode,
 }
 
 /// A node of the label tree: the domain spelled by the path from the root.
 #[derive(Clone, Debug, Default)]
 struct LabelNode {
-    children: HashMap<Box<str>, LabelNode>,
+    children: HashMap<Box<[u8]>, LabelNode>,
     /// Which schemes and ports the subdomains of this domain may use.
     allowed: Option<Box<SchemePorts>>,
 }
@@ -53,12 +53,13 @@ impl OriginMatcher {
                 self.exact.insert(origin.as_bytes().into());
             }
             OriginPattern::AnyPort { scheme, host } => {
-                self.any_port.insert(format!("{scheme}://{host}").into());
+                self.any_port
+                    .insert(format!("{scheme}://{host}").into_bytes().into());
             }
             OriginPattern::Subdomains { https, base, port } => {
                 let mut node = &mut self.subdomains;
                 for label in base.rsplit('.') {
-                    node = node.children.entry(label.into()).or_default();
+                    node = node.children.entry(label.as_bytes().into()).or_default();
                 }
                 let allowed = node.allowed.get_or_insert_with(Default::default);
                 match port {
@@ -93,32 +94,30 @@ impl OriginMatcher {
     /// Whether a (well-formed) request origin matches a `scheme://host:*` or
     /// `*.base` pattern.
     pub(crate) fn matches_pattern(&self, origin: &TupleOrigin<'_>) -> bool {
-        if !self.any_port.is_empty() && self.any_port.contains(origin.without_port()) {
+        if !self.any_port.is_empty() && self.any_port.contains(origin.without_port_bytes()) {
             return true;
         }
         if self.subdomains.children.is_empty() {
             return false;
         }
-        let https = match origin.scheme() {
-            "https" => true,
-            "http" => false,
+        let https = match origin.scheme_bytes() {
+            b"https" => true,
+            b"http" => false,
             _ => return false,
         };
         self.subdomains
-            .matches_subdomain(origin.host(), https, origin.port())
+            .matches_subdomain(origin.host_bytes(), https, origin.port())
     }
 }
 
 impl LabelNode {
     /// Walks `host` label by label from the right. A node with `allowed`
     /// rules matches when at least one label of `host` remains to its left.
-    fn matches_subdomain(&self, host: &str, https: bool, port: Option<u16>) -> bool {
+    fn matches_subdomain(&self, host: &[u8], https: bool, port: Option<u16>) -> bool {
         let mut node = self;
         let mut rest = host;
         loop {
-            // A byte scan: labels are short, and `str::rsplit_once` pays
-            // for a general searcher before it reads the first byte.
-            let (left, label) = match rest.bytes().rposition(|byte| byte == b'.') {
+            let (left, label) = match rest.iter().rposition(|&byte| byte == b'.') {
                 Some(dot) => (rest.get(..dot), rest.get(dot + 1..).unwrap_or_default()),
                 None => (None, rest),
             };

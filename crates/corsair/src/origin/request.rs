@@ -40,9 +40,13 @@ pub enum RequestOrigin<'a> {
 }
 
 /// A serialised tuple origin: scheme, host and optional port.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+///
+/// It holds the bytes it was parsed from, all ASCII; the `&str` accessors
+/// make their text when asked, so that a parse that only needs the bytes
+/// (matching a pattern) never validates UTF-8.
+#[derive(Clone, Copy, PartialEq, Eq)]
 pub struct TupleOrigin<'a> {
-    serialized: &'a str,
+    serialized: &'a [u8],
     scheme_len: usize,
     host_end: usize,
     port: Option<u16>,
@@ -52,22 +56,20 @@ impl<'a> TupleOrigin<'a> {
     /// The whole origin, exactly as received.
     #[must_use]
     pub fn as_str(&self) -> &'a str {
-        self.serialized
+        text(self.serialized)
     }
 
     /// The scheme, such as `https`.
     #[must_use]
     pub fn scheme(&self) -> &'a str {
-        self.serialized.get(..self.scheme_len).unwrap_or_default()
+        text(self.scheme_bytes())
     }
 
     /// The host: a lowercase name, a dotted IPv4 address, or an IPv6 address
     /// in brackets.
     #[must_use]
     pub fn host(&self) -> &'a str {
-        self.serialized
-            .get(self.scheme_len + 3..self.host_end)
-            .unwrap_or_default()
+        text(self.host_bytes())
     }
 
     /// The port, when one is written (never the scheme's default port).
@@ -79,13 +81,44 @@ impl<'a> TupleOrigin<'a> {
     /// `scheme://host`: the origin without its port.
     #[must_use]
     pub fn without_port(&self) -> &'a str {
+        text(self.without_port_bytes())
+    }
+
+    pub(crate) fn scheme_bytes(&self) -> &'a [u8] {
+        self.serialized.get(..self.scheme_len).unwrap_or_default()
+    }
+
+    pub(crate) fn host_bytes(&self) -> &'a [u8] {
+        self.serialized
+            .get(self.scheme_len + 3..self.host_end)
+            .unwrap_or_default()
+    }
+
+    pub(crate) fn without_port_bytes(&self) -> &'a [u8] {
         self.serialized.get(..self.host_end).unwrap_or_default()
     }
 }
 
+/// The text of bytes that parsing accepted, which are all ASCII: the
+/// conversion cannot fail (and would give `""` if it did).
+fn text(bytes: &[u8]) -> &str {
+    std::str::from_utf8(bytes).unwrap_or_default()
+}
+
 impl fmt::Display for TupleOrigin<'_> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(self.serialized)
+        f.write_str(self.as_str())
+    }
+}
+
+impl fmt::Debug for TupleOrigin<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("TupleOrigin")
+            .field("serialized", &self.as_str())
+            .field("scheme_len", &self.scheme_len)
+            .field("host_end", &self.host_end)
+            .field("port", &self.port)
+            .finish()
     }
 }
 
@@ -146,11 +179,8 @@ impl<'a> RequestOrigin<'a> {
         if port.is_some() && port == default_port_bytes(scheme) {
             return Err(MalformedOrigin::DefaultPort);
         }
-        // Every byte accepted above is ASCII, so this conversion cannot fail.
-        let serialized = std::str::from_utf8(value).map_err(|_| MalformedOrigin::Host)?;
-
         Ok(RequestOrigin::Tuple(TupleOrigin {
-            serialized,
+            serialized: value,
             scheme_len,
             host_end: host_start + host_len,
             port,
@@ -184,12 +214,12 @@ fn host_len(rest: &[u8]) -> Option<usize> {
     let mut label_len = 0usize;
     let mut len = 0usize;
     for &byte in rest {
-        match byte {
-            b':' => break,
-            b'.' if label_len == 0 => return None,
-            b'.' => label_len = 0,
-            _ if is_label_byte(byte) => label_len += 1,
-            _ => return None,
+        match host_class(byte) {
+            HostClass::Colon => break,
+            HostClass::Dot if label_len == 0 => return None,
+            HostClass::Dot => label_len = 0,
+            HostClass::Label => label_len += 1,
+            HostClass::Other => return None,
         }
         len += 1;
     }
@@ -197,6 +227,42 @@ fn host_len(rest: &[u8]) -> Option<usize> {
     // after at least one label, which is fine.
     (len > 0).then_some(len)
 }
+
+/// What a byte is to a host name in an origin.
+#[derive(Clone, Copy)]
+enum HostClass {
+    /// A byte of a label ([`is_label_byte`]).
+    Label,
+    /// `.`, between labels.
+    Dot,
+    /// `:`, before the port.
+    Colon,
+    /// Anything else: not in a host a browser sends.
+    Other,
+}
+
+fn host_class(byte: u8) -> HostClass {
+    #[allow(clippy::indexing_slicing, reason = "a u8 indexes 256 entries")]
+    HOST_CLASS[usize::from(byte)]
+}
+
+/// [`HostClass`] as a table: one load per byte of the host, the longest
+/// part of an origin, where the range tests cost several instructions.
+#[allow(clippy::indexing_slicing, reason = "the loop stays below 256")]
+static HOST_CLASS: [HostClass; 256] = {
+    let mut table = [HostClass::Other; 256];
+    let mut byte = 0;
+    while byte < 256 {
+        table[byte] = match byte as u8 {
+            b'.' => HostClass::Dot,
+            b':' => HostClass::Colon,
+            other if is_label_byte(other) => HostClass::Label,
+            _ => HostClass::Other,
+        };
+        byte += 1;
+    }
+    table
+};
 
 /// A URL scheme as browsers serialise it: `[a-z][a-z0-9+.-]*`.
 pub(crate) fn is_scheme(scheme: &str) -> bool {

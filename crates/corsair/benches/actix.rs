@@ -145,6 +145,7 @@ impl Prepared {
 }
 
 /// Sends one request through `service`: ready at once, answered at once.
+#[inline(never)]
 fn respond<S, B>(service: &S, request: ServiceRequest) -> ServiceResponse<B>
 where
     S: Service<ServiceRequest, Response = ServiceResponse<B>, Error = Error>,

@@ -141,7 +141,15 @@ impl Rendered {
             if values.iter().any(|(known, _)| same_buffer(known, rendered)) {
                 continue;
             }
-            let bytes = bytes::Bytes::copy_from_slice(rendered.as_bytes());
+            // The interned text's own `'static` bytes when there is one
+            // (a clone then touches no reference count), a copy otherwise.
+            let bytes = std::str::from_utf8(rendered.as_bytes())
+                .ok()
+                .and_then(crate::policy::interned::text)
+                .map_or_else(
+                    || bytes::Bytes::copy_from_slice(rendered.as_bytes()),
+                    |text| bytes::Bytes::from_static(text.as_bytes()),
+                );
             if let Ok(actix) = HeaderValue::from_maybe_shared(bytes) {
                 values.push((rendered.clone(), actix));
             }

@@ -55,6 +55,16 @@ pub(crate) fn value(text: String) -> Option<HeaderValue> {
     Some(HeaderValue::from_static(kept))
 }
 
+/// The interned copy of `text`, if it is one (or can still become one
+/// within the budget): for adapters whose own header type can then hold the
+/// same `'static` bytes, copied without a reference count.
+#[cfg(feature = "actix")]
+pub(crate) fn text(text: &str) -> Option<&'static str> {
+    value(text.to_owned())?;
+    let table = TABLE.lock().ok()?;
+    table.texts.get(text).copied()
+}
+
 /// A counted value holds a buffer that allocates on its first clone, when
 /// it becomes shared; clone it once here, while the policy is built, so that
 /// no request ever pays that allocation.

@@ -9,7 +9,7 @@
 //! call these; every CORS rule is here.
 
 mod decision;
-mod interned;
+pub(crate) mod interned;
 mod write;
 
 use std::borrow::Cow;

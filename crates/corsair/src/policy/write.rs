@@ -84,14 +84,16 @@ impl PreflightTemplate<'_> {
 impl Policy {
     /// Every value this policy writes from what it rendered when it was
     /// built (as opposed to values echoed from the request), for adapters
-    /// that convert them once to their framework's own header type.
+    /// that convert them once to their framework's own header type: those
+    /// of actual responses first, the most frequent answers, then those of
+    /// preflight answers.
     #[cfg(feature = "actix")]
     pub(crate) fn rendered_values(&self) -> impl Iterator<Item = &HeaderValue> {
-        self.preflight_allowed
-            .values()
-            .chain(self.preflight_refused.values())
+        [&VARY_ORIGIN, &TRUE, &super::ANY]
+            .into_iter()
             .chain(&self.expose_headers)
-            .chain([&TRUE, &VARY_ORIGIN, &super::ANY])
+            .chain(self.preflight_allowed.values())
+            .chain(self.preflight_refused.values())
     }
 
     /// The response to a preflight: `204 No Content` with the CORS headers

@@ -200,9 +200,9 @@ def library_section(median, verdicts):
         "Ratio = tower-http's overhead / corsair's (n/a when neither overhead is "
         "above zero). A layer answering a preflight itself never calls the inner "
         "service, so its overhead on a preflight can come out below zero. "
-        "`floor` writes the same answer as corsair by hand, from static values "
-        "and without looking at the request: no correct layer's overhead can be "
-        "lower, so it bounds the ratio any CORS layer could reach.\n\n"
+        "`floor` writes the same answer as corsair by hand, the cheapest way "
+        "known, from static values and without looking at the request: what "
+        "a layer spends above it is what deciding costs it.\n\n"
         + table(header, rows)
     )
 
@@ -241,10 +241,12 @@ def instructions_section(path):
     return (
         "## Library overhead: tower, in instructions\n\n"
         "Instructions per request, harness included, counted by callgrind "
-        "(`scripts/bench-instructions`): the same requests as above, without "
-        "the machine's noise. `exact / floor` and `list / floor` are the best "
-        "ratios any correct layer could reach, since none can write its "
-        "headers for less than `floor`.\n\n" + table(header, rows)
+        "(`scripts/bench-instructions`, the median of three runs): the same "
+        "requests as above, without the machine's noise (tower-http's counts "
+        "still move by up to 10% between runs, with the heap states its "
+        "reallocations meet; corsair's by a few instructions). `exact / floor` "
+        "and `list / floor` are the ratios a layer would reach if deciding "
+        "cost it nothing.\n\n" + table(header, rows)
     )
 
 

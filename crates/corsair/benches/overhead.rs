@@ -34,8 +34,8 @@
 //! real service's is):
 //! - `bare`: the inner service alone, the cost of the harness itself;
 //! - `floor`: no layer, but the very headers corsair answers with written
-//!   by hand from static values, without looking at the request: the least
-//!   any correct layer pays, so `corsair − floor` is what deciding costs;
+//!   by hand, the cheapest way known, from static values and without
+//!   looking at the request, so `corsair − floor` is what deciding costs;
 //! - `corsair`: the inner service behind `corsair::Cors`;
 //! - `tower_http`: the inner service behind `tower_http::cors::CorsLayer`
 //!   with `AllowOrigin::exact`, which sends its one origin to every request
@@ -134,12 +134,11 @@ fn tower_http_layer(origin: AllowOrigin) -> CorsLayer {
         .max_age(Duration::from_secs(MAX_AGE.into()))
 }
 
-/// The least any correct layer must do, without deciding anything: the
-/// answer corsair gives to this kind of request, written with static values
-/// (no reference counts) and no check of the request at all. A layer's
-/// overhead can get no lower than this one's, so it shows how much of
-/// corsair's is the decision and how much is writing the headers into an
-/// `http::HeaderMap`.
+/// What a layer must do without deciding anything: the answer corsair
+/// gives to this kind of request, written with static values (no reference
+/// counts) and no check of the request at all. It shows how much of
+/// corsair's overhead is the decision and how much is writing the headers
+/// into an `http::HeaderMap`.
 ///
 /// Each answer is written the cheapest way known: a preflight answer is a
 /// clone of a map built beforehand with the request's origin put in place

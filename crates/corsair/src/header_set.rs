@@ -5,8 +5,9 @@
 //! one or two. For such sets a scan that compares lengths first beats
 //! hashing: most entries are skipped on one comparison, and an entry of the
 //! right length is compared as two words (see [`Fingerprint`]), its own
-//! prepared when the set was built. Past [`LINEAR_MAX`] names the set hashes instead, so
-//! that a policy allowing hundreds of names still costs one probe.
+//! prepared when the set was built. Past [`LINEAR_MAX`] names the set
+//! hashes instead, so that a policy allowing hundreds of names still costs
+//! one probe.
 
 use std::hash::{BuildHasher, Hash, Hasher};
 

@@ -168,6 +168,31 @@ class ReportTest(unittest.TestCase):
         self.assertIn("Not run (`BENCH_SKIP_PROXY=1`)", text)
         self.assertIn("of 15 targets met.", text)
 
+    def test_instruction_counts_join_the_tower_and_flat_cost_tables(self):
+        tower = {"bare": 1000, "floor": 1500, "corsair": 2000, "tower_http": 5000, "tower_http_list": 6000}
+        counts = {scenario: dict(tower) for scenario in
+                  ["actual_allowed", "preflight_allowed", "preflight_refused", "actual_no_origin"]}
+        counts["origins_scale"] = {
+            "3_origins/exact": 3000, "11000_origins/exact": 3000,
+            "3_origins_1_pattern/pattern": 4000, "11000_origins/pattern": 4000,
+            "3_origins/miss": 3000, "11000_origins/miss": 3150,
+        }
+        path = os.path.join(self.root, "instructions.json")
+        with open(path, "w") as file:
+            json.dump(counts, file)
+        text = self.report("--instructions", path)
+        # (5000 - 1000) / (2000 - 1000) and (6000 - 1000) / (2000 - 1000).
+        self.assertIn("| 4.0x | 5.0x | 8.0x | 10.0x |", self.line(text, "| actual_allowed | 1,000 |"))
+        # The timings keep the verdict; the counts sit beside them.
+        self.assertIn("| **missed** | 4,000 | 4,000 | +0.0% |", self.line(text, "| pattern hit |"))
+        self.assertIn("| met | 3,000 | 3,150 | +5.0% |", self.line(text, "| miss |"))
+        # Counts without the flat-cost group: the table keeps its timings only.
+        del counts["origins_scale"]
+        with open(path, "w") as file:
+            json.dump(counts, file)
+        text = self.report("--instructions", path)
+        self.assertTrue(self.line(text, "| miss |").endswith("| -5.0% | met |"))
+
     def test_a_missing_estimate_is_an_error_naming_the_file(self):
         path = self.estimate_path("actix/preflight_allowed", "actix_cors")
         os.remove(path)

@@ -289,7 +289,22 @@ def actix_section(median, verdicts):
     )
 
 
-def scale_section(median, verdicts):
+def scale_counts(path):
+    """The flat-cost group's instruction counts from instructions.json, or
+    None when they were not counted."""
+    if not path:
+        return None
+    try:
+        with open(path) as file:
+            counts = json.load(file).get("origins_scale")
+        if counts is None:
+            return None
+        return {name: int(n) for name, n in counts.items()}
+    except (OSError, ValueError, TypeError, AttributeError) as error:
+        raise Missing(f"unreadable {path}: {error}") from error
+
+
+def scale_section(median, verdicts, counts=None):
     rows = []
     for kind, small_name, large_name in SCALE_PAIRS:
         small = median("origins_scale", small_name)
@@ -299,7 +314,14 @@ def scale_section(median, verdicts):
         change = (large - small) / small if small > 0 else float("inf")
         ok = abs(change) < SCALE_MAX_SPREAD
         verdicts.append((f"flat cost, {kind}: 3 vs 11,000 origins (< {SCALE_MAX_SPREAD:.0%})", ok))
-        rows.append([kind, ns(small), ns(large), f"{change:+.1%}", met(ok)])
+        row = [kind, ns(small), ns(large), f"{change:+.1%}", met(ok)]
+        if counts is not None:
+            try:
+                small_n, large_n = counts[small_name], counts[large_name]
+            except KeyError as error:
+                raise Missing(f"no instruction count for origins_scale/{error}") from error
+            row += [f"{small_n:,}", f"{large_n:,}", f"{(large_n - small_n) / small_n:+.1%}"]
+        rows.append(row)
     header = [
         "match",
         "3 origins",
@@ -307,8 +329,18 @@ def scale_section(median, verdicts):
         "difference",
         f"target < {SCALE_MAX_SPREAD:.0%}",
     ]
+    if counts is not None:
+        header += ["instructions, 3 origins", "instructions, 11,000", "difference"]
+    note = (
+        ""
+        if counts is None
+        else "Timings are medians per request; the instruction counts (callgrind, "
+        "`scripts/bench-instructions`) are the same requests without the "
+        "machine's noise.\n\n"
+    )
     return (
         "## Flat cost with the size of the policy (corsair, tower, allowed-origin GET)\n\n"
+        + note
         + table(header, rows)
     )
 
@@ -471,7 +503,7 @@ def main():
             library_section(median, verdicts),
             instructions_section(args.instructions),
             actix_section(median, verdicts),
-            scale_section(median, verdicts),
+            scale_section(median, verdicts, scale_counts(args.instructions)),
             adversarial_section(median, verdicts, read_alloc(args.alloc), read_answers(args.answers)),
         ]
         if args.proxy:

@@ -58,17 +58,12 @@ impl std::error::Error for ConfigError {}
 
 /// One problem of a configuration. Each message names the field (and entry),
 /// says why it is refused and what to write instead.
-#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+#[derive(Clone, Debug, PartialEq, Eq)]
 #[non_exhaustive]
 pub enum ConfigProblem {
     /// `allow_origins` is empty.
-    #[error(
-        "allow_origins is empty: list the origins of the pages that may call this API, \
-         e.g. [\"https://app.example.com\"]"
-    )]
     NoOrigins,
     /// An entry of `allow_origins` is not an origin or supported pattern.
-    #[error("allow_origins[{index}] = {value:?}: {error}")]
     Origin {
         /// Position in `allow_origins`.
         index: usize,
@@ -78,21 +73,11 @@ pub enum ConfigProblem {
         error: OriginError,
     },
     /// `*` in `allow_origins` with `allow_credentials = true`.
-    #[error(
-        "allow_origins[{index}] = \"*\" with allow_credentials = true: browsers reject \
-         `Access-Control-Allow-Origin: *` on credentialed requests, and allowing every origin \
-         with credentials would let any website act as your users; list the origins you trust"
-    )]
     AnyOriginWithCredentials {
         /// Position in `allow_origins`.
         index: usize,
     },
     /// An `http://` origin other than loopback with credentials.
-    #[error(
-        "allow_origins[{index}] = {value:?} with allow_credentials = true: anyone on the network \
-         path can inject script into a plain-http page and act as your users; use https, or set \
-         dangerously_allow_insecure_origins = true if you accept that risk"
-    )]
     InsecureOriginWithCredentials {
         /// Position in `allow_origins`.
         index: usize,
@@ -100,12 +85,6 @@ pub enum ConfigProblem {
         value: String,
     },
     /// A wildcard directly under a public suffix with credentials.
-    #[error(
-        "allow_origins[{index}] = {value:?} with allow_credentials = true: `{suffix}` is a public \
-         suffix, so anyone can register a site under it and act as your users; list your own \
-         domains (e.g. https://*.yourname.{suffix}), or set \
-         dangerously_allow_public_suffix_wildcards = true if you accept that risk"
-    )]
     PublicSuffixWildcardWithCredentials {
         /// Position in `allow_origins`.
         index: usize,
@@ -115,10 +94,6 @@ pub enum ConfigProblem {
         suffix: String,
     },
     /// An entry of `allow_methods` is not a method name.
-    #[error(
-        "allow_methods[{index}] = {value:?} is not a method name (a token of letters, digits \
-         and !#$%&'*+-.^_`|~)"
-    )]
     MethodNotAToken {
         /// Position in `allow_methods`.
         index: usize,
@@ -126,10 +101,6 @@ pub enum ConfigProblem {
         value: String,
     },
     /// `CONNECT`, `TRACE` or `TRACK` in `allow_methods`.
-    #[error(
-        "allow_methods[{index}] = {value:?}: browsers forbid scripts to send CONNECT, TRACE \
-         and TRACK; remove it"
-    )]
     ForbiddenMethod {
         /// Position in `allow_methods`.
         index: usize,
@@ -137,10 +108,6 @@ pub enum ConfigProblem {
         value: String,
     },
     /// An entry of `allow_headers` is not a header name.
-    #[error(
-        "allow_headers[{index}] = {value:?} is not a header name (a token of letters, digits \
-         and !#$%&'*+-.^_`|~)"
-    )]
     AllowHeaderNotAToken {
         /// Position in `allow_headers`.
         index: usize,
@@ -148,10 +115,6 @@ pub enum ConfigProblem {
         value: String,
     },
     /// A forbidden request-header name in `allow_headers`.
-    #[error(
-        "allow_headers[{index}] = {value:?}: browsers set this header themselves and never let \
-         scripts send it (a forbidden request-header name); remove it"
-    )]
     ForbiddenAllowHeader {
         /// Position in `allow_headers`.
         index: usize,
@@ -159,10 +122,6 @@ pub enum ConfigProblem {
         value: String,
     },
     /// An entry of `expose_headers` is not a header name.
-    #[error(
-        "expose_headers[{index}] = {value:?} is not a header name (a token of letters, digits \
-         and !#$%&'*+-.^_`|~)"
-    )]
     ExposeHeaderNotAToken {
         /// Position in `expose_headers`.
         index: usize,
@@ -170,9 +129,6 @@ pub enum ConfigProblem {
         value: String,
     },
     /// `Set-Cookie` or `Set-Cookie2` in `expose_headers`.
-    #[error(
-        "expose_headers[{index}] = {value:?}: browsers never let scripts read cookies being set; remove it"
-    )]
     ExposedSetCookie {
         /// Position in `expose_headers`.
         index: usize,
@@ -180,23 +136,103 @@ pub enum ConfigProblem {
         value: String,
     },
     /// `*` in `expose_headers` with `allow_credentials = true`.
-    #[error(
-        "expose_headers[{index}] = \"*\" with allow_credentials = true: on credentialed requests \
-         browsers read `*` as a header literally named `*`; list the headers scripts may read"
-    )]
     AnyExposeWithCredentials {
         /// Position in `expose_headers`.
         index: usize,
     },
     /// `max_age` above 86400 seconds.
-    #[error(
-        "max_age = {value}: no browser caches a preflight that long (Chromium stops at 7200 \
-         seconds, Firefox at {MAX_AGE_LIMIT}); use at most {MAX_AGE_LIMIT}"
-    )]
     MaxAgeTooLarge {
         /// The value given.
         value: u64,
     },
+}
+
+impl fmt::Display for ConfigProblem {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            ConfigProblem::NoOrigins => write!(
+                f,
+                "allow_origins is empty: list the origins of the pages that may call this API, \
+         e.g. [\"https://app.example.com\"]"
+            ),
+            ConfigProblem::Origin {
+                index,
+                value,
+                error,
+            } => write!(f, "allow_origins[{index}] = {value:?}: {error}"),
+            ConfigProblem::AnyOriginWithCredentials { index } => write!(
+                f,
+                "allow_origins[{index}] = \"*\" with allow_credentials = true: browsers reject \
+         `Access-Control-Allow-Origin: *` on credentialed requests, and allowing every origin \
+         with credentials would let any website act as your users; list the origins you trust"
+            ),
+            ConfigProblem::InsecureOriginWithCredentials { index, value } => write!(
+                f,
+                "allow_origins[{index}] = {value:?} with allow_credentials = true: anyone on the network \
+         path can inject script into a plain-http page and act as your users; use https, or set \
+         dangerously_allow_insecure_origins = true if you accept that risk"
+            ),
+            ConfigProblem::PublicSuffixWildcardWithCredentials {
+                index,
+                value,
+                suffix,
+            } => write!(
+                f,
+                "allow_origins[{index}] = {value:?} with allow_credentials = true: `{suffix}` is a public \
+         suffix, so anyone can register a site under it and act as your users; list your own \
+         domains (e.g. https://*.yourname.{suffix}), or set \
+         dangerously_allow_public_suffix_wildcards = true if you accept that risk"
+            ),
+            ConfigProblem::MethodNotAToken { index, value } => write!(
+                f,
+                "allow_methods[{index}] = {value:?} is not a method name (a token of letters, digits \
+         and !#$%&'*+-.^_`|~)"
+            ),
+            ConfigProblem::ForbiddenMethod { index, value } => write!(
+                f,
+                "allow_methods[{index}] = {value:?}: browsers forbid scripts to send CONNECT, TRACE \
+         and TRACK; remove it"
+            ),
+            ConfigProblem::AllowHeaderNotAToken { index, value } => write!(
+                f,
+                "allow_headers[{index}] = {value:?} is not a header name (a token of letters, digits \
+         and !#$%&'*+-.^_`|~)"
+            ),
+            ConfigProblem::ForbiddenAllowHeader { index, value } => write!(
+                f,
+                "allow_headers[{index}] = {value:?}: browsers set this header themselves and never let \
+         scripts send it (a forbidden request-header name); remove it"
+            ),
+            ConfigProblem::ExposeHeaderNotAToken { index, value } => write!(
+                f,
+                "expose_headers[{index}] = {value:?} is not a header name (a token of letters, digits \
+         and !#$%&'*+-.^_`|~)"
+            ),
+            ConfigProblem::ExposedSetCookie { index, value } => write!(
+                f,
+                "expose_headers[{index}] = {value:?}: browsers never let scripts read cookies being set; remove it"
+            ),
+            ConfigProblem::AnyExposeWithCredentials { index } => write!(
+                f,
+                "expose_headers[{index}] = \"*\" with allow_credentials = true: on credentialed requests \
+         browsers read `*` as a header literally named `*`; list the headers scripts may read"
+            ),
+            ConfigProblem::MaxAgeTooLarge { value } => write!(
+                f,
+                "max_age = {value}: no browser caches a preflight that long (Chromium stops at 7200 \
+         seconds, Firefox at {MAX_AGE_LIMIT}); use at most {MAX_AGE_LIMIT}"
+            ),
+        }
+    }
+}
+
+impl std::error::Error for ConfigProblem {
+    fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
+        match self {
+            ConfigProblem::Origin { error, .. } => Some(error),
+            _ => None,
+        }
+    }
 }
 
 impl ConfigProblem {

@@ -11,7 +11,9 @@
 
 use std::hash::{BuildHasher, Hash, Hasher};
 
-use hashbrown::{DefaultHashBuilder, HashTable};
+use hashbrown::HashTable;
+
+use crate::hash::WordHash;
 
 /// The most names a set scans; larger sets hash.
 const LINEAR_MAX: usize = 16;
@@ -127,7 +129,7 @@ enum Repr {
     /// Many names: hashed (folding case when the set does).
     Hashed {
         table: HashTable<Box<[u8]>>,
-        hasher: DefaultHashBuilder,
+        hasher: WordHash,
     },
 }
 
@@ -166,7 +168,7 @@ impl NameSet {
                 repr: Repr::Linear(names),
             };
         }
-        let hasher = DefaultHashBuilder::default();
+        let hasher = WordHash::default();
         let mut table = HashTable::with_capacity(unique.len());
         for name in unique {
             let hash = hash(case, &hasher, &name);
@@ -197,7 +199,7 @@ impl NameSet {
     }
 }
 
-fn hash(case: Case, hasher: &DefaultHashBuilder, name: &[u8]) -> u64 {
+fn hash(case: Case, hasher: &WordHash, name: &[u8]) -> u64 {
     match case {
         Case::Sensitive => hasher.hash_one(name),
         Case::Insensitive => hasher.hash_one(Folded(name)),

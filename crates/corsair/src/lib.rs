@@ -61,10 +61,12 @@
 
 #[cfg(feature = "actix")]
 mod actix;
+#[cfg(feature = "browser")]
 pub mod browser;
 mod config;
 mod cors;
 mod error;
+mod hash;
 mod header_set;
 mod headers;
 pub mod origin;

@@ -14,7 +14,7 @@
 //! - [`PreflightCache`] keeps preflight answers as Chromium does.
 //! - [`Blocked`] says why a request fails, in the words of Chromium's
 //!   console, and what to change.
-//! - [`Browser`] (feature `tower`) sends requests through any tower
+//! - [`Browser`] sends requests through any tower
 //!   `Service` exactly as a browser would: the test helper that proves your
 //!   single-page app can call your API.
 //!
@@ -29,10 +29,8 @@
 
 mod cache;
 mod check;
-#[cfg(feature = "tower")]
 mod cookies;
 mod error;
-#[cfg(feature = "tower")]
 mod harness;
 mod plan;
 mod request;
@@ -43,7 +41,6 @@ pub use check::{
     max_age,
 };
 pub use error::{Blocked, CorsFailure};
-#[cfg(feature = "tower")]
 pub use harness::{BlockedRequest, Browser, FetchError, ScriptResponse};
 pub use plan::{Page, Plan, PreflightRequest};
 pub use request::{Client, CorsRequest, Credentials, Options};

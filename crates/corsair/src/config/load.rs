@@ -96,11 +96,10 @@ impl std::error::Error for SyntaxError {}
 /// Why a configuration could not be read. (A configuration that reads but
 /// is unsafe is a [`ConfigError`](crate::ConfigError), from
 /// [`Cors::new`](crate::Cors::new).)
-#[derive(Debug, thiserror::Error)]
+#[derive(Debug)]
 #[non_exhaustive]
 pub enum LoadError {
     /// The file could not be read.
-    #[error("cannot read {}: {source}", path.display())]
     Io {
         /// The file.
         path: PathBuf,
@@ -108,13 +107,11 @@ pub enum LoadError {
         source: std::io::Error,
     },
     /// The file's extension names no known format.
-    #[error("{}: name the file .toml, .json, .yaml or .yml so that its format is known", path.display())]
     UnknownFormat {
         /// The file.
         path: PathBuf,
     },
     /// The format's feature is not enabled.
-    #[error("{format} configuration needs corsair's `{feature}` feature")]
     FormatNotEnabled {
         /// The format.
         format: Format,
@@ -122,16 +119,52 @@ pub enum LoadError {
         feature: &'static str,
     },
     /// The document does not describe a configuration.
-    #[error(transparent)]
-    Syntax(#[from] SyntaxError),
+    Syntax(SyntaxError),
     /// An environment variable is unknown or its value unreadable.
-    #[error("environment variable {variable}: {message}")]
     Env {
         /// The variable.
         variable: String,
         /// What is wrong.
         message: String,
     },
+}
+
+impl fmt::Display for LoadError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            LoadError::Io { path, source } => write!(f, "cannot read {}: {source}", path.display()),
+            LoadError::UnknownFormat { path } => write!(
+                f,
+                "{}: name the file .toml, .json, .yaml or .yml so that its format is known",
+                path.display()
+            ),
+            LoadError::FormatNotEnabled { format, feature } => {
+                write!(
+                    f,
+                    "{format} configuration needs corsair's `{feature}` feature"
+                )
+            }
+            LoadError::Syntax(error) => error.fmt(f),
+            LoadError::Env { variable, message } => {
+                write!(f, "environment variable {variable}: {message}")
+            }
+        }
+    }
+}
+
+impl std::error::Error for LoadError {
+    fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
+        match self {
+            LoadError::Io { source, .. } => Some(source),
+            _ => None,
+        }
+    }
+}
+
+impl From<SyntaxError> for LoadError {
+    fn from(error: SyntaxError) -> Self {
+        LoadError::Syntax(error)
+    }
 }
 
 impl Config {

@@ -5,7 +5,7 @@ mod load;
 
 pub use load::{Format, LoadError, SyntaxError};
 
-use hashbrown::HashSet;
+use std::collections::HashSet;
 
 use crate::error::{ConfigError, ConfigProblem};
 use crate::origin::OriginPattern;

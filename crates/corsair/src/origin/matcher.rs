@@ -13,7 +13,10 @@
 //! The cost of a lookup depends on the length of the origin, never on the
 //! number of configured origins: no list is scanned and no regex is run.
 
-use hashbrown::{HashMap, HashSet};
+use crate::hash::WordHash;
+
+type HashMap<K, V> = hashbrown::HashMap<K, V, WordHash>;
+type HashSet<K> = hashbrown::HashSet<K, WordHash>;
 
 use super::pattern::{OriginPattern, PatternPort};
 use super::request::TupleOrigin;

@@ -14,7 +14,7 @@ mod matcher;
 mod pattern;
 mod request;
 
-#[cfg(feature = "tower")]
+#[cfg(feature = "browser")]
 pub(crate) use host::is_loopback as is_loopback_host;
 pub(crate) use matcher::OriginMatcher;
 pub use pattern::{OriginError, OriginPattern, PatternPort};

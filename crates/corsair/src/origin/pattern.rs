@@ -73,118 +73,162 @@ pub enum PatternPort {
 }
 
 /// Why an `allow_origins` entry is refused, with what to write instead.
-#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+#[derive(Clone, Debug, PartialEq, Eq)]
 #[non_exhaustive]
 pub enum OriginError {
     /// The entry is empty.
-    #[error(
-        "an empty string is not an origin; write scheme://host[:port], e.g. https://app.example.com"
-    )]
     Empty,
     /// `null`.
-    #[error(
-        "`null` is the origin of sandboxed iframes, file: and data: pages and redirect chains; \
-         any page can make its requests carry it, so corsair never allows it"
-    )]
     Null,
     /// A `file://` origin.
-    #[error(
-        "file: pages send `Origin: null`, which corsair never allows; serve the page over http(s)"
-    )]
     File,
     /// Not of the form `scheme://host[:port]`.
-    #[error("not an origin; write scheme://host[:port], e.g. https://app.example.com")]
     NotAnOrigin,
     /// Written with uppercase letters, which browsers never send.
-    #[error("browsers send origins in lowercase; write {lowercase}")]
     Uppercase {
         /// The entry in lowercase.
         lowercase: String,
     },
     /// A path, even `/`.
-    #[error("an origin has no path, not even a trailing slash; write {origin}")]
     Path {
         /// The entry without its path.
         origin: String,
     },
     /// A query string.
-    #[error("an origin has no query string; write {origin}")]
     Query {
         /// The entry without its query.
         origin: String,
     },
     /// A fragment.
-    #[error("an origin has no fragment; write {origin}")]
     Fragment {
         /// The entry without its fragment.
         origin: String,
     },
     /// `user:password@` before the host.
-    #[error("an origin has no user name or password; write {origin}")]
     Userinfo {
         /// The entry without its userinfo.
         origin: String,
     },
     /// The scheme's default port, which browsers leave out.
-    #[error("browsers omit the default port from origins; write {origin}")]
     DefaultPort {
         /// The entry without its port.
         origin: String,
     },
     /// A port that is not a number from 0 to 65535 (or `*`).
-    #[error("the port `{port}` is not a number from 0 to 65535 without leading zeros, or `*`")]
     Port {
         /// The port as written.
         port: String,
     },
     /// A scheme that is not `[a-z][a-z0-9+.-]*`.
-    #[error("`{scheme}` is not a URL scheme")]
     Scheme {
         /// The scheme as written.
         scheme: String,
     },
     /// A host with characters browsers never send, or empty labels.
-    #[error(
-        "`{host}` is not a host as browsers send it: lowercase labels of letters, digits, `-` and `_` \
-         separated by single dots, a dotted IPv4 address, or an IPv6 address in brackets"
-    )]
     Host {
         /// The host as written.
         host: String,
     },
     /// A host with non-ASCII characters.
-    #[error(
-        "browsers send internationalised host names in their ASCII form; write `{host}` as punycode (xn--...)"
-    )]
     NonAsciiHost {
         /// The host as written.
         host: String,
     },
     /// An IP address not in the form browsers write it.
-    #[error("browsers write this address as {canonical}")]
     NonCanonicalAddress {
         /// The address as browsers write it.
         canonical: String,
     },
     /// Something that looks like a regular expression.
-    #[error(
-        "this looks like a regular expression; corsair takes exact origins and the patterns \
-         https://*.example.com and http://localhost:*, which cannot match more than you meant"
-    )]
     Regex,
     /// A `*` anywhere but a leading `*.` label or the port.
-    #[error(
-        "`*` may only stand for leading labels (https://*.example.com), for the port \
-         (http://localhost:*), or alone for every origin"
-    )]
     MisplacedWildcard,
     /// A subdomain wildcard on a scheme other than `http` or `https`.
-    #[error("subdomain wildcards are supported for http and https origins only")]
     WildcardScheme,
     /// A subdomain wildcard under an IP address.
-    #[error("an IP address has no subdomains; list the addresses you mean")]
     WildcardAddress,
 }
+
+impl fmt::Display for OriginError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            OriginError::Empty => write!(
+                f,
+                "an empty string is not an origin; write scheme://host[:port], e.g. https://app.example.com"
+            ),
+            OriginError::Null => write!(
+                f,
+                "`null` is the origin of sandboxed iframes, file: and data: pages and redirect chains; \
+         any page can make its requests carry it, so corsair never allows it"
+            ),
+            OriginError::File => write!(
+                f,
+                "file: pages send `Origin: null`, which corsair never allows; serve the page over http(s)"
+            ),
+            OriginError::NotAnOrigin => write!(
+                f,
+                "not an origin; write scheme://host[:port], e.g. https://app.example.com"
+            ),
+            OriginError::Uppercase { lowercase } => {
+                write!(f, "browsers send origins in lowercase; write {lowercase}")
+            }
+            OriginError::Path { origin } => write!(
+                f,
+                "an origin has no path, not even a trailing slash; write {origin}"
+            ),
+            OriginError::Query { origin } => {
+                write!(f, "an origin has no query string; write {origin}")
+            }
+            OriginError::Fragment { origin } => {
+                write!(f, "an origin has no fragment; write {origin}")
+            }
+            OriginError::Userinfo { origin } => {
+                write!(f, "an origin has no user name or password; write {origin}")
+            }
+            OriginError::DefaultPort { origin } => write!(
+                f,
+                "browsers omit the default port from origins; write {origin}"
+            ),
+            OriginError::Port { port } => write!(
+                f,
+                "the port `{port}` is not a number from 0 to 65535 without leading zeros, or `*`"
+            ),
+            OriginError::Scheme { scheme } => write!(f, "`{scheme}` is not a URL scheme"),
+            OriginError::Host { host } => write!(
+                f,
+                "`{host}` is not a host as browsers send it: lowercase labels of letters, digits, `-` and `_` \
+         separated by single dots, a dotted IPv4 address, or an IPv6 address in brackets"
+            ),
+            OriginError::NonAsciiHost { host } => write!(
+                f,
+                "browsers send internationalised host names in their ASCII form; write `{host}` as punycode (xn--...)"
+            ),
+            OriginError::NonCanonicalAddress { canonical } => {
+                write!(f, "browsers write this address as {canonical}")
+            }
+            OriginError::Regex => write!(
+                f,
+                "this looks like a regular expression; corsair takes exact origins and the patterns \
+         https://*.example.com and http://localhost:*, which cannot match more than you meant"
+            ),
+            OriginError::MisplacedWildcard => write!(
+                f,
+                "`*` may only stand for leading labels (https://*.example.com), for the port \
+         (http://localhost:*), or alone for every origin"
+            ),
+            OriginError::WildcardScheme => write!(
+                f,
+                "subdomain wildcards are supported for http and https origins only"
+            ),
+            OriginError::WildcardAddress => write!(
+                f,
+                "an IP address has no subdomains; list the addresses you mean"
+            ),
+        }
+    }
+}
+
+impl std::error::Error for OriginError {}
 
 impl OriginPattern {
     /// Parses one entry of `allow_origins`.

@@ -123,32 +123,55 @@ impl fmt::Debug for TupleOrigin<'_> {
 }
 
 /// Why an `Origin` value is not one a browser would send.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, thiserror::Error)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
 #[non_exhaustive]
 pub enum MalformedOrigin {
     /// The value is empty.
-    #[error("the Origin header is empty")]
     Empty,
     /// The value is longer than any origin a browser sends.
-    #[error("the Origin header is longer than {MAX_ORIGIN_LEN} bytes")]
     TooLong,
     /// The request carries more than one `Origin` header.
-    #[error("the request has more than one Origin header")]
     Repeated,
     /// The scheme is missing, not lowercase, or not followed by `://`.
-    #[error("the Origin header has no valid lowercase scheme followed by ://")]
     Scheme,
     /// The host has a byte a browser never sends in a host (uppercase, space,
     /// comma, slash, control character, non-ASCII...), or is empty.
-    #[error("the Origin header's host is not a lowercase host name or IP address")]
     Host,
     /// The port is empty, not decimal, has a leading zero or is above 65535.
-    #[error("the Origin header's port is not a number from 0 to 65535 without leading zeros")]
     Port,
     /// The default port of the scheme is written, which browsers never do.
-    #[error("the Origin header writes the scheme's default port, which browsers omit")]
     DefaultPort,
 }
+
+impl fmt::Display for MalformedOrigin {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            MalformedOrigin::Empty => write!(f, "the Origin header is empty"),
+            MalformedOrigin::TooLong => {
+                write!(f, "the Origin header is longer than {MAX_ORIGIN_LEN} bytes")
+            }
+            MalformedOrigin::Repeated => write!(f, "the request has more than one Origin header"),
+            MalformedOrigin::Scheme => write!(
+                f,
+                "the Origin header has no valid lowercase scheme followed by ://"
+            ),
+            MalformedOrigin::Host => write!(
+                f,
+                "the Origin header's host is not a lowercase host name or IP address"
+            ),
+            MalformedOrigin::Port => write!(
+                f,
+                "the Origin header's port is not a number from 0 to 65535 without leading zeros"
+            ),
+            MalformedOrigin::DefaultPort => write!(
+                f,
+                "the Origin header writes the scheme's default port, which browsers omit"
+            ),
+        }
+    }
+}
+
+impl std::error::Error for MalformedOrigin {}
 
 impl<'a> RequestOrigin<'a> {
     /// Parses an `Origin` header value in one pass over its bytes.

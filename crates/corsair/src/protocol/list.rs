@@ -8,6 +8,8 @@
 //! the bytes, never allocates, and stops at the first limit crossed, so a
 //! megabyte of commas or spaces is refused after reading its length.
 
+use std::fmt;
+
 use super::token::is_tchar;
 
 /// Bounds on a header list. Anything beyond them is refused, not truncated.
@@ -33,35 +35,48 @@ impl ListLimits {
 }
 
 /// Why a header list was refused.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, thiserror::Error)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
 #[non_exhaustive]
 pub enum ListError {
     /// The list is longer than [`ListLimits::max_bytes`].
-    #[error("the list is longer than {max} bytes")]
     TooLong {
         /// The limit crossed.
         max: usize,
     },
     /// The list has more elements than [`ListLimits::max_elements`].
-    #[error("the list has more than {max} elements")]
     TooManyElements {
         /// The limit crossed.
         max: usize,
     },
     /// The list has more whitespace than [`ListLimits::max_whitespace`].
-    #[error("the list has more than {max} bytes of whitespace")]
     TooMuchWhitespace {
         /// The limit crossed.
         max: usize,
     },
     /// An element is not an RFC 9110 token (it holds a space, a `/`, a
     /// quote, a non-ASCII byte...).
-    #[error("element {index} is not a token")]
     NotAToken {
         /// Zero-based position of the element in the whole list.
         index: usize,
     },
 }
+
+impl fmt::Display for ListError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            ListError::TooLong { max } => write!(f, "the list is longer than {max} bytes"),
+            ListError::TooManyElements { max } => {
+                write!(f, "the list has more than {max} elements")
+            }
+            ListError::TooMuchWhitespace { max } => {
+                write!(f, "the list has more than {max} bytes of whitespace")
+            }
+            ListError::NotAToken { index } => write!(f, "element {index} is not a token"),
+        }
+    }
+}
+
+impl std::error::Error for ListError {}
 
 /// A bounded parser for a token list that may span several header lines.
 ///

@@ -12,7 +12,7 @@
 
 use std::sync::LazyLock;
 
-use corsair::Policy;
+use corsair::policy::Policy;
 use libfuzzer_sys::fuzz_target;
 
 static POLICIES: LazyLock<Vec<Policy>> = LazyLock::new(|| {

@@ -11,7 +11,8 @@
 #![no_main]
 
 use corsair::origin::{OriginPattern, PatternPort, RequestOrigin};
-use corsair::{Actual, Config, Decision, Policy};
+use corsair::Config;
+use corsair::policy::{Actual, Decision, Policy};
 use http::Method;
 use http::header::{HeaderMap, HeaderValue, ORIGIN};
 use libfuzzer_sys::fuzz_target;

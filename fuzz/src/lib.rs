@@ -21,7 +21,8 @@
 
 use corsair::origin::RequestOrigin;
 use corsair::protocol::CORS_RESPONSE_HEADERS;
-use corsair::{Actual, AllowOrigin, Config, DEBUG_HEADER, Decision, Policy, Preflight, browser};
+use corsair::{Config, browser};
+use corsair::policy::{Actual, AllowOrigin, DEBUG_HEADER, Decision, Policy, Preflight};
 use http::header::{
     ACCESS_CONTROL_ALLOW_CREDENTIALS, ACCESS_CONTROL_ALLOW_ORIGIN, ACCESS_CONTROL_EXPOSE_HEADERS,
     ACCESS_CONTROL_MAX_AGE, ACCESS_CONTROL_REQUEST_METHOD, HeaderMap, HeaderName, HeaderValue,
@@ -290,7 +291,7 @@ pub fn run_request(policy: &Policy, method: &str, request: &HeaderMap, app: &Hea
 }
 
 /// The variant of a decision, for comparing two.
-fn kind<H: corsair::RequestHeaders>(decision: &Decision<'_, H>) -> &'static str {
+fn kind<H: corsair::adapter::RequestHeaders>(decision: &Decision<'_, H>) -> &'static str {
     match decision {
         Decision::Preflight(Preflight::Allowed(_)) => "preflight allowed",
         Decision::Preflight(Preflight::Refused(_)) => "preflight refused",

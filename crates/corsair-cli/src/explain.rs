@@ -6,7 +6,7 @@ use std::convert::Infallible;
 use std::path::PathBuf;
 use std::process::ExitCode;
 
-use corsair::{Decision, OriginRefusal, Policy, Refusal};
+use corsair::policy::{Decision, OriginRefusal, Policy, Refusal};
 use http::{HeaderMap, Method, StatusCode};
 use url::Url;
 

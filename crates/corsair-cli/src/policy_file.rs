@@ -5,7 +5,8 @@
 use std::path::Path;
 use std::sync::Arc;
 
-use corsair::{Config, Policy};
+use corsair::Config;
+use corsair::policy::Policy;
 
 use crate::proxy::routes::RouteTable;
 use crate::proxy::{FileError, Overrides, ProxyFile, Settings};

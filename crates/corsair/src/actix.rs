@@ -26,8 +26,8 @@ use actix_web::http::header::{self, HeaderMap, HeaderName, HeaderValue};
 use actix_web::{Error, HttpResponse};
 use pin_project_lite::pin_project;
 
+use crate::adapter::{RequestHeader, RequestHeaders, ResponseHeaders, ResponseValue};
 use crate::cors::{Cors, PolicyCache};
-use crate::headers::{RequestHeader, RequestHeaders, ResponseHeaders, ResponseValue};
 use crate::policy::{Actual, Decision, Policy};
 
 impl RequestHeaders for HeaderMap {
@@ -354,7 +354,7 @@ where
 {
     type Response = ServiceResponse<EitherBody<B>>;
     type Error = Error;
-    type Future = ActixResponseFuture<S::Future, B>;
+    type Future = ResponseFuture<S::Future, B>;
 
     forward_ready!(service);
 
@@ -385,7 +385,7 @@ where
                     None => response,
                 };
                 let response = request.into_response(response).map_into_right_body();
-                return ActixResponseFuture {
+                return ResponseFuture {
                     state: State::Answered {
                         response: Some(response),
                     },
@@ -393,7 +393,7 @@ where
             }
             Decision::Actual(actual) => actual.into_owned(),
         };
-        ActixResponseFuture {
+        ResponseFuture {
             state: State::Actual {
                 future: self.service.call(request),
                 rendered,
@@ -406,7 +406,7 @@ where
 pin_project! {
     /// The future of a [`CorsMiddleware`] response: a preflight answered on
     /// the spot, or the app's response (or error) with CORS headers applied.
-    pub struct ActixResponseFuture<F, B> {
+    pub struct ResponseFuture<F, B> {
         #[pin]
         state: State<F, B>,
     }
@@ -427,7 +427,7 @@ pin_project! {
     }
 }
 
-impl<F, B> Future for ActixResponseFuture<F, B>
+impl<F, B> Future for ResponseFuture<F, B>
 where
     F: Future<Output = Result<ServiceResponse<B>, Error>>,
     B: MessageBody,
@@ -472,9 +472,8 @@ where
     }
 }
 
-impl<F, B> std::fmt::Debug for ActixResponseFuture<F, B> {
+impl<F, B> std::fmt::Debug for ResponseFuture<F, B> {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("ActixResponseFuture")
-            .finish_non_exhaustive()
+        f.debug_struct("ResponseFuture").finish_non_exhaustive()
     }
 }

@@ -1,25 +1,41 @@
 //! # corsair: Cross-Origin Resource Sharing done right
 //!
-//! A CORS policy is written as a [`Config`], checked and compiled by
-//! [`Cors::new`] (which refuses unsafe or meaningless configurations with a
-//! [`ConfigError`] listing every problem), and applied to requests by the
-//! [`Policy`] inside: preflights are answered without reaching the
-//! application, actual responses get exactly the headers a browser needs.
+//! A CORS policy is written in code with [`Cors::builder`], or as a
+//! [`Config`] (the plain data that files are read into), checked and
+//! compiled by [`Cors::new`], which refuses unsafe or meaningless
+//! configurations with a [`ConfigError`] listing every problem. The compiled
+//! [`Policy`](policy::Policy) inside answers preflights without reaching the
+//! application and gives actual responses exactly the headers a browser
+//! needs.
 //!
 //! ```
 //! use axum::{Router, routing::get};
-//! use corsair::{Config, Cors};
+//! use corsair::Cors;
+//! use http::{Method, header};
 //!
-//! let cors = Cors::new(Config {
-//!     allow_origins: vec!["https://app.example.com".into()],
-//!     allow_credentials: true,
-//!     allow_methods: ["GET", "POST", "PUT", "PATCH", "DELETE"].map(String::from).to_vec(),
-//!     allow_headers: vec!["accept".into(), "content-type".into()],
-//!     ..Config::default()
-//! })?;
+//! let cors = Cors::builder()
+//!     .allow_origin("https://app.example.com")
+//!     .allow_credentials(true)
+//!     .allow_methods([Method::GET, Method::POST, Method::PUT, Method::PATCH, Method::DELETE])
+//!     .allow_headers([header::ACCEPT, header::CONTENT_TYPE])
+//!     .build()?;
 //! let app: Router = Router::new().route("/me", get(|| async { "hello" })).layer(cors);
 //! # Ok::<(), corsair::ConfigError>(())
 //! ```
+//!
+//! ## Where things are
+//! - The crate root: what an application writes ([`Cors`], [`CorsBuilder`],
+//!   [`Config`], their errors, and reading files).
+//! - [`tower`] and [`actix`]: the framework adapters, each a thin
+//!   translation of its framework's types.
+//! - [`adapter`]: the interface an adapter implements for another
+//!   framework; [`policy`]: the compiled policy and the decisions it
+//!   makes, which an adapter calls.
+//! - [`origin`] and [`protocol`]: origins and patterns, and the Fetch
+//!   vocabulary (tokens, header lists, forbidden and safelisted names) that
+//!   the server's side and the browser's side share.
+//! - [`browser`] (feature `browser`): the browser's side, to test in a unit
+//!   test what a browser will do with your API.
 //!
 //! ## What corsair does for every request
 //! 1. A preflight is `OPTIONS` with both `Origin` and
@@ -53,6 +69,9 @@
 //! ## Features
 //! - `tower` (default): [`Cors`] is a `tower_layer::Layer`.
 //! - `actix`: [`Cors`] is an actix-web 4 `Transform`.
+//! - `browser`: the browser model, [`browser`]. It brings `url`, `cookie`
+//!   and `http-body-util`, which a server never needs, so it is opt-in: with
+//!   default features corsair builds 15 crates, itself included.
 //! - `serde`: [`Config`] implements `Serialize` and `Deserialize`.
 //! - `toml`, `json`, `yaml`: [`Config::from_file`] and friends read those
 //!   formats, with errors that name the field, line and column.
@@ -60,33 +79,25 @@
 #![cfg_attr(docsrs, feature(doc_cfg))]
 
 #[cfg(feature = "actix")]
-mod actix;
+pub mod actix;
+pub mod adapter;
 #[cfg(feature = "browser")]
 pub mod browser;
+pub mod builder;
 mod config;
 mod cors;
 mod error;
 mod hash;
-mod header_set;
-mod headers;
 pub mod origin;
-mod policy;
+pub mod policy;
 pub mod protocol;
 #[cfg(feature = "tower")]
-mod tower;
+pub mod tower;
 
-#[cfg(feature = "actix")]
-pub use actix::{ActixResponseFuture, CorsMiddleware};
+pub use builder::CorsBuilder;
 pub use config::{Config, Format, LoadError, MAX_AGE_LIMIT, SyntaxError};
 pub use cors::Cors;
 pub use error::{ConfigError, ConfigProblem};
-pub use headers::{RequestHeader, RequestHeaders, ResponseHeaders, ResponseValue};
-pub use policy::{
-    Actual, AllowOrigin, DEBUG_HEADER, Decision, OriginRefusal, Policy, Preflight, PreflightGrant,
-    Refusal,
-};
-#[cfg(feature = "tower")]
-pub use tower::{CorsService, ResponseFuture};
 
 #[cfg(doctest)]
 #[doc = include_str!("../../../README.md")]

@@ -28,7 +28,8 @@ use std::alloc::{GlobalAlloc, Layout, System};
 use std::cell::Cell;
 
 use bytes::Bytes;
-use corsair::{Actual, Config, Decision, Policy, Preflight};
+use corsair::Config;
+use corsair::policy::{Actual, Decision, Policy, Preflight};
 use http::header::{
     ACCESS_CONTROL_REQUEST_HEADERS, ACCESS_CONTROL_REQUEST_METHOD, CONTENT_TYPE, HeaderName,
     ORIGIN, VARY,

@@ -11,7 +11,8 @@
 )]
 
 use corsair::origin::OriginError;
-use corsair::{Actual, Config, ConfigProblem, Cors, Decision, Preflight};
+use corsair::policy::{Actual, Decision, Preflight};
+use corsair::{Config, ConfigProblem, Cors};
 use http::header::{ACCESS_CONTROL_MAX_AGE, ACCESS_CONTROL_REQUEST_METHOD, ORIGIN};
 use http::{HeaderMap, HeaderValue, Method};
 

@@ -14,7 +14,8 @@
 )]
 
 use corsair::origin::{MalformedOrigin, OriginPattern, RequestOrigin};
-use corsair::{Actual, Config, ConfigProblem, Decision, OriginRefusal, Policy};
+use corsair::policy::{Actual, Decision, OriginRefusal, Policy};
+use corsair::{Config, ConfigProblem};
 use http::Method;
 use http::header::{HeaderMap, HeaderValue, ORIGIN};
 

@@ -30,7 +30,8 @@ mod reference;
 mod strategies;
 
 use corsair::browser::{CorsRequest, Page, check_preflight, check_response};
-use corsair::{Actual, Config, Decision, MAX_AGE_LIMIT, Policy, Preflight};
+use corsair::policy::{Actual, Decision, Policy, Preflight};
+use corsair::{Config, MAX_AGE_LIMIT};
 use http::header::{
     ACCESS_CONTROL_ALLOW_CREDENTIALS, ACCESS_CONTROL_ALLOW_HEADERS, ACCESS_CONTROL_ALLOW_METHODS,
     ACCESS_CONTROL_ALLOW_ORIGIN, ACCESS_CONTROL_EXPOSE_HEADERS, ACCESS_CONTROL_MAX_AGE,

@@ -18,7 +18,8 @@ use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
 use anyhow::Context as _;
-use corsair::{Config, Format, LoadError, Policy};
+use corsair::policy::Policy;
+use corsair::{Config, Format, LoadError};
 use miette::{GraphicalReportHandler, GraphicalTheme, LabeledSpan, NamedSource};
 use serde::Serialize;
 use serde::de::DeserializeOwned;

@@ -44,7 +44,8 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::Duration;
 
-use corsair::{Config, Policy};
+use corsair::Config;
+use corsair::policy::Policy;
 use http::uri::{Authority, Scheme, Uri};
 use serde::{Deserialize, Serialize};
 

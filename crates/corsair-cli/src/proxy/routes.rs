@@ -3,7 +3,7 @@
 
 use std::sync::Arc;
 
-use corsair::Policy;
+use corsair::policy::Policy;
 
 /// The compiled policies of a proxy file.
 #[derive(Clone, Debug)]

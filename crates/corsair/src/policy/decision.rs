@@ -6,7 +6,7 @@ use std::fmt;
 use http::StatusCode;
 use http::header::{HeaderMap, HeaderValue};
 
-use crate::headers::{RequestHeaders, ResponseValue};
+use crate::adapter::{RequestHeaders, ResponseValue};
 use crate::origin::MalformedOrigin;
 use crate::protocol::ListError;
 
@@ -18,12 +18,12 @@ pub(crate) static ANY: HeaderValue = HeaderValue::from_static("*");
 #[derive(Clone, Debug)]
 pub enum Decision<'r, H: RequestHeaders = HeaderMap> {
     /// A preflight: answer it with
-    /// [`Policy::preflight_response`](crate::Policy::preflight_response) (or
-    /// [`write_preflight_headers`](crate::Policy::write_preflight_headers))
+    /// [`Policy::preflight_response`](crate::policy::Policy::preflight_response) (or
+    /// [`write_preflight_headers`](crate::policy::Policy::write_preflight_headers))
     /// and do not call the application.
     Preflight(Preflight<'r, H>),
     /// An actual request: call the application, then
-    /// [`Policy::apply`](crate::Policy::apply) to its response.
+    /// [`Policy::apply`](crate::policy::Policy::apply) to its response.
     Actual(Actual<'r, H::Value>),
 }
 
@@ -129,7 +129,7 @@ pub enum AllowOrigin<'r, V: Clone = HeaderValue> {
 }
 
 impl<V: Clone> AllowOrigin<'_, V> {
-    /// The value to send, for a [`ResponseHeaders`](crate::ResponseHeaders)
+    /// The value to send, for a [`ResponseHeaders`](crate::adapter::ResponseHeaders)
     /// map.
     #[must_use]
     pub fn response_value(&self) -> ResponseValue<'_, V> {

@@ -10,6 +10,7 @@
 
 mod decision;
 pub(crate) mod interned;
+pub(crate) mod name_set;
 mod write;
 
 use std::borrow::Cow;
@@ -25,18 +26,19 @@ pub use decision::{
 pub use write::DEBUG_HEADER;
 use write::{Answer, PreflightTemplate, VARY_PREFLIGHT, VARY_PREFLIGHT_ANY_ORIGIN};
 
+use crate::adapter::{RequestHeader, RequestHeaders};
 use crate::config::{Allowed, Config};
 use crate::error::ConfigError;
-use crate::header_set::{Case, NameSet};
-use crate::headers::{RequestHeader, RequestHeaders};
 use crate::origin::{MalformedOrigin, OriginMatcher, RequestOrigin};
+use crate::policy::name_set::{Case, NameSet};
 use crate::protocol::{ListLimits, TokenList, is_forbidden_method, is_safelisted_method, is_token};
 
 /// A validated, compiled CORS policy. Build one with [`Policy::new`], or let
 /// [`Cors`](crate::Cors) hold one and swap it at runtime.
 ///
 /// ```
-/// use corsair::{Config, Decision, Policy, Preflight};
+/// use corsair::Config;
+/// use corsair::policy::{Decision, Policy, Preflight};
 /// use http::{HeaderMap, HeaderValue, Method, StatusCode};
 ///
 /// let policy = Policy::new(Config {

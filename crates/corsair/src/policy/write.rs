@@ -10,7 +10,7 @@ use http::header::{
 
 use super::Policy;
 use super::decision::{Actual, Preflight, PreflightGrant};
-use crate::headers::{RequestHeader, RequestHeaders, ResponseHeaders, ResponseValue};
+use crate::adapter::{RequestHeader, RequestHeaders, ResponseHeaders, ResponseValue};
 
 /// `Vary` of an actual response whose CORS headers depend on the origin.
 static VARY_ORIGIN: HeaderValue = HeaderValue::from_static("Origin");

@@ -1,12 +1,112 @@
-//! The header maps an adapter hands to the policy: how a framework's request
-//! headers are read and its response headers written.
+//! The interface an adapter implements to bring corsair to a framework.
 //!
-//! The policy holds every CORS rule; an adapter only implements these two
-//! traits for its framework's header map (corsair does so for
-//! `http::HeaderMap` and, with the `actix` feature, for actix-web's) and
-//! calls [`Policy::check_request`](crate::Policy::check_request),
-//! [`Policy::write_preflight_headers`](crate::Policy::write_preflight_headers)
-//! and [`Policy::apply`](crate::Policy::apply).
+//! An adapter holds no CORS rule. For each request it
+//! 1. takes one snapshot of the policy ([`Cors::policy`](crate::Cors::policy)),
+//! 2. calls [`Policy::check_request`](crate::policy::Policy::check_request)
+//!    with the request's method and header map,
+//! 3. for a [`Decision::Preflight`](crate::policy::Decision::Preflight),
+//!    answers with the decision's status and
+//!    [`Policy::write_preflight_headers`](crate::policy::Policy::write_preflight_headers),
+//!    without calling the application,
+//! 4. for a [`Decision::Actual`](crate::policy::Decision::Actual), calls the
+//!    application and passes its response headers through
+//!    [`Policy::apply`](crate::policy::Policy::apply).
+//!
+//! What it implements is the two traits of this module for its framework's
+//! header maps: [`RequestHeaders`] (how the policy reads the three request
+//! headers a decision needs) and [`ResponseHeaders`] (how it writes the
+//! answer). corsair implements them for `http::HeaderMap` (the [`tower`](crate::tower)
+//! adapter and the `corsair` proxy use it) and for actix-web's map (the
+//! [`actix`](crate::actix) adapter).
+//!
+//! A toy framework whose headers are a list of name and value pairs:
+//!
+//! ```
+//! use corsair::adapter::{RequestHeader, RequestHeaders, ResponseHeaders, ResponseValue};
+//! use corsair::policy::{Decision, Policy};
+//! use corsair::Config;
+//! use http::HeaderName;
+//!
+//! /// The toy's header map: (lowercase name, value) in order.
+//! #[derive(Debug, Default)]
+//! struct Pairs(Vec<(String, Vec<u8>)>);
+//!
+//! impl RequestHeaders for Pairs {
+//!     type Value = Vec<u8>;
+//!
+//!     fn values_of(&self, header: RequestHeader) -> impl Iterator<Item = &Vec<u8>> {
+//!         let name = header.name();
+//!         self.0.iter().filter(move |(n, _)| n == name.as_str()).map(|(_, value)| value)
+//!     }
+//!
+//!     fn bytes(value: &Vec<u8>) -> &[u8] {
+//!         value
+//!     }
+//! }
+//!
+//! fn bytes<'a>(value: &'a ResponseValue<'_, Vec<u8>>) -> &'a [u8] {
+//!     match value {
+//!         ResponseValue::Rendered(value) => value.as_bytes(),
+//!         ResponseValue::Echo(value) => value,
+//!     }
+//! }
+//!
+//! impl ResponseHeaders<Vec<u8>> for Pairs {
+//!     fn has_access_control(&self) -> bool {
+//!         self.0.iter().any(|(name, _)| name.starts_with("access-control-"))
+//!     }
+//!     fn remove(&mut self, name: &HeaderName) {
+//!         self.0.retain(|(n, _)| n != name.as_str());
+//!     }
+//!     fn insert(&mut self, name: &HeaderName, value: ResponseValue<'_, Vec<u8>>) {
+//!         self.remove(name);
+//!         self.append(name, value);
+//!     }
+//!     fn append(&mut self, name: &HeaderName, value: ResponseValue<'_, Vec<u8>>) {
+//!         self.0.push((name.as_str().to_owned(), bytes(&value).to_vec()));
+//!     }
+//!     fn any_value(&self, name: &HeaderName, mut test: impl FnMut(&[u8]) -> bool) -> bool {
+//!         self.0.iter().any(|(n, value)| n == name.as_str() && test(value))
+//!     }
+//! }
+//!
+//! /// The whole adapter: the toy's request in, its response's status and
+//! /// headers out (`app` stands for the application).
+//! fn serve(policy: &Policy, method: &str, request: &Pairs, app: impl Fn() -> Pairs) -> (u16, Pairs) {
+//!     match policy.check_request(method, request) {
+//!         Decision::Preflight(preflight) => {
+//!             let mut headers = Pairs::default();
+//!             policy.write_preflight_headers(&preflight, &mut headers);
+//!             (preflight.status().as_u16(), headers)
+//!         }
+//!         Decision::Actual(actual) => {
+//!             let mut headers = app();
+//!             policy.apply(&actual, &mut headers);
+//!             (200, headers)
+//!         }
+//!     }
+//! }
+//!
+//! let policy = Policy::new(Config {
+//!     allow_origins: vec!["https://app.example.com".into()],
+//!     allow_methods: vec!["PUT".into()],
+//!     ..Config::default()
+//! })?;
+//! let preflight = Pairs(vec![
+//!     ("origin".into(), b"https://app.example.com".to_vec()),
+//!     ("access-control-request-method".into(), b"PUT".to_vec()),
+//! ]);
+//! let (status, headers) = serve(&policy, "OPTIONS", &preflight, || unreachable!("a preflight never reaches the app"));
+//! assert_eq!(status, 204);
+//! assert!(headers.0.contains(&("access-control-allow-origin".into(), b"https://app.example.com".to_vec())));
+//!
+//! let get = Pairs(vec![("origin".into(), b"https://evil.example".to_vec())]);
+//! let (status, headers) = serve(&policy, "GET", &get, || Pairs(vec![("content-type".into(), b"text/plain".to_vec())]));
+//! assert_eq!(status, 200); // the application still runs: CORS only hides the answer
+//! assert!(!headers.has_access_control());
+//! assert!(headers.0.contains(&("vary".into(), b"Origin".to_vec())));
+//! # Ok::<(), corsair::ConfigError>(())
+//! ```
 
 use std::fmt;
 
@@ -42,10 +142,11 @@ impl RequestHeader {
 /// A request's header map, as the policy reads it.
 ///
 /// Implemented for `http::HeaderMap` (and actix-web's map with the `actix`
-/// feature); implement it to bring corsair to another framework.
+/// feature); implement it to bring corsair to another framework (see the
+/// [module documentation](self) for a whole adapter).
 ///
 /// ```
-/// use corsair::{RequestHeader, RequestHeaders};
+/// use corsair::adapter::{RequestHeader, RequestHeaders};
 /// use http::{HeaderMap, HeaderValue};
 ///
 /// let mut headers = HeaderMap::new();

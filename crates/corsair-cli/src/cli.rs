@@ -43,6 +43,21 @@ pub enum Command {
     Audit(crate::audit::AuditArgs),
 }
 
+impl Command {
+    /// Whether the command prints JSON (`--format json`, or SARIF for
+    /// `audit`), so that an error is printed as a JSON object too.
+    #[must_use]
+    pub fn wants_json(&self) -> bool {
+        match self {
+            Command::Demo(_) | Command::Proxy(_) => false,
+            Command::Check(args) => args.format == OutputFormat::Json,
+            Command::Explain(args) => args.format == OutputFormat::Json,
+            Command::Probe(args) => args.format == OutputFormat::Json,
+            Command::Audit(args) => args.format != crate::audit::AuditFormat::Human,
+        }
+    }
+}
+
 /// How a command prints its result.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, ValueEnum)]
 pub enum OutputFormat {

@@ -1,6 +1,8 @@
 //! The `corsair` command. Everything lives in the `corsair_cli` library so
 //! that tests can drive it in-process; this file only parses the command
-//! line, sets up logging and turns errors into one line and an exit code.
+//! line, sets up logging and turns errors into one line (and, under
+//! `--format json`, a JSON object `{"error": ...}` on stdout) and exit
+//! status 2.
 
 use std::process::ExitCode;
 
@@ -32,6 +34,7 @@ fn main() -> ExitCode {
             return ExitCode::from(2);
         }
     };
+    let json = cli.command.wants_json();
     let result = runtime.block_on(async {
         match cli.command {
             Command::Demo(args) => demo::run(args).await.map(|()| ExitCode::SUCCESS),
@@ -45,8 +48,13 @@ fn main() -> ExitCode {
     match result {
         Ok(code) => code,
         Err(error) => {
+            // Exit status 2 for every usage, file or network error; 1 keeps
+            // its meaning of a verdict (blocked, findings, invalid).
             eprintln!("corsair: {error:#}");
-            ExitCode::FAILURE
+            if json {
+                println!("{}", serde_json::json!({ "error": format!("{error:#}") }));
+            }
+            ExitCode::from(2)
         }
     }
 }

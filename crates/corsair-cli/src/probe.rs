@@ -146,10 +146,7 @@ pub async fn run(args: ProbeArgs) -> anyhow::Result<ExitCode> {
     let options = corsair::browser::Options::chromium();
     let transcript = match session::play(&page, &request, client, &options, &mut server).await {
         Ok(transcript) => transcript,
-        Err(error) => {
-            eprintln!("corsair: could not probe: {error}");
-            return Ok(ExitCode::from(2));
-        }
+        Err(error) => anyhow::bail!("could not probe: {error}"),
     };
     session::report(&transcript, args.format, "The server")
 }

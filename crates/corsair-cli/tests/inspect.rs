@@ -150,8 +150,9 @@ fn check_reads_bare_policies_and_can_deny_warnings() {
     let result = run(corsair().args(["check", "--deny-warnings"]).arg(&policy));
     assert_eq!(result.code, 1);
 
+    // A file that cannot be read is an error (2), not an invalid file (1).
     let result = run(corsair().arg("check").arg(dir.path().join("missing.toml")));
-    assert_eq!(result.code, 1);
+    assert_eq!(result.code, 2);
     assert!(
         result.stderr.starts_with("corsair: cannot read "),
         "{}",
@@ -258,8 +259,24 @@ fn explain_refuses_what_is_not_a_request() {
             .arg("--config")
             .arg(&file)
             .args(&args));
-        assert_eq!(result.code, 1, "{args:?}");
+        // A usage error exits 2: 1 means "blocked".
+        assert_eq!(result.code, 2, "{args:?}");
         assert!(result.stderr.contains(message), "{}", result.stderr);
+
+        // Under --format json the error is also a JSON object on stdout.
+        let result = run(corsair()
+            .arg("explain")
+            .arg("--config")
+            .arg(&file)
+            .args(&args)
+            .args(["--format", "json"]));
+        assert_eq!(result.code, 2, "{args:?}");
+        let error: Value = serde_json::from_str(&result.stdout).unwrap();
+        assert!(
+            error["error"].as_str().unwrap().contains(message),
+            "{}",
+            result.stdout
+        );
     }
 }
 

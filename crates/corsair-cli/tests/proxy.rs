@@ -3,10 +3,10 @@
 //! real clients over TCP.
 //!
 //! The conformance table of the policy engine
-//! (`crates/corsair/tests/conformance/cases.toml`) runs through the proxy:
+//! (`crates/conformance/cases.toml`) runs through the proxy:
 //! each policy of the table is a `[[routes]]` entry of one proxy file, the
 //! upstream plays each case's application, and the shared comparison of
-//! `crates/corsair/tests/common` judges the answers.
+//! the `corsair-conformance` crate judges the answers.
 //!
 //! What needs the built binary (signals, the proxy's memory while 100 MB
 //! pass) is in `tests/proxy_process.rs`.
@@ -21,9 +21,7 @@
 mod common;
 
 /// The policy engine's conformance table, its loader and comparison.
-#[path = "../../corsair/tests/common/mod.rs"]
-#[allow(dead_code, unused_imports, unreachable_pub)]
-mod conformance;
+use corsair_conformance as conformance;
 
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
@@ -211,7 +209,7 @@ fn header_pairs(pairs: &[(String, String)]) -> Vec<(HeaderName, HeaderValue)> {
 
 /// The table's policies as TOML text, by name, from the table's own file.
 fn table_policies() -> Vec<(String, String)> {
-    let text = include_str!("../../corsair/tests/conformance/cases.toml");
+    let text = conformance::table::CASES;
     let file: toml::Table = text.parse().unwrap();
     file["policies"]
         .as_table()

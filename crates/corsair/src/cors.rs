@@ -61,19 +61,33 @@ impl Cors {
     ///
     /// # Errors
     /// A [`ConfigError`] listing every problem; the policy in force is kept.
+    ///
+    /// Debug mode carries over: a [`Cors::set_debug`] that races with the
+    /// reconfiguration is never lost, because the new policy replaces the
+    /// old one only if no other change came in between (a compare and
+    /// swap, retried with the same compiled policy).
     pub fn reconfigure(&self, config: Config) -> Result<(), ConfigError> {
-        let debug = self.policy.load().debug();
-        let policy = Policy::new(config)?.with_debug(debug);
-        self.policy.store(Arc::new(policy));
-        Ok(())
+        let mut policy = Policy::new(config)?;
+        loop {
+            let current = self.policy.load_full();
+            let new = Arc::new(policy.with_debug(current.debug()));
+            let previous = self.policy.compare_and_swap(&current, Arc::clone(&new));
+            if Arc::ptr_eq(&previous, &current) {
+                return Ok(());
+            }
+            drop(previous);
+            // Another change came first: try again on top of it. The clone
+            // given to the failed swap is gone, so this unwraps.
+            policy = Arc::try_unwrap(new).unwrap_or_else(|shared| Policy::clone(&shared));
+        }
     }
 
     /// Turns debug mode on or off for this `Cors` and all its clones. In
     /// debug mode every decision is logged through `tracing` (debug level,
     /// target `corsair`) with the origin, the method, the requested method
     /// and headers, and the outcome; and a refused preflight says why, in a
-    /// `corsair-refusal` header and, where the adapter owns the body (actix,
-    /// the proxy), in a short plain-text body.
+    /// `corsair-refusal` header and, where the adapter owns the body
+    /// (actix), in a short plain-text body.
     ///
     /// Off by default. Do not leave it on in production: it tells anyone
     /// probing the API exactly what the policy accepts, and logs every

@@ -4,10 +4,10 @@
     clippy::panic,
     clippy::indexing_slicing
 )]
-//! The conformance table, `tests/conformance/cases.toml`, run through the
+//! The conformance table, `crates/conformance/cases.toml`, run through the
 //! tower adapter.
 //!
-//! The table, its loading and the comparison live in `tests/common`, shared
+//! The table, its loading and the comparison live in `corsair-conformance`, shared
 //! with the actix-web runner (`tests/conformance_actix.rs`). This runner
 //! sends each case's request with `tower::ServiceExt::oneshot` through
 //! `cors.layer(app)`, where `app` is a `service_fn` that counts its calls and
@@ -19,15 +19,13 @@
 //! framework does with an error (axum's `HandleErrorLayer`, the error arm of
 //! a hyper service), since a tower error has no response for CORS headers.
 
-mod common;
-
 use std::convert::Infallible;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
 
 use bytes::Bytes;
-use common::{APP_ERROR_BODY, AppBody, Case, Outcome, Report};
 use corsair::{Config, Cors};
+use corsair_conformance::{APP_ERROR_BODY, AppBody, Case, Outcome, Report};
 use futures_util::stream;
 use http::{HeaderMap, HeaderName, HeaderValue, Method, Request, Response, StatusCode};
 use http_body::Frame;
@@ -163,7 +161,7 @@ async fn run(case: &Case, cors: &Cors) -> Result<Outcome, String> {
 
 #[tokio::test]
 async fn conformance_table() {
-    let table = common::table::load();
+    let table = corsair_conformance::table::load();
     let mut report = Report::new("tower");
     for case in &table.cases {
         report.record(case, run(case, table.cors(case)).await);

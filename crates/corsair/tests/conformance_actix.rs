@@ -28,8 +28,6 @@
     clippy::indexing_slicing
 )]
 
-mod common;
-
 use std::future::poll_fn;
 use std::pin::pin;
 use std::rc::Rc;
@@ -44,8 +42,8 @@ use actix_web::http::{Method, StatusCode};
 use actix_web::test::{TestRequest, init_service, try_call_service};
 use actix_web::{App, HttpRequest, HttpResponse, web};
 use bytes::Bytes;
-use common::{APP_ERROR_BODY, AppBody, Case, Outcome, Report};
 use corsair::{Config, Cors};
+use corsair_conformance::{APP_ERROR_BODY, AppBody, Case, Outcome, Report};
 use futures_util::stream;
 
 /// How the application is plugged into the app.
@@ -207,7 +205,7 @@ async fn outcome(
 }
 
 async fn run_table(mode: Mode, runner: &'static str) {
-    let table = common::table::load();
+    let table = corsair_conformance::table::load();
     let mut report = Report::new(runner);
     for case in &table.cases {
         report.record(case, run(case, table.cors(case), mode).await);

@@ -484,3 +484,31 @@ async fn every_clone_and_every_built_service_sees_a_reconfiguration() {
     assert_eq!(before.config(), &config_b());
     assert_eq!(cors.policy().config(), &config_a());
 }
+
+/// `set_debug` racing with `reconfigure` is never lost: a thread turns
+/// debug mode on and off while another reconfigures in a loop; whatever
+/// the interleaving, the flag in force at the end is the last one set.
+#[test]
+fn set_debug_is_never_lost_to_a_concurrent_reconfigure() {
+    for round in 0..20 {
+        let cors = Cors::new(config_a()).unwrap();
+        let stop = Arc::new(AtomicBool::new(false));
+        let reconfigurer = {
+            let cors = cors.clone();
+            let stop = Arc::clone(&stop);
+            std::thread::spawn(move || {
+                while !stop.load(Ordering::Relaxed) {
+                    cors.reconfigure(config_a()).unwrap();
+                }
+            })
+        };
+        for n in 0..200 {
+            cors.set_debug(n % 2 == 0);
+        }
+        let last = round % 2 == 0;
+        cors.set_debug(last);
+        stop.store(true, Ordering::Relaxed);
+        reconfigurer.join().unwrap();
+        assert_eq!(cors.policy().debug(), last, "round {round}");
+    }
+}

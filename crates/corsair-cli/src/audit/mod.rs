@@ -63,11 +63,11 @@ pub struct AuditArgs {
 /// one is, 2 when the scan could not run.
 ///
 /// # Errors
-/// Only when the report cannot be written.
+/// When the options are wrong, the scan cannot run or the report cannot be
+/// written (the command then exits 2).
 pub async fn run(args: AuditArgs) -> anyhow::Result<ExitCode> {
     if !(args.rate.is_finite() && args.rate > 0.0) {
-        eprintln!("corsair: --rate must be a positive number of requests per second");
-        return Ok(ExitCode::from(2));
+        anyhow::bail!("--rate must be a positive number of requests per second");
     }
     let options = AuditOptions {
         trusted: args.trusted_origins,
@@ -94,10 +94,7 @@ pub async fn run(args: AuditArgs) -> anyhow::Result<ExitCode> {
     bar.finish_and_clear();
     let report = match result {
         Ok(report) => report,
-        Err(error) => {
-            eprintln!("corsair: audit of {} could not run: {error}", args.url);
-            return Ok(ExitCode::from(2));
-        }
+        Err(error) => anyhow::bail!("audit of {} could not run: {error}", args.url),
     };
     match args.format {
         AuditFormat::Human => print!("{}", report::human(&report)),

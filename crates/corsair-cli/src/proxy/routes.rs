@@ -40,12 +40,6 @@ impl RouteTable {
                 (Some(prefix.as_str()), policy)
             })
     }
-
-    /// The default policy.
-    #[must_use]
-    pub fn default_policy(&self) -> &Arc<Policy> {
-        &self.default
-    }
 }
 
 #[cfg(test)]

@@ -6,8 +6,9 @@ use std::collections::{BTreeMap, HashSet};
 use corsair::{Config, Cors};
 use serde::Deserialize;
 
-/// The table, compiled into every runner so that they all run the same file.
-const CASES: &str = include_str!("../conformance/cases.toml");
+/// The table's text, compiled into every runner so that they all run the
+/// same file.
+pub const CASES: &str = include_str!("../cases.toml");
 
 /// The fewest cases the table may hold.
 const MIN_CASES: usize = 480;
@@ -15,17 +16,19 @@ const MIN_CASES: usize = 480;
 /// The body of the 500 that an application error becomes (the error's
 /// message, as actix-web renders an `InternalError` and as the tower runner
 /// renders its error type).
-pub(crate) const APP_ERROR_BODY: &str = "the application failed";
+pub const APP_ERROR_BODY: &str = "the application failed";
 
 /// The table, loaded and checked, its policies compiled.
-pub(crate) struct Table {
-    pub(crate) cases: Vec<Case>,
-    pub(crate) policies: BTreeMap<String, Cors>,
+pub struct Table {
+    /// The cases, in the order of the file.
+    pub cases: Vec<Case>,
+    /// The policies by name, compiled.
+    pub policies: BTreeMap<String, Cors>,
 }
 
 impl Table {
     /// The policy a case runs under.
-    pub(crate) fn cors(&self, case: &Case) -> &Cors {
+    pub fn cors(&self, case: &Case) -> &Cors {
         &self.policies[&case.policy]
     }
 }
@@ -40,28 +43,31 @@ struct RawTable {
 /// One request and the answer expected.
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
-pub(crate) struct Case {
-    pub(crate) name: String,
-    pub(crate) policy: String,
+pub struct Case {
+    /// The case's name, unique in the table.
+    pub name: String,
+    /// The name of the policy it runs under.
+    pub policy: String,
     /// The request method, as sent.
-    pub(crate) method: String,
+    pub method: String,
     #[serde(default)]
     headers: Vec<(String, Value)>,
     #[serde(default)]
     app_headers: Vec<(String, Value)>,
     app_status: Option<u16>,
     /// The application's body: whole, or streamed chunk by chunk.
-    pub(crate) app_body: Option<AppBody>,
+    pub app_body: Option<AppBody>,
     /// The application fails instead of answering.
     #[serde(default)]
-    pub(crate) app_error: bool,
-    pub(crate) expect: Expect,
+    pub app_error: bool,
+    /// What the response must be.
+    pub expect: Expect,
 }
 
 /// What the application answers with as its body.
 #[derive(Clone, Debug, Deserialize)]
 #[serde(untagged)]
-pub(crate) enum AppBody {
+pub enum AppBody {
     /// One string, sent in one piece.
     Whole(String),
     /// Chunks streamed as separate frames, in order.
@@ -71,12 +77,15 @@ pub(crate) enum AppBody {
 /// What the response must be.
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
-pub(crate) struct Expect {
-    pub(crate) status: u16,
-    pub(crate) app_called: bool,
+pub struct Expect {
+    /// The status.
+    pub status: u16,
+    /// Whether the application runs (once) or not at all.
+    pub app_called: bool,
     #[serde(default)]
     headers: BTreeMap<String, Value>,
-    pub(crate) body: Option<String>,
+    /// The body, when the case says.
+    pub body: Option<String>,
 }
 
 /// A header value: a string, or `{ prefix, repeat, times, suffix }` for
@@ -116,29 +125,29 @@ fn expand(pairs: &[(String, Value)]) -> Vec<(String, String)> {
 }
 
 /// Whether a response header is one the table describes exactly.
-pub(crate) fn is_cors_related(name: &str) -> bool {
+pub fn is_cors_related(name: &str) -> bool {
     name.starts_with("access-control-") || name == "vary"
 }
 
 impl Case {
     /// The request's headers, in order, values expanded.
-    pub(crate) fn headers(&self) -> Vec<(String, String)> {
+    pub fn headers(&self) -> Vec<(String, String)> {
         expand(&self.headers)
     }
 
     /// The headers the application sets on its response (or on the response
     /// its error becomes), in order, values expanded.
-    pub(crate) fn app_headers(&self) -> Vec<(String, String)> {
+    pub fn app_headers(&self) -> Vec<(String, String)> {
         expand(&self.app_headers)
     }
 
     /// The application's status when it answers (it is 500 when it fails).
-    pub(crate) fn app_status(&self) -> u16 {
+    pub fn app_status(&self) -> u16 {
         self.app_status.unwrap_or(200)
     }
 
     /// The exact CORS-related headers expected, names lowercase.
-    pub(crate) fn expected_headers(&self) -> BTreeMap<String, String> {
+    pub fn expected_headers(&self) -> BTreeMap<String, String> {
         self.expect
             .headers
             .iter()
@@ -148,12 +157,12 @@ impl Case {
 
     /// Whether the application sees a `HEAD` request, to which it answers
     /// with headers and no body.
-    pub(crate) fn is_head(&self) -> bool {
+    pub fn is_head(&self) -> bool {
         self.method == "HEAD"
     }
 
     /// The part of the name before `/`.
-    pub(crate) fn category(&self) -> &str {
+    pub fn category(&self) -> &str {
         self.name
             .split_once('/')
             .map_or("", |(category, _)| category)
@@ -202,7 +211,7 @@ impl Case {
 
 /// Loads `cases.toml`, checks it as a whole and case by case, and compiles
 /// its policies. Panics with every problem found.
-pub(crate) fn load() -> Table {
+pub fn load() -> Table {
     let raw: RawTable = toml::from_str(CASES).expect("tests/conformance/cases.toml does not parse");
     let mut problems = Vec::new();
     if raw.case.len() < MIN_CASES {

@@ -7,18 +7,19 @@ use super::table::{AppBody, Case, is_cors_related};
 
 /// What a runner observed for one case.
 #[derive(Debug)]
-pub(crate) struct Outcome {
-    pub(crate) status: u16,
+pub struct Outcome {
+    /// The status.
+    pub status: u16,
     /// Every response header as `(name, value)`, names lowercase; the lines
     /// of one name in the order they were sent.
-    pub(crate) headers: Vec<(String, Vec<u8>)>,
+    pub headers: Vec<(String, Vec<u8>)>,
     /// The whole body.
-    pub(crate) body: Vec<u8>,
+    pub body: Vec<u8>,
     /// The body frame by frame, when the runner sees frames (an in-process
     /// runner does; a runner over a real connection may not).
-    pub(crate) frames: Option<Vec<Vec<u8>>>,
+    pub frames: Option<Vec<Vec<u8>>>,
     /// How many times the application was called.
-    pub(crate) app_calls: usize,
+    pub app_calls: usize,
 }
 
 /// Shortens long values in failure messages.
@@ -48,7 +49,7 @@ fn lossy(bytes: &[u8]) -> String {
 /// - when the runner sees frames and the application streamed its body, the
 ///   frames as the application sent them: no adapter may buffer or re-cut a
 ///   stream.
-pub(crate) fn compare(case: &Case, outcome: &Outcome) -> Vec<String> {
+pub fn compare(case: &Case, outcome: &Outcome) -> Vec<String> {
     let mut problems = Vec::new();
     if outcome.status != case.expect.status {
         problems.push(format!(
@@ -127,7 +128,7 @@ pub(crate) fn compare(case: &Case, outcome: &Outcome) -> Vec<String> {
 }
 
 /// The results of one runner over the table.
-pub(crate) struct Report {
+pub struct Report {
     runner: &'static str,
     total: usize,
     categories: BTreeMap<String, usize>,
@@ -136,7 +137,7 @@ pub(crate) struct Report {
 
 impl Report {
     /// An empty report for the runner named `runner`.
-    pub(crate) fn new(runner: &'static str) -> Self {
+    pub fn new(runner: &'static str) -> Self {
         Report {
             runner,
             total: 0,
@@ -147,7 +148,7 @@ impl Report {
 
     /// Records what the runner observed for `case`, or why it could not run
     /// it.
-    pub(crate) fn record(&mut self, case: &Case, outcome: Result<Outcome, String>) {
+    pub fn record(&mut self, case: &Case, outcome: Result<Outcome, String>) {
         self.total += 1;
         *self
             .categories
@@ -164,7 +165,7 @@ impl Report {
 
     /// Prints the count of cases by category, and fails with every problem
     /// of every failing case.
-    pub(crate) fn finish(self) {
+    pub fn finish(self) {
         println!("{}: {} cases:", self.runner, self.total);
         for (category, count) in &self.categories {
             println!("  {category:<16} {count}");

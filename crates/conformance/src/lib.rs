@@ -1,4 +1,5 @@
-//! The conformance table shared by every runner: `tests/conformance/cases.toml`,
+//! The conformance table shared by every runner: `cases.toml` beside this
+//! crate's manifest,
 //! its types and loading ([`table`]), and the comparison of what a runner
 //! observed with what a case expects ([`compare`]).
 //!
@@ -9,8 +10,16 @@
 //! [`Report`] compares each outcome with its case and fails the test with every
 //! difference of every failing case.
 
-pub(crate) mod compare;
-pub(crate) mod table;
+// A test-support crate: a table that does not load is a failed test.
+#![allow(
+    clippy::panic,
+    clippy::expect_used,
+    clippy::unwrap_used,
+    clippy::indexing_slicing
+)]
 
-pub(crate) use compare::{Outcome, Report};
-pub(crate) use table::{APP_ERROR_BODY, AppBody, Case};
+pub mod compare;
+pub mod table;
+
+pub use compare::{Outcome, Report};
+pub use table::{APP_ERROR_BODY, AppBody, Case};

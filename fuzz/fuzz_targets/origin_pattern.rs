@@ -10,8 +10,8 @@
 
 #![no_main]
 
-use corsair::origin::{OriginPattern, PatternPort, RequestOrigin};
 use corsair::Config;
+use corsair::origin::{OriginPattern, PatternPort, RequestOrigin};
 use corsair::policy::{Actual, Decision, Policy};
 use http::Method;
 use http::header::{HeaderMap, HeaderValue, ORIGIN};

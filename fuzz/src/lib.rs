@@ -20,9 +20,9 @@
 //! skipped, as a server would never see them.
 
 use corsair::origin::RequestOrigin;
+use corsair::policy::{Actual, AllowOrigin, DEBUG_HEADER, Decision, Policy, Preflight};
 use corsair::protocol::CORS_RESPONSE_HEADERS;
 use corsair::{Config, browser};
-use corsair::policy::{Actual, AllowOrigin, DEBUG_HEADER, Decision, Policy, Preflight};
 use http::header::{
     ACCESS_CONTROL_ALLOW_CREDENTIALS, ACCESS_CONTROL_ALLOW_ORIGIN, ACCESS_CONTROL_EXPOSE_HEADERS,
     ACCESS_CONTROL_MAX_AGE, ACCESS_CONTROL_REQUEST_METHOD, HeaderMap, HeaderName, HeaderValue,
@@ -31,7 +31,7 @@ use http::header::{
 use http::{Method, StatusCode};
 
 /// The conformance table, read once per process for its policies.
-const CASES: &str = include_str!("../../crates/corsair/tests/conformance/cases.toml");
+const CASES: &str = include_str!("../../crates/conformance/cases.toml");
 
 /// Splits `data` at its first blank line: `(head, body)`; `body` is empty
 /// when there is no blank line.

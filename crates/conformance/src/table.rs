@@ -212,7 +212,8 @@ impl Case {
 /// Loads `cases.toml`, checks it as a whole and case by case, and compiles
 /// its policies. Panics with every problem found.
 pub fn load() -> Table {
-    let raw: RawTable = toml::from_str(CASES).expect("tests/conformance/cases.toml does not parse");
+    let raw: RawTable =
+        toml::from_str(CASES).expect("crates/conformance/cases.toml does not parse");
     let mut problems = Vec::new();
     if raw.case.len() < MIN_CASES {
         problems.push(format!(
@@ -252,7 +253,7 @@ pub fn load() -> Table {
     }
     assert!(
         problems.is_empty(),
-        "tests/conformance/cases.toml:\n  {}",
+        "crates/conformance/cases.toml:\n  {}",
         problems.join("\n  ")
     );
     Table {

@@ -1,4 +1,4 @@
-//! The conformance table, `tests/conformance/cases.toml`, run through the
+//! The conformance table, `crates/conformance/cases.toml`, run through the
 //! actix-web adapter: the very cases of the tower runner
 //! (`tests/conformance.rs`), with the table, its loading and the comparison
 //! shared in `tests/common`.

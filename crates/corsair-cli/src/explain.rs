@@ -6,14 +6,14 @@ use std::convert::Infallible;
 use std::path::PathBuf;
 use std::process::ExitCode;
 
+use corsair::browser::{Incoming, Outgoing, Transport};
 use corsair::policy::{Decision, OriginRefusal, Policy, Refusal};
 use http::{HeaderMap, Method, StatusCode};
-use url::Url;
 
 use crate::cli::OutputFormat;
 use crate::policy_file::PolicyFile;
 use crate::proxy::routes::RouteTable;
-use crate::session::{self, Answer, Outgoing, RequestArgs, Server};
+use crate::transcript::{self, RequestArgs};
 
 /// The options of `corsair explain`.
 #[derive(Debug, clap::Args)]
@@ -51,38 +51,33 @@ impl PolicyServer {
         }
     }
 
-    fn answer(policy: &Policy, section: &str, method: &Method, headers: &HeaderMap) -> Answer {
+    fn answer(policy: &Policy, section: &str, method: &Method, headers: &HeaderMap) -> Incoming {
         let decision = policy.check(method, headers);
         let refusal = decision
             .refusal()
             .map(|refusal| explain_refusal(&refusal, section, headers));
-        match decision {
-            Decision::Preflight(preflight) => Answer {
-                status: preflight.status(),
-                headers: policy.preflight_headers(&preflight),
-                refusal,
-            },
+        let response = match decision {
+            Decision::Preflight(preflight) => {
+                Incoming::new(preflight.status(), policy.preflight_headers(&preflight))
+            }
             Decision::Actual(actual) => {
                 let mut headers = HeaderMap::new();
                 policy.apply(&actual, &mut headers);
-                Answer {
-                    status: StatusCode::OK,
-                    headers,
-                    refusal,
-                }
+                Incoming::new(StatusCode::OK, headers)
             }
+        };
+        match refusal {
+            Some(refusal) => response.with_refusal(refusal),
+            None => response,
         }
     }
 }
 
-impl Server for PolicyServer {
+impl Transport for PolicyServer {
     type Error = Infallible;
 
-    async fn exchange(&mut self, request: &Outgoing) -> Result<Answer, Infallible> {
-        let path = Url::parse(&request.url)
-            .map(|url| url.path().to_owned())
-            .unwrap_or_else(|_| "/".to_owned());
-        let (prefix, policy) = self.routes.route_for(&path);
+    async fn exchange(&mut self, request: &Outgoing) -> Result<Incoming, Infallible> {
+        let (prefix, policy) = self.routes.route_for(request.url.path());
         let section = match prefix {
             Some(prefix) => format!("the [[routes]] entry with path_prefix = {prefix:?}"),
             None if self.proxy_file => "[cors]".to_owned(),
@@ -141,12 +136,11 @@ pub async fn run(args: ExplainArgs) -> anyhow::Result<ExitCode> {
         ),
         (None, PolicyFile::Policy(_)) => "https://api.example.com/".to_owned(),
     };
-    let (page, request, client) = args.request.request(&url).map_err(anyhow::Error::msg)?;
+    let (page, request) = args.request.request(&url).map_err(anyhow::Error::msg)?;
     let mut server = PolicyServer::new(&file);
-    let options = corsair::browser::Options::chromium();
-    let transcript = match session::play(&page, &request, client, &options, &mut server).await {
+    let transcript = match transcript::play(page, &request, &mut server).await {
         Ok(transcript) => transcript,
         Err(never) => match never {},
     };
-    session::report(&transcript, args.format, "The policy")
+    transcript::report(&transcript, args.format, "The policy")
 }

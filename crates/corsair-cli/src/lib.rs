@@ -1,6 +1,6 @@
 //! The `corsair` command as a library: the CORS proxy ([`proxy`]), the
-//! one-command demo ([`demo`]), the browser's view of a request
-//! ([`session`], used by [`explain`]), and the command line that selects
+//! one-command demo ([`demo`]), the printing of a request the library's
+//! browser played ([`transcript`], for [`explain`] and [`probe`]), and the command line that selects
 //! them ([`cli`]). The binary in `main.rs` is a thin shell over this crate, so
 //! tests start the proxy and the demo in-process on ephemeral ports.
 
@@ -13,4 +13,4 @@ pub mod logging;
 pub mod policy_file;
 pub mod probe;
 pub mod proxy;
-pub mod session;
+pub mod transcript;

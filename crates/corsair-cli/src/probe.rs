@@ -7,10 +7,11 @@ use std::process::ExitCode;
 use std::time::Duration;
 
 use anyhow::Context as _;
+use corsair::browser::{Incoming, Outgoing, Transport};
 use http::{HeaderMap, Method};
 
 use crate::cli::OutputFormat;
-use crate::session::{self, Answer, Outgoing, RequestArgs, Server};
+use crate::transcript::{self, RequestArgs};
 
 /// The options of `corsair probe`.
 #[derive(Debug, clap::Args)]
@@ -75,7 +76,7 @@ impl HttpServer {
         method: &str,
         url: &str,
         headers: &HeaderMap,
-    ) -> Result<Answer, ExchangeError> {
+    ) -> Result<Incoming, ExchangeError> {
         let error = |message: String| ExchangeError {
             method: method.to_owned(),
             url: url.to_owned(),
@@ -100,19 +101,15 @@ impl HttpServer {
                 Ok(None) | Err(_) => break,
             }
         }
-        Ok(Answer {
-            status,
-            headers,
-            refusal: None,
-        })
+        Ok(Incoming::new(status, headers))
     }
 }
 
-impl Server for HttpServer {
+impl Transport for HttpServer {
     type Error = ExchangeError;
 
-    async fn exchange(&mut self, request: &Outgoing) -> Result<Answer, ExchangeError> {
-        self.send(&request.method, &request.url, &request.headers)
+    async fn exchange(&mut self, request: &Outgoing) -> Result<Incoming, ExchangeError> {
+        self.send(&request.method, request.url.as_str(), &request.headers)
             .await
     }
 }
@@ -138,15 +135,14 @@ pub(crate) fn chain(error: &dyn std::error::Error) -> String {
 /// # Errors
 /// When the arguments do not describe a request.
 pub async fn run(args: ProbeArgs) -> anyhow::Result<ExitCode> {
-    let (page, request, client) = args
+    let (page, request) = args
         .request
         .request(&args.url)
         .map_err(anyhow::Error::msg)?;
     let mut server = HttpServer::new(args.timeout)?;
-    let options = corsair::browser::Options::chromium();
-    let transcript = match session::play(&page, &request, client, &options, &mut server).await {
+    let transcript = match transcript::play(page, &request, &mut server).await {
         Ok(transcript) => transcript,
         Err(error) => anyhow::bail!("could not probe: {error}"),
     };
-    session::report(&transcript, args.format, "The server")
+    transcript::report(&transcript, args.format, "The server")
 }

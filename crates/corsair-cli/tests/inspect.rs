@@ -295,6 +295,11 @@ async fn api() -> std::net::SocketAddr {
             "/items/1",
             get(|| async { "item" }).put(|| async { "saved" }),
         )
+        // A redirect with the CORS headers, to a resource without them.
+        .route(
+            "/moved",
+            get(|| async { axum::response::Redirect::temporary("http://127.0.0.1:9/elsewhere") }),
+        )
         .layer(cors);
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let addr = listener.local_addr().unwrap();
@@ -357,6 +362,24 @@ async fn probe_exit_codes_follow_the_browser_verdict() {
         blocked.stdout.contains("Verdict: BLOCKED."),
         "{}",
         blocked.stdout
+    );
+
+    // Issue 15: the 307 passes the CORS check, but the script never gets
+    // it; the verdict says so and is not ALLOWED.
+    let redirected = probe(vec![
+        format!("http://{addr}/moved"),
+        "--origin".into(),
+        "https://app.example.com".into(),
+    ])
+    .await
+    .unwrap();
+    assert_eq!(redirected.code, 1, "{}", redirected.stdout);
+    assert!(
+        redirected.stdout.contains("Verdict: REDIRECTED.")
+            && redirected.stdout.contains("http://127.0.0.1:9/elsewhere")
+            && !redirected.stdout.contains("ALLOWED"),
+        "{}",
+        redirected.stdout
     );
 
     // Nothing listens on port 9 of loopback (the discard port): exit 2.

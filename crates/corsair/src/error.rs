@@ -219,8 +219,9 @@ impl fmt::Display for ConfigProblem {
             ),
             ConfigProblem::MaxAgeTooLarge { value } => write!(
                 f,
-                "max_age = {value}: no browser caches a preflight that long (Chromium stops at 7200 \
-         seconds, Firefox at {MAX_AGE_LIMIT}); use at most {MAX_AGE_LIMIT}"
+                "max_age = {value}: no browser caches a preflight that long (Chromium stops at {} \
+         seconds, Firefox at {MAX_AGE_LIMIT}); use at most {MAX_AGE_LIMIT}",
+                crate::protocol::CHROMIUM_MAX_AGE.as_secs()
             ),
         }
     }

@@ -10,7 +10,7 @@
 //! - through the model, `corsair::browser::Browser` with Chromium's default
 //!   options, on the same page URL, sending the same request to the same
 //!   URL through the same `Router` used as a tower service;
-//! - through `corsair probe`'s engine (`corsair_cli::session::play` over
+//! - through `corsair probe`'s engine (`corsair_cli::transcript::play` over
 //!   HTTP), against the live server, whose verdict (allowed or blocked)
 //!   must be Chromium's.
 //!
@@ -47,11 +47,10 @@ use axum::middleware::{self, Next};
 use axum::response::IntoResponse as _;
 use axum::routing::{any, put};
 use corsair::browser::{
-    Blocked, Browser as Model, Client, CorsRequest, Credentials, FetchError, Options, Page,
-    ScriptResponse,
+    Blocked, Browser as Model, Client, CorsRequest, Credentials, FetchError, Page, ScriptResponse,
 };
 use corsair_cli::probe::HttpServer;
-use corsair_cli::session;
+use corsair_cli::transcript;
 use corsair_e2e::{Browser as Chromium, Probe, RequestLog, Sites};
 use serde_json::{Value, json};
 
@@ -778,11 +777,9 @@ async fn chromium_and_the_model_agree() {
             Api::Fetch => Client::Fetch,
             Api::Xhr => Client::XmlHttpRequest,
         };
-        let probed = session::play(
-            &Page::new(&page).unwrap(),
-            &scenario.request.to_model(&url),
-            client,
-            &Options::chromium(),
+        let probed = transcript::play(
+            Page::new(&page).unwrap(),
+            &scenario.request.to_model(&url).client(client),
             &mut prober,
         )
         .await

@@ -260,8 +260,8 @@ impl Kind {
                  access to a private-network service without being asked."
             }
             Kind::MaxAgeAboveCap => {
-                "Browsers cap Access-Control-Max-Age (Chromium: 7200 s, Firefox: 86400 s); a \
-                 larger value has no further effect."
+                "Browsers cap Access-Control-Max-Age, each engine at its own value (the \
+                 finding quotes them); a larger value has no further effect."
             }
             Kind::WildcardMethodsWithCredentials => {
                 "With credentials, browsers read '*' in Access-Control-Allow-Methods as a method \
@@ -331,7 +331,10 @@ impl Kind {
                 "send Access-Control-Allow-Private-Network only in answer to \
                  Access-Control-Request-Private-Network, for trusted origins"
             }
-            Kind::MaxAgeAboveCap => "use a max age of at most 7200 seconds",
+            Kind::MaxAgeAboveCap => {
+                "lower the max age to Chromium's cap or less: beyond it the value has no effect \
+                 in Chromium"
+            }
             Kind::WildcardMethodsWithCredentials => {
                 "list the methods (GET, POST, PUT...) instead of `*` when credentials are allowed"
             }

@@ -4,27 +4,28 @@
 use std::collections::BTreeSet;
 use std::time::Duration;
 
+use corsair::browser::{
+    CorsFailure, Incoming as Answer, Options, allow_origin, allows_credentials, cors_check,
+    header_list, header_value, max_age,
+};
+use corsair::protocol::{
+    ACCESS_CONTROL_ALLOW_PRIVATE_NETWORK, CHROMIUM_MAX_AGE, FIREFOX_MAX_AGE, is_cors_header,
+};
 use http::header::{
     ACCESS_CONTROL_ALLOW_CREDENTIALS, ACCESS_CONTROL_ALLOW_HEADERS, ACCESS_CONTROL_ALLOW_METHODS,
-    ACCESS_CONTROL_ALLOW_ORIGIN, ACCESS_CONTROL_MAX_AGE, ACCESS_CONTROL_REQUEST_HEADERS,
-    ACCESS_CONTROL_REQUEST_METHOD, HeaderMap, HeaderName, HeaderValue, ORIGIN, VARY,
+    ACCESS_CONTROL_REQUEST_HEADERS, ACCESS_CONTROL_REQUEST_METHOD, HeaderMap, HeaderName,
+    HeaderValue, ORIGIN, VARY,
 };
 use url::Url;
 
 use super::findings::{Evidence, Finding, Kind, Severity};
 use super::origins::{Candidate, Class, INJECTED_HEADER, candidates};
 use crate::probe::{ExchangeError, HttpServer};
-use crate::session::Answer;
 
 /// The method a probing preflight asks for: no API allows it on purpose.
 pub const ODD_METHOD: &str = "CORSAIRPROBE";
 /// The header a probing preflight asks for.
 pub const ODD_HEADER: &str = "x-corsair-audit";
-/// The most seconds of `Access-Control-Max-Age` Chromium honours.
-pub const CHROMIUM_MAX_AGE: u64 = 7200;
-
-static ALLOW_PRIVATE_NETWORK: HeaderName =
-    HeaderName::from_static("access-control-allow-private-network");
 
 /// How a scan runs.
 #[derive(Clone, Debug)]
@@ -244,20 +245,13 @@ pub async fn scan(url: &str, options: &AuditOptions) -> Result<Report, AuditErro
     scan_with_progress(url, options, |_, _| {}).await
 }
 
-/// The values of `name`, each header line split at commas and trimmed.
-fn values(headers: &HeaderMap, name: &HeaderName) -> Vec<String> {
-    headers
-        .get_all(name)
-        .iter()
-        .map(|value| String::from_utf8_lossy(value.as_bytes()).into_owned())
-        .collect()
-}
-
+/// Whether the list header `name` holds `token` (case-insensitively), as
+/// the browser parses the list; an unparseable list holds nothing.
 fn list_contains(headers: &HeaderMap, name: &HeaderName, token: &str) -> bool {
-    values(headers, name)
+    header_list(headers, name)
+        .unwrap_or_default()
         .iter()
-        .flat_map(|line| line.split(','))
-        .any(|element| element.trim().eq_ignore_ascii_case(token))
+        .any(|element| element.eq_ignore_ascii_case(token))
 }
 
 /// A request the scan sent.
@@ -306,9 +300,8 @@ fn evidence(method: &str, url: &str, request: &HeaderMap, answer: &Answer) -> Ev
     }
     let mut response_lines = vec![format!("HTTP/1.1 {}", answer.status)];
     for (name, value) in &answer.headers {
-        let relevant = name.as_str().starts_with("access-control-")
-            || *name == VARY
-            || name.as_str() == INJECTED_HEADER;
+        let relevant =
+            is_cors_header(name.as_str()) || *name == VARY || name.as_str() == INJECTED_HEADER;
         if relevant {
             response_lines.push(format!(
                 "{}: {}",
@@ -321,21 +314,6 @@ fn evidence(method: &str, url: &str, request: &HeaderMap, answer: &Answer) -> Ev
         request: request_lines,
         response: response_lines,
     }
-}
-
-/// The single `Access-Control-Allow-Origin` value, or `None` when there is
-/// none or several.
-fn allow_origin(headers: &HeaderMap) -> Option<String> {
-    let all = values(headers, &ACCESS_CONTROL_ALLOW_ORIGIN);
-    match all.as_slice() {
-        [one] => Some(one.trim().to_owned()),
-        _ => None,
-    }
-}
-
-fn credentials_true(headers: &HeaderMap) -> bool {
-    let all = values(headers, &ACCESS_CONTROL_ALLOW_CREDENTIALS);
-    matches!(all.as_slice(), [one] if one == "true")
 }
 
 /// The severity of a trusted-origin bypass, by class and credentials.
@@ -364,36 +342,33 @@ fn observe_actual(sent: &Sent<'_>, answer: &Answer, out: &mut Vec<Observation>) 
             "the percent-encoded CR/LF in Origin came back as a header of its own".to_owned(),
         );
     }
-    let all = values(headers, &ACCESS_CONTROL_ALLOW_ORIGIN);
-    // An origin with a comma in it, echoed back whole, is a reflection (a
-    // special-character look-alike), not a list.
-    let listed = all
-        .iter()
-        .any(|value| value.contains(',') && *value != candidate.origin);
-    if all.len() > 1 || listed {
+    // The browser's own reading: a comma in an echoed origin is a
+    // reflection (a special-character look-alike), not a list.
+    if let Err(CorsFailure::MultipleAllowOrigin { value }) =
+        cors_check(headers, &candidate.origin, false)
+    {
         note(
             Kind::MultipleAllowOrigin,
             Severity::Low,
             format!(
-                "the answer carries {} as Access-Control-Allow-Origin; browsers refuse it, so \
-                 even allowed pages are blocked",
-                all.join(" and ")
+                "the answer carries {value} as Access-Control-Allow-Origin; browsers refuse it, \
+                 so even allowed pages are blocked"
             ),
         );
     }
     let Some(allowed) = allow_origin(headers) else {
         return;
     };
-    let credentials = credentials_true(headers);
-    let credentials_values = values(headers, &ACCESS_CONTROL_ALLOW_CREDENTIALS);
-    if !credentials_values.is_empty() && !credentials {
+    let credentials = allows_credentials(headers);
+    if let Some(value) = header_value(headers, &ACCESS_CONTROL_ALLOW_CREDENTIALS)
+        && !credentials
+    {
         note(
             Kind::CredentialsNotTrue,
             Severity::Low,
             format!(
-                "Access-Control-Allow-Credentials is {:?}; only `true` makes credentialed \
-                 requests work",
-                credentials_values.join(", ")
+                "Access-Control-Allow-Credentials is {value:?}; only `true` makes credentialed \
+                 requests work"
             ),
         );
     }
@@ -464,7 +439,7 @@ fn observe_preflight(sent: &Sent<'_>, answer: &Answer, out: &mut Vec<Observation
     let candidate = sent.candidate;
     let headers = &answer.headers;
     let mut note = |kind, severity, why| out.push(sent.observation(answer, kind, severity, why));
-    if headers.contains_key(&ALLOW_PRIVATE_NETWORK) {
+    if headers.contains_key(&ACCESS_CONTROL_ALLOW_PRIVATE_NETWORK) {
         note(
             Kind::UnrequestedPrivateNetwork,
             Severity::Medium,
@@ -480,18 +455,22 @@ fn observe_preflight(sent: &Sent<'_>, answer: &Answer, out: &mut Vec<Observation
     if !origin_allowed {
         return;
     }
-    let credentials = credentials_true(headers);
-    if let Some(max_age) = values(headers, &ACCESS_CONTROL_MAX_AGE)
-        .first()
-        .and_then(|value| value.trim().parse::<u64>().ok())
-        && max_age > CHROMIUM_MAX_AGE
-    {
+    let credentials = allows_credentials(headers);
+    // The value as a browser without a cap would read it, against the
+    // caps browsers do apply.
+    let mut uncapped = Options::chromium();
+    uncapped.max_age_cap = std::time::Duration::MAX;
+    let asked = max_age(headers, &uncapped);
+    if asked > CHROMIUM_MAX_AGE {
         note(
             Kind::MaxAgeAboveCap,
             Severity::Info,
             format!(
-                "Access-Control-Max-Age is {max_age}; Chromium caches preflights for at most \
-                 {CHROMIUM_MAX_AGE} s and Firefox for 86400 s"
+                "Access-Control-Max-Age is {}; Chromium caches preflights for at most {} s and \
+                 Firefox for {} s",
+                asked.as_secs(),
+                CHROMIUM_MAX_AGE.as_secs(),
+                FIREFOX_MAX_AGE.as_secs()
             ),
         );
     }

@@ -1,12 +1,10 @@
 //! Warnings: choices a valid file may make that deserve a second look.
 
 use corsair::Config;
-use url::Url;
+use corsair::origin::OriginPattern;
+use corsair::protocol::{CHROMIUM_MAX_AGE, FIREFOX_MAX_AGE};
 
 use crate::proxy::ProxyFile;
-
-/// Chromium's cap on `Access-Control-Max-Age`, in seconds.
-pub const CHROMIUM_MAX_AGE: u64 = 7200;
 
 /// A warning: a stable code, the field and what to consider.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -32,15 +30,17 @@ pub fn policy_warnings(field: &str, config: &Config, production: bool) -> Vec<Wa
         }
     };
     let mut out = Vec::new();
+    let chromium = CHROMIUM_MAX_AGE.as_secs();
     if let Some(max_age) = config.max_age
-        && max_age > CHROMIUM_MAX_AGE
+        && max_age > chromium
     {
         out.push(Warning {
             code: "max-age-above-chromium-cap",
             field: at("max_age"),
             message: format!(
-                "Chromium caches preflights for at most {CHROMIUM_MAX_AGE} s, so {max_age} acts \
-                 as {CHROMIUM_MAX_AGE} there (Firefox: at most 86400)"
+                "Chromium caches preflights for at most {chromium} s, so {max_age} acts as \
+                 {chromium} there (Firefox: at most {})",
+                FIREFOX_MAX_AGE.as_secs()
             ),
         });
     }
@@ -66,7 +66,11 @@ pub fn policy_warnings(field: &str, config: &Config, production: bool) -> Vec<Wa
         }
     }
     for (index, origin) in config.allow_origins.iter().enumerate() {
-        if origin.contains("://*.") {
+        // An entry that does not parse is an error, reported elsewhere.
+        let Ok(pattern) = OriginPattern::parse(origin) else {
+            continue;
+        };
+        if matches!(pattern, OriginPattern::Subdomains { .. }) {
             out.push(Warning {
                 code: "wildcard-subdomains",
                 field: at(&format!("allow_origins[{index}]")),
@@ -84,7 +88,7 @@ pub fn policy_warnings(field: &str, config: &Config, production: bool) -> Vec<Wa
                 },
             });
         }
-        if production && is_loopback_origin(origin) {
+        if production && pattern.is_loopback() {
             out.push(Warning {
                 code: "loopback-origin",
                 field: at(&format!("allow_origins[{index}]")),
@@ -116,25 +120,6 @@ pub fn policy_warnings(field: &str, config: &Config, production: bool) -> Vec<Wa
     out
 }
 
-/// Whether an `allow_origins` entry names a loopback host.
-fn is_loopback_origin(origin: &str) -> bool {
-    let parsable = origin.replace(":*", "");
-    Url::parse(&parsable)
-        .ok()
-        .and_then(|url| url.host_str().map(str::to_owned))
-        .is_some_and(|host| is_loopback_host(&host))
-}
-
-/// `localhost`, a name under it, or a loopback address.
-fn is_loopback_host(host: &str) -> bool {
-    let host = host.trim_start_matches('[').trim_end_matches(']');
-    host.eq_ignore_ascii_case("localhost")
-        || host.to_ascii_lowercase().ends_with(".localhost")
-        || host
-            .parse::<std::net::IpAddr>()
-            .is_ok_and(|ip| ip.is_loopback())
-}
-
 /// Whether a set of policies looks like it serves real users: it allows
 /// an `https://` origin that is not loopback.
 #[must_use]
@@ -143,7 +128,8 @@ pub fn looks_like_production<'a>(configs: impl IntoIterator<Item = &'a Config>) 
         config
             .allow_origins
             .iter()
-            .any(|origin| origin.starts_with("https://") && !is_loopback_origin(origin))
+            .filter_map(|origin| OriginPattern::parse(origin).ok())
+            .any(|pattern| pattern.scheme() == Some("https") && !pattern.is_loopback())
     })
 }
 

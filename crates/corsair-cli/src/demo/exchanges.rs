@@ -6,7 +6,7 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 
 use axum::extract::{Request, State};
-use axum::http::{HeaderMap, Method};
+use axum::http::HeaderMap;
 use axum::middleware::Next;
 use axum::response::Response;
 use serde::Serialize;
@@ -133,7 +133,7 @@ pub(crate) async fn record(
         .path_and_query()
         .map_or_else(|| request.uri().path().to_owned(), ToString::to_string);
     let call = call_id(request.uri().query());
-    let preflight = is_preflight(&method, request.headers());
+    let preflight = corsair::policy::is_preflight(method.as_str(), request.headers());
     let request_headers = pairs(request.headers());
     let response = next.run(request).await;
     log.push(Exchange {
@@ -154,12 +154,6 @@ pub(crate) async fn record(
 pub(crate) async fn mark_reached_app(mut response: Response) -> Response {
     response.extensions_mut().insert(ReachedApp);
     response
-}
-
-fn is_preflight(method: &Method, headers: &HeaderMap) -> bool {
-    method == Method::OPTIONS
-        && headers.contains_key("origin")
-        && headers.contains_key("access-control-request-method")
 }
 
 /// The `call` parameter of a query, when it is a plausible id: 1 to

@@ -6,8 +6,8 @@ use std::time::Duration;
 
 use http::header::{
     ACCESS_CONTROL_ALLOW_CREDENTIALS, ACCESS_CONTROL_ALLOW_HEADERS, ACCESS_CONTROL_ALLOW_METHODS,
-    ACCESS_CONTROL_ALLOW_ORIGIN, ACCESS_CONTROL_EXPOSE_HEADERS, ACCESS_CONTROL_MAX_AGE, HeaderName,
-    LOCATION,
+    ACCESS_CONTROL_ALLOW_ORIGIN, ACCESS_CONTROL_EXPOSE_HEADERS, ACCESS_CONTROL_MAX_AGE,
+    AsHeaderName, LOCATION,
 };
 use http::{HeaderMap, StatusCode};
 use url::Url;
@@ -27,13 +27,90 @@ pub const DEFAULT_MAX_AGE: Duration = Duration::from_secs(5);
 /// The values of every line of `name`, joined with `", "` as Fetch's "get"
 /// does; `None` when there is no such header. Bytes that are not UTF-8 are
 /// replaced, which only ever makes a comparison fail.
-fn combined(headers: &HeaderMap, name: &HeaderName) -> Option<String> {
+fn combined<K: AsHeaderName>(headers: &HeaderMap, name: K) -> Option<String> {
     let mut lines = headers.get_all(name).iter().peekable();
     lines.peek()?;
     let values: Vec<String> = lines
         .map(|line| String::from_utf8_lossy(line.as_bytes()).into_owned())
         .collect();
     Some(values.join(", "))
+}
+
+/// A header's value as Fetch "gets" it: every line of `name`, joined with
+/// `", "`; `None` when there is none. Bytes that are not UTF-8 are
+/// replaced, which only ever makes a comparison fail.
+///
+/// ```
+/// use corsair::browser::header_value;
+/// use http::{HeaderMap, HeaderValue};
+///
+/// let mut headers = HeaderMap::new();
+/// headers.append("vary", HeaderValue::from_static("Origin"));
+/// headers.append("vary", HeaderValue::from_static("Cookie"));
+/// assert_eq!(header_value(&headers, "vary").as_deref(), Some("Origin, Cookie"));
+/// assert_eq!(header_value(&headers, "age"), None);
+/// ```
+#[must_use]
+pub fn header_value<K: AsHeaderName>(headers: &HeaderMap, name: K) -> Option<String> {
+    combined(headers, name)
+}
+
+/// `Access-Control-Allow-Origin` as the CORS check reads it: every line,
+/// joined with `", "` (so two lines never equal one origin); `None` when
+/// absent.
+///
+/// ```
+/// use corsair::browser::allow_origin;
+/// use http::{HeaderMap, HeaderValue};
+///
+/// let mut headers = HeaderMap::new();
+/// headers.append("access-control-allow-origin", HeaderValue::from_static("https://a.example"));
+/// assert_eq!(allow_origin(&headers).as_deref(), Some("https://a.example"));
+/// headers.append("access-control-allow-origin", HeaderValue::from_static("https://b.example"));
+/// assert_eq!(allow_origin(&headers).as_deref(), Some("https://a.example, https://b.example"));
+/// ```
+#[must_use]
+pub fn allow_origin(headers: &HeaderMap) -> Option<String> {
+    combined(headers, &ACCESS_CONTROL_ALLOW_ORIGIN)
+}
+
+/// Whether `Access-Control-Allow-Credentials` is exactly `true`, the only
+/// value with which a credentialed response passes the CORS check.
+///
+/// ```
+/// use corsair::browser::allows_credentials;
+/// use http::{HeaderMap, HeaderValue};
+///
+/// let mut headers = HeaderMap::new();
+/// headers.insert("access-control-allow-credentials", HeaderValue::from_static("TRUE"));
+/// assert!(!allows_credentials(&headers));
+/// headers.insert("access-control-allow-credentials", HeaderValue::from_static("true"));
+/// assert!(allows_credentials(&headers));
+/// ```
+#[must_use]
+pub fn allows_credentials(headers: &HeaderMap) -> bool {
+    combined(headers, &ACCESS_CONTROL_ALLOW_CREDENTIALS).as_deref() == Some("true")
+}
+
+/// The elements of the comma-separated header `name` (`Vary`,
+/// `Access-Control-Allow-Methods`...) across all its lines, parsed as the
+/// browser parses them; `None` when a line does not parse, which a browser
+/// treats as a failed check. An absent header is an empty list.
+///
+/// ```
+/// use corsair::browser::header_list;
+/// use http::{HeaderMap, HeaderValue};
+///
+/// let mut headers = HeaderMap::new();
+/// headers.append("vary", HeaderValue::from_static("Accept-Encoding"));
+/// headers.append("vary", HeaderValue::from_static("Origin ,Cookie"));
+/// assert_eq!(header_list(&headers, "vary").unwrap(), ["Accept-Encoding", "Origin", "Cookie"]);
+/// headers.insert("access-control-allow-methods", HeaderValue::from_static("GET POST"));
+/// assert_eq!(header_list(&headers, "access-control-allow-methods"), None);
+/// ```
+#[must_use]
+pub fn header_list<K: AsHeaderName + Copy>(headers: &HeaderMap, name: K) -> Option<Vec<String>> {
+    token_list(headers, name).ok()
 }
 
 /// Fetch's CORS check of a response's headers, for a request from `origin`
@@ -59,8 +136,7 @@ pub fn cors_check(
     origin: &str,
     include_credentials: bool,
 ) -> Result<(), CorsFailure> {
-    let allow_origin =
-        combined(headers, &ACCESS_CONTROL_ALLOW_ORIGIN).ok_or(CorsFailure::MissingAllowOrigin)?;
+    let allow_origin = allow_origin(headers).ok_or(CorsFailure::MissingAllowOrigin)?;
     if !include_credentials && allow_origin == "*" {
         return Ok(());
     }
@@ -84,11 +160,12 @@ pub fn cors_check(
     if !include_credentials {
         return Ok(());
     }
-    match combined(headers, &ACCESS_CONTROL_ALLOW_CREDENTIALS) {
-        Some(value) if value == "true" => Ok(()),
-        value => Err(CorsFailure::CredentialsNotTrue {
-            value: value.unwrap_or_default(),
-        }),
+    if allows_credentials(headers) {
+        Ok(())
+    } else {
+        Err(CorsFailure::CredentialsNotTrue {
+            value: combined(headers, &ACCESS_CONTROL_ALLOW_CREDENTIALS).unwrap_or_default(),
+        })
     }
 }
 
@@ -147,7 +224,7 @@ impl PreflightResult {
 /// `-Allow-Headers`, `-Expose-Headers`) as a browser reads it: every line,
 /// split on commas, trimmed, empty elements skipped. `Err` with the combined
 /// value when an element is not a token; an absent header is an empty list.
-fn token_list(headers: &HeaderMap, name: &HeaderName) -> Result<Vec<String>, String> {
+fn token_list<K: AsHeaderName + Copy>(headers: &HeaderMap, name: K) -> Result<Vec<String>, String> {
     let unbounded = ListLimits {
         max_bytes: usize::MAX,
         max_elements: usize::MAX,

@@ -1,22 +1,23 @@
-//! [`Browser`]: send requests through any tower `Service` exactly as a
-//! browser would, and get what the page's script could read.
+//! [`Browser`]: a browser tab on one page, and [`Browser::fetch`], which
+//! plays requests through any tower `Service` exactly as a browser would
+//! and returns what the page's script could read.
 
 use std::fmt;
 use std::future::poll_fn;
+use std::marker::PhantomData;
 use std::time::Duration;
 
 use bytes::Bytes;
-use http::header::{COOKIE, HOST, HeaderValue, ORIGIN, SET_COOKIE};
+use http::header::{HOST, HeaderValue};
 use http::{HeaderMap, Method, Request, Response, StatusCode};
 use http_body_util::{BodyExt, Full};
 use tower_service::Service;
-use url::Url;
 
 use super::cache::PreflightCache;
-use super::check::{check_preflight, check_response, is_redirect};
-use super::cookies::{CookieJar, site};
+use super::cookies::CookieJar;
 use super::error::Blocked;
-use super::plan::{Page, Plan};
+use super::plan::Page;
+use super::play::{Incoming, Outgoing, Transport, Verdict};
 use super::request::{Client, CorsRequest, Options};
 
 /// A browser tab on one page: it plans each request, sends the preflight
@@ -70,12 +71,12 @@ use super::request::{Client, CorsRequest, Options};
 /// ```
 #[derive(Clone, Debug)]
 pub struct Browser {
-    page: Page,
-    options: Options,
-    cache: PreflightCache,
-    jar: CookieJar,
-    now: Duration,
-    preflights: usize,
+    pub(super) page: Page,
+    pub(super) options: Options,
+    pub(super) cache: PreflightCache,
+    pub(super) jar: CookieJar,
+    pub(super) now: Duration,
+    pub(super) preflights: usize,
 }
 
 /// What the page's script can read of a response.
@@ -264,174 +265,84 @@ impl Browser {
         ResBody: http_body::Body,
         ResBody::Error: fmt::Display,
     {
-        let client = request.client;
-        let blocked = |reason: Blocked, url: &str, origin: &str| {
-            FetchError::Blocked(BlockedRequest {
+        let mut transport = ServiceTransport {
+            service,
+            body: PhantomData::<fn() -> ReqBody>,
+        };
+        let transcript = self.play(&mut transport, &request).await?;
+        match transcript.verdict {
+            Verdict::Allowed { readable, .. } => match transcript.actual {
+                Some(actual) => Ok(ScriptResponse {
+                    status: actual.response.status,
+                    headers: readable,
+                    body: actual.response.body,
+                }),
+                None => Err(FetchError::Unsupported(
+                    "an allowed request with no response",
+                )),
+            },
+            Verdict::Blocked(reason) => Err(FetchError::Blocked(BlockedRequest {
                 reason,
-                url: url.to_owned(),
-                origin: origin.to_owned(),
-                client,
-            })
-        };
-        let plan = self
-            .page
-            .plan(&request, &self.options)
-            .map_err(|reason| blocked(reason, &request.url, self.page.origin()))?;
-        let cross_site = site(&plan.url) != self.page_site();
-
-        if let Some(preflight) = &plan.preflight
-            && !self.cache.covers(&plan, self.now, &self.options)
-        {
-            let headers = preflight.http_headers().map_err(|_| {
-                FetchError::Unsupported("a preflight header that is not a header value")
-            })?;
-            let response = send(service, Method::OPTIONS, &plan.url, headers, Bytes::new()).await?;
-            self.preflights += 1;
-            match check_preflight(&plan, response.status(), response.headers(), &self.options) {
-                Ok(result) => self.cache.store(&plan, result, self.now),
-                Err(reason) => {
-                    self.cache.forget(&plan);
-                    return Err(blocked(reason, plan.url.as_str(), &plan.origin));
-                }
-            }
-        }
-
-        let response = self
-            .send_actual(service, &plan, cross_site, request.body)
-            .await?;
-        if is_redirect(response.status(), response.headers()) {
-            return Err(FetchError::Unsupported("redirects"));
-        }
-        let (parts, body) = response.into_parts();
-        let headers = check_response(&plan, &parts.headers)
-            .map_err(|reason| blocked(reason, plan.url.as_str(), &plan.origin))?;
-        let body = if has_null_body(&plan.method, parts.status) {
-            Bytes::new()
-        } else {
-            body.collect()
-                .await
-                .map_err(|error| FetchError::Body(error.to_string()))?
-                .to_bytes()
-        };
-        Ok(ScriptResponse {
-            status: parts.status,
-            headers,
-            body,
-        })
-    }
-
-    async fn send_actual<S, ReqBody, ResBody>(
-        &mut self,
-        service: &mut S,
-        plan: &Plan,
-        cross_site: bool,
-        body: Bytes,
-    ) -> Result<Response<ResBody>, FetchError<S::Error>>
-    where
-        S: Service<Request<ReqBody>, Response = Response<ResBody>>,
-        ReqBody: From<Bytes>,
-    {
-        let mut headers = plan.headers.clone();
-        if plan.cross_origin || !matches!(plan.method.as_str(), "GET" | "HEAD") {
-            let origin = HeaderValue::from_str(&plan.origin)
-                .map_err(|_| FetchError::Unsupported("an origin that is not a header value"))?;
-            headers.insert(ORIGIN, origin);
-        }
-        if plan.credentials
-            && let Some(cookies) = self
-                .jar
-                .header(&plan.url, cross_site, self.now, &self.options)
-            && let Ok(value) = HeaderValue::from_str(&cookies)
-        {
-            headers.insert(COOKIE, value);
-        }
-        let method = plan
-            .http_method()
-            .map_err(|_| FetchError::Unsupported("a method that is not a token"))?;
-        let response = send(service, method, &plan.url, headers, body).await?;
-        if plan.credentials {
-            for line in response.headers().get_all(SET_COOKIE) {
-                if let Ok(line) = line.to_str() {
-                    // A refused cookie is simply not stored, as in a browser.
-                    let _ = self
-                        .jar
-                        .store(line, &plan.url, cross_site, self.now, &self.options);
-                }
-            }
-        }
-        Ok(response)
-    }
-
-    fn page_site(&self) -> (String, String) {
-        match Url::parse(self.page.origin()) {
-            Ok(url) => site(&url),
-            // An opaque origin is cross-site to everything.
-            Err(_) => (String::new(), String::new()),
+                url: transcript.url,
+                origin: transcript.origin,
+                client: transcript.client,
+            })),
+            Verdict::Redirected { .. } => Err(FetchError::Unsupported("redirects")),
+            Verdict::Unsupported(what) => Err(FetchError::Unsupported(what)),
         }
     }
 }
 
-/// Whether the script gets no body whatever the service returned: Fetch
-/// (§Main fetch) nulls the body of a response to `HEAD` or `CONNECT` and
-/// of one with a null body status (101, 103, 204, 205, 304). Over HTTP/1.1
-/// hyper does not even send a body for `HEAD`, 204 and 304; it does send
-/// one for 205, and Chromium 156 reads `""` all the same.
-fn has_null_body(method: &str, status: StatusCode) -> bool {
-    matches!(method, "HEAD" | "CONNECT") || matches!(status.as_u16(), 101 | 103 | 204 | 205 | 304)
+/// A tower service as the browser's [`Transport`]: each [`Outgoing`]
+/// becomes a `Request<ReqBody>` with its `Host`, and the response body is
+/// read whole.
+struct ServiceTransport<'s, S, ReqBody> {
+    service: &'s mut S,
+    body: PhantomData<fn() -> ReqBody>,
 }
 
-/// Sends one request through `service`, waiting for it to be ready.
-async fn send<S, ReqBody, ResBody>(
-    service: &mut S,
-    method: Method,
-    url: &Url,
-    mut headers: HeaderMap,
-    body: Bytes,
-) -> Result<Response<ResBody>, FetchError<S::Error>>
+impl<S, ReqBody, ResBody> Transport for ServiceTransport<'_, S, ReqBody>
 where
     S: Service<Request<ReqBody>, Response = Response<ResBody>>,
     ReqBody: From<Bytes>,
+    ResBody: http_body::Body,
+    ResBody::Error: fmt::Display,
 {
-    let target = match url.query() {
-        Some(query) => format!("{}?{query}", url.path()),
-        None => url.path().to_owned(),
-    };
-    let host = match url.port() {
-        Some(port) => format!("{}:{port}", url.host_str().unwrap_or_default()),
-        None => url.host_str().unwrap_or_default().to_owned(),
-    };
-    if let Ok(host) = HeaderValue::from_str(&host) {
-        headers.insert(HOST, host);
-    }
-    let mut request = Request::builder()
-        .method(method)
-        .uri(target)
-        .body(ReqBody::from(body))
-        .map_err(|_| FetchError::Unsupported("a URL that is not a request target"))?;
-    *request.headers_mut() = headers;
-    poll_fn(|cx| service.poll_ready(cx))
-        .await
-        .map_err(FetchError::Service)?;
-    let mut response = service.call(request).await.map_err(FetchError::Service)?;
-    strip_whitespace(response.headers_mut());
-    Ok(response)
-}
+    type Error = FetchError<S::Error>;
 
-/// Removes leading and trailing spaces and tabs from every header value, as
-/// the browser's HTTP parser does before Fetch sees the headers (RFC 9112
-/// §5: the whitespace around a field value is not part of it; Fetch: a
-/// header value has no leading or trailing HTTP tab or space bytes). A
-/// service may put such whitespace in a `HeaderValue`, and hyper sends it
-/// as it is; Chromium then reads `Access-Control-Allow-Origin: <origin> `
-/// as `<origin>`, and a script reads the trimmed value.
-fn strip_whitespace(headers: &mut HeaderMap) {
-    for value in headers.values_mut() {
-        let trimmed = value.as_bytes().trim_ascii();
-        if trimmed.len() != value.len()
-            && let Ok(trimmed) = HeaderValue::from_bytes(trimmed)
-        {
-            *value = trimmed;
+    async fn exchange(&mut self, outgoing: &Outgoing) -> Result<Incoming, Self::Error> {
+        let method = Method::from_bytes(outgoing.method.as_bytes())
+            .map_err(|_| FetchError::Unsupported("a method that is not a token"))?;
+        let mut headers = outgoing.headers.clone();
+        let url = &outgoing.url;
+        let host = match url.port() {
+            Some(port) => format!("{}:{port}", url.host_str().unwrap_or_default()),
+            None => url.host_str().unwrap_or_default().to_owned(),
+        };
+        if let Ok(host) = HeaderValue::from_str(&host) {
+            headers.insert(HOST, host);
         }
+        let mut request = Request::builder()
+            .method(method)
+            .uri(outgoing.target())
+            .body(ReqBody::from(outgoing.body.clone()))
+            .map_err(|_| FetchError::Unsupported("a URL that is not a request target"))?;
+        *request.headers_mut() = headers;
+        poll_fn(|cx| self.service.poll_ready(cx))
+            .await
+            .map_err(FetchError::Service)?;
+        let response = self
+            .service
+            .call(request)
+            .await
+            .map_err(FetchError::Service)?;
+        let (parts, body) = response.into_parts();
+        let body = body
+            .collect()
+            .await
+            .map_err(|error| FetchError::Body(error.to_string()))?
+            .to_bytes();
+        Ok(Incoming::new(parts.status, parts.headers).with_body(body))
     }
 }
 

@@ -14,9 +14,13 @@
 //! - [`PreflightCache`] keeps preflight answers as Chromium does.
 //! - [`Blocked`] says why a request fails, in the words of Chromium's
 //!   console, and what to change.
-//! - [`Browser`] sends requests through any tower
-//!   `Service` exactly as a browser would: the test helper that proves your
-//!   single-page app can call your API.
+//! - [`Browser::play`] is the browser's request loop, written once: plan,
+//!   preflight (or the cache), the actual request with its cookies, each
+//!   answer judged; a [`Transport`] carries the exchanges and a
+//!   [`Transcript`] tells what happened. [`Browser::fetch`] plays through
+//!   any tower `Service`: the test helper that proves your single-page app
+//!   can call your API. `corsair probe` plays through an HTTP client and
+//!   `corsair explain` through a policy in memory.
 //!
 //! ```
 //! use corsair::browser::{CorsRequest, Options, Page};
@@ -33,14 +37,16 @@ mod cookies;
 mod error;
 mod harness;
 mod plan;
+mod play;
 mod request;
 
 pub use cache::PreflightCache;
 pub use check::{
-    DEFAULT_MAX_AGE, PreflightResult, check_preflight, check_response, cors_check, exposed_headers,
-    max_age,
+    DEFAULT_MAX_AGE, PreflightResult, allow_origin, allows_credentials, check_preflight,
+    check_response, cors_check, exposed_headers, header_list, header_value, max_age,
 };
 pub use error::{Blocked, CorsFailure};
 pub use harness::{BlockedRequest, Browser, FetchError, ScriptResponse};
 pub use plan::{Page, Plan, PreflightRequest};
+pub use play::{Exchange, Incoming, Outgoing, Transcript, Transport, Verdict};
 pub use request::{Client, CorsRequest, Credentials, Options};

@@ -215,6 +215,51 @@ impl Plan {
         self.credentials_mode == Credentials::Include
     }
 
+    /// Why this request needs a preflight, one sentence per reason; empty
+    /// when it needs none.
+    ///
+    /// ```
+    /// use corsair::browser::{CorsRequest, Options, Page};
+    ///
+    /// let page = Page::new("https://app.example.com")?;
+    /// let request = CorsRequest::new("PUT", "https://api.example.com/items/1")
+    ///     .header("x-trace", "1");
+    /// let plan = page.plan(&request, &Options::default())?;
+    /// assert_eq!(
+    ///     plan.preflight_reasons(),
+    ///     [
+    ///         "PUT is not a simple method (GET, HEAD, POST)",
+    ///         "the header x-trace: 1 is not CORS-safelisted",
+    ///     ]
+    /// );
+    /// # Ok::<(), corsair::browser::Blocked>(())
+    /// ```
+    #[must_use]
+    pub fn preflight_reasons(&self) -> Vec<String> {
+        let mut reasons = Vec::new();
+        if self.preflight.is_none() {
+            return reasons;
+        }
+        if self.forced_preflight {
+            reasons.push("the request uploads with progress listeners".to_owned());
+        }
+        if !is_safelisted_method(&self.method) {
+            reasons.push(format!(
+                "{} is not a simple method (GET, HEAD, POST)",
+                self.method
+            ));
+        }
+        for name in &self.unsafe_headers {
+            let value = self
+                .headers
+                .get(name.as_str())
+                .map(|value| String::from_utf8_lossy(value.as_bytes()).into_owned())
+                .unwrap_or_default();
+            reasons.push(format!("the header {name}: {value} is not CORS-safelisted"));
+        }
+        reasons
+    }
+
     /// The method as an [`http::Method`].
     ///
     /// # Errors

@@ -5,7 +5,7 @@ use std::time::Duration;
 
 use bytes::Bytes;
 
-use crate::protocol::Safelist;
+use crate::protocol::{CHROMIUM_MAX_AGE, FIREFOX_MAX_AGE, Safelist};
 
 /// A request's credentials mode (`fetch`'s `credentials` option; for
 /// `XMLHttpRequest`, `withCredentials = true` is `Include` and `false` is
@@ -83,7 +83,7 @@ impl Options {
     pub const fn chromium() -> Self {
         Options {
             safelist: Safelist::Chromium,
-            max_age_cap: Duration::from_secs(7200),
+            max_age_cap: CHROMIUM_MAX_AGE,
             wildcard_covers_authorization: true,
             third_party_cookies: false,
         }
@@ -94,7 +94,7 @@ impl Options {
     pub const fn firefox() -> Self {
         Options {
             safelist: Safelist::Fetch,
-            max_age_cap: Duration::from_secs(86_400),
+            max_age_cap: FIREFOX_MAX_AGE,
             wildcard_covers_authorization: true,
             third_party_cookies: false,
         }
@@ -106,7 +106,7 @@ impl Options {
     pub const fn fetch_standard() -> Self {
         Options {
             safelist: Safelist::Fetch,
-            max_age_cap: Duration::from_secs(7200),
+            max_age_cap: CHROMIUM_MAX_AGE,
             wildcard_covers_authorization: false,
             third_party_cookies: false,
         }

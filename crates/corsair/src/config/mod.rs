@@ -15,8 +15,9 @@ use crate::protocol::{
 };
 
 /// The longest `max_age` accepted, in seconds: a day, Firefox's cap. Chromium
-/// caps at 7200 and WebKit at 600; a longer value has no effect anywhere.
-pub const MAX_AGE_LIMIT: u64 = 86_400;
+/// caps at [`protocol::CHROMIUM_MAX_AGE`](crate::protocol::CHROMIUM_MAX_AGE) and WebKit at
+/// [`protocol::WEBKIT_MAX_AGE`](crate::protocol::WEBKIT_MAX_AGE); a longer value has no effect anywhere.
+pub const MAX_AGE_LIMIT: u64 = crate::protocol::FIREFOX_MAX_AGE.as_secs();
 
 /// A CORS policy as written by a person: plain data, checked and compiled by
 /// [`Cors::new`](crate::Cors::new).

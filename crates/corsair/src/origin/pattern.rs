@@ -348,6 +348,48 @@ impl OriginPattern {
         }
     }
 
+    /// The scheme the pattern matches, `None` for `*`.
+    ///
+    /// ```
+    /// use corsair::origin::OriginPattern;
+    /// assert_eq!(OriginPattern::parse("https://*.example.com")?.scheme(), Some("https"));
+    /// assert_eq!(OriginPattern::parse("*")?.scheme(), None);
+    /// # Ok::<(), corsair::origin::OriginError>(())
+    /// ```
+    #[must_use]
+    pub fn scheme(&self) -> Option<&str> {
+        match self {
+            OriginPattern::Any => None,
+            OriginPattern::Exact { scheme, .. } | OriginPattern::AnyPort { scheme, .. } => {
+                Some(scheme)
+            }
+            OriginPattern::Subdomains { https: true, .. } => Some("https"),
+            OriginPattern::Subdomains { https: false, .. } => Some("http"),
+        }
+    }
+
+    /// Whether the pattern names loopback hosts only (`localhost`,
+    /// `*.localhost`, `127.0.0.0/8`, `[::1]`): a development origin, which
+    /// any program on the visitor's machine can serve.
+    ///
+    /// ```
+    /// use corsair::origin::OriginPattern;
+    /// assert!(OriginPattern::parse("http://localhost:*")?.is_loopback());
+    /// assert!(OriginPattern::parse("http://[::1]:3000")?.is_loopback());
+    /// assert!(!OriginPattern::parse("https://app.example.com")?.is_loopback());
+    /// # Ok::<(), corsair::origin::OriginError>(())
+    /// ```
+    #[must_use]
+    pub fn is_loopback(&self) -> bool {
+        match self {
+            OriginPattern::Any => false,
+            OriginPattern::Exact { host, .. } | OriginPattern::AnyPort { host, .. } => {
+                is_loopback(host)
+            }
+            OriginPattern::Subdomains { base, .. } => is_loopback(base),
+        }
+    }
+
     /// For a subdomain pattern whose base is itself a public suffix (`com`,
     /// `co.uk`, `github.io`, or an unknown top-level domain), that suffix:
     /// such a pattern trusts every site registered under it. `*.localhost`

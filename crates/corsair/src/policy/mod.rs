@@ -33,6 +33,33 @@ use crate::origin::{MalformedOrigin, OriginMatcher, RequestOrigin};
 use crate::policy::name_set::{Case, NameSet};
 use crate::protocol::{ListLimits, TokenList, is_forbidden_method, is_safelisted_method, is_token};
 
+/// Whether a request is a CORS preflight: `OPTIONS` with both `Origin` and
+/// `Access-Control-Request-Method`. Any other request, `OPTIONS` included,
+/// is an actual request for the application to serve. [`Policy::check`]
+/// decides the same way (a test holds them together); this is for code
+/// that only needs to know, such as a request log.
+///
+/// ```
+/// use corsair::policy::is_preflight;
+/// use http::{HeaderMap, HeaderValue};
+///
+/// let mut headers = HeaderMap::new();
+/// headers.insert("origin", HeaderValue::from_static("https://app.example.com"));
+/// assert!(!is_preflight("OPTIONS", &headers)); // a plain OPTIONS request
+/// headers.insert("access-control-request-method", HeaderValue::from_static("PUT"));
+/// assert!(is_preflight("OPTIONS", &headers));
+/// assert!(!is_preflight("GET", &headers));
+/// ```
+#[must_use]
+pub fn is_preflight<H: RequestHeaders>(method: &str, headers: &H) -> bool {
+    method == "OPTIONS"
+        && headers.values_of(RequestHeader::Origin).next().is_some()
+        && headers
+            .values_of(RequestHeader::RequestMethod)
+            .next()
+            .is_some()
+}
+
 /// A validated, compiled CORS policy. Build one with [`Policy::new`], or let
 /// [`Cors`](crate::Cors) hold one and swap it at runtime.
 ///
@@ -413,4 +440,66 @@ fn log_refusal(method: &str, origin: &[u8], preflight: bool, refusal: &Refusal<'
         reason = %refusal,
         "CORS request refused",
     );
+}
+
+#[cfg(test)]
+mod tests {
+    use http::HeaderValue;
+
+    use super::*;
+
+    /// `is_preflight` and `Policy::check` never disagree on what a
+    /// preflight is, for allowed, refused and malformed origins alike.
+    #[test]
+    fn is_preflight_agrees_with_the_check() {
+        let policies = [
+            Config {
+                allow_origins: vec!["*".into()],
+                ..Config::default()
+            },
+            Config {
+                allow_origins: vec!["https://app.example.com".into()],
+                allow_credentials: true,
+                ..Config::default()
+            },
+        ]
+        .map(|config| Policy::new(config).unwrap());
+        let origins = [
+            None,
+            Some("https://app.example.com"),
+            Some("https://evil.example"),
+            Some("not an origin"),
+        ];
+        let requested = [None, Some("PUT"), Some("")];
+        let mut preflights = 0;
+        for policy in &policies {
+            for method in [Method::OPTIONS, Method::GET, Method::POST] {
+                for origin in origins {
+                    for requested_method in requested {
+                        let mut headers = HeaderMap::new();
+                        if let Some(origin) = origin {
+                            headers.insert("origin", HeaderValue::from_static(origin));
+                        }
+                        if let Some(value) = requested_method {
+                            headers.insert(
+                                "access-control-request-method",
+                                HeaderValue::from_static(value),
+                            );
+                        }
+                        let decided =
+                            matches!(policy.check(&method, &headers), Decision::Preflight(_));
+                        assert_eq!(
+                            is_preflight(method.as_str(), &headers),
+                            decided,
+                            "{method} {origin:?} {requested_method:?}"
+                        );
+                        preflights += usize::from(decided);
+                    }
+                }
+            }
+        }
+        // OPTIONS with each of the three origins and each of the two
+        // requested methods, for each policy.
+        assert_eq!(preflights, 2 * 3 * 2);
+    }
 }

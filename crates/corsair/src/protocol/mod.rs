@@ -4,7 +4,8 @@
 //! once: what a token is, which methods and header names are forbidden or
 //! safelisted, which request headers force a preflight (with Chromium's
 //! extras, see [`Safelist`]), how a MIME type is parsed, how methods are
-//! normalised and how a comma-separated header list is parsed within bounds.
+//! normalised, how a comma-separated header list is parsed within bounds, and
+//! how long each engine caches a preflight.
 //!
 //! ```
 //! use corsair::protocol::{is_forbidden_request_header, normalize_method};
@@ -16,6 +17,7 @@
 //! ```
 
 mod list;
+mod max_age;
 mod method;
 mod mime;
 mod names;
@@ -23,11 +25,13 @@ mod safelist;
 mod token;
 
 pub use list::{ListError, ListLimits, TokenList};
+pub use max_age::{CHROMIUM_MAX_AGE, FIREFOX_MAX_AGE, WEBKIT_MAX_AGE};
 pub use method::{is_forbidden_method, is_safelisted_method, normalize_method};
 pub use mime::MimeType;
 pub use names::{
-    CORS_RESPONSE_HEADERS, is_forbidden_request_header, is_forbidden_request_header_pair,
-    is_forbidden_response_header, is_safelisted_response_header,
+    ACCESS_CONTROL_ALLOW_PRIVATE_NETWORK, CORS_RESPONSE_HEADERS, is_cors_header,
+    is_forbidden_request_header, is_forbidden_request_header_pair, is_forbidden_response_header,
+    is_safelisted_response_header,
 };
 pub use safelist::{
     Safelist, cors_unsafe_request_header_names, is_cors_safelisted_request_header,

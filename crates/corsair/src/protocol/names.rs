@@ -18,6 +18,27 @@ pub const CORS_RESPONSE_HEADERS: [HeaderName; 6] = [
     ACCESS_CONTROL_MAX_AGE,
 ];
 
+/// `Access-Control-Allow-Private-Network`, with which a preflight answer
+/// grants a public page access to a private-network server (Private Network
+/// Access); the `http` crate has no constant for it.
+pub static ACCESS_CONTROL_ALLOW_PRIVATE_NETWORK: HeaderName =
+    HeaderName::from_static("access-control-allow-private-network");
+
+/// Whether `name` belongs to the CORS protocol: `Access-Control-*`, in a
+/// request or a response.
+///
+/// ```
+/// use corsair::protocol::is_cors_header;
+/// assert!(is_cors_header("Access-Control-Allow-Origin"));
+/// assert!(is_cors_header("access-control-request-private-network"));
+/// assert!(!is_cors_header("origin"));
+/// ```
+#[must_use]
+pub fn is_cors_header(name: &str) -> bool {
+    name.get(..15)
+        .is_some_and(|prefix| prefix.eq_ignore_ascii_case("access-control-"))
+}
+
 /// Fetch's forbidden request-header names, lowercase (the `proxy-` and `sec-`
 /// prefixes are checked separately).
 const FORBIDDEN_REQUEST_HEADERS: [&str; 21] = [

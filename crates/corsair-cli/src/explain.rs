@@ -21,8 +21,10 @@ pub struct ExplainArgs {
     /// A proxy file or a bare policy (TOML, JSON or YAML).
     #[arg(long, short = 'c', value_name = "FILE")]
     pub config: PathBuf,
-    /// The URL the script calls. Defaults to the proxy's own address for a
-    /// proxy file (the path picks the route), else `https://api.example.com/`.
+    /// The URL the script calls: absolute `http(s)://...`, or a path
+    /// (`/items/1`) on the default address, which is the proxy's own for a
+    /// proxy file (the path picks the route), else
+    /// `https://api.example.com/`. Without it, `/` on that address.
     #[arg(long, value_name = "URL")]
     pub url: Option<String>,
     /// The request.
@@ -123,9 +125,10 @@ fn explain_refusal(refusal: &Refusal<'_>, section: &str, headers: &HeaderMap) ->
 /// When the file is invalid or the arguments do not describe a request.
 pub async fn run(args: ExplainArgs) -> anyhow::Result<ExitCode> {
     let file = PolicyFile::load(&args.config)?;
-    let url = match (&args.url, &file) {
-        (Some(url), _) => url.clone(),
-        (None, PolicyFile::Proxy(settings)) => format!(
+    // The address a request goes to by default: the proxy's own, or a
+    // stand-in API for a bare policy. A `--url` path is a path on it.
+    let base = match &file {
+        PolicyFile::Proxy(settings) => format!(
             "{}://{}/",
             if settings.tls.is_some() {
                 "https"
@@ -134,9 +137,14 @@ pub async fn run(args: ExplainArgs) -> anyhow::Result<ExitCode> {
             },
             settings.listen
         ),
-        (None, PolicyFile::Policy(_)) => "https://api.example.com/".to_owned(),
+        PolicyFile::Policy(_) => "https://api.example.com/".to_owned(),
     };
-    let (page, request) = args.request.request(&url).map_err(anyhow::Error::msg)?;
+    let base = url::Url::parse(&base).map_err(|error| anyhow::anyhow!("{base}: {error}"))?;
+    let url = args.url.as_deref().unwrap_or("/");
+    let (page, request) = args
+        .request
+        .request(url, Some(&base))
+        .map_err(anyhow::Error::msg)?;
     let mut server = PolicyServer::new(&file);
     let transcript = match transcript::play(page, &request, &mut server).await {
         Ok(transcript) => transcript,

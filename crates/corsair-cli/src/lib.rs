@@ -13,4 +13,5 @@ pub mod logging;
 pub mod policy_file;
 pub mod probe;
 pub mod proxy;
+pub mod target;
 pub mod transcript;

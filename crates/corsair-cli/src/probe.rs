@@ -16,7 +16,8 @@ use crate::transcript::{self, RequestArgs};
 /// The options of `corsair probe`.
 #[derive(Debug, clap::Args)]
 pub struct ProbeArgs {
-    /// The URL the script calls.
+    /// The URL the script calls, absolute: `http://` or `https://`, never
+    /// guessed.
     pub url: String,
     /// The request.
     #[command(flatten)]
@@ -137,7 +138,7 @@ pub(crate) fn chain(error: &dyn std::error::Error) -> String {
 pub async fn run(args: ProbeArgs) -> anyhow::Result<ExitCode> {
     let (page, request) = args
         .request
-        .request(&args.url)
+        .request(&args.url, None)
         .map_err(anyhow::Error::msg)?;
     let mut server = HttpServer::new(args.timeout)?;
     let transcript = match transcript::play(page, &request, &mut server).await {

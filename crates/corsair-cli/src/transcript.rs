@@ -53,31 +53,21 @@ pub struct RequestArgs {
 }
 
 impl RequestArgs {
-    /// The page, the request and the client these arguments describe, for
-    /// a request to `url`.
+    /// The page and the request these arguments describe, for a request
+    /// to `url` (see [`crate::target::url`] for what `base` allows).
     ///
     /// # Errors
-    /// A sentence when the origin or a header does not read.
-    pub fn request(&self, url: &str) -> Result<(Page, CorsRequest), String> {
+    /// A sentence when the origin, the URL or a header does not read.
+    pub fn request(&self, url: &str, base: Option<&Url>) -> Result<(Page, CorsRequest), String> {
         let page = if self.origin == "null" {
             Page::opaque()
         } else {
-            let origin = Url::parse(&self.origin)
-                .map_err(|error| format!("--origin {:?} is not an origin: {error}", self.origin))?;
-            if !matches!(origin.scheme(), "http" | "https")
-                || origin.host_str().is_none()
-                || origin.path() != "/"
-                || origin.query().is_some()
-            {
-                return Err(format!(
-                    "--origin {:?} is not an origin: write scheme://host[:port], like https://app.example.com",
-                    self.origin
-                ));
-            }
-            Page::new(&origin.origin().ascii_serialization())
+            let origin = crate::target::origin("--origin", &self.origin)?;
+            Page::new(&origin)
                 .map_err(|blocked| format!("--origin {:?}: {blocked}", self.origin))?
         };
-        let mut request = CorsRequest::new(self.method.clone(), url.to_owned());
+        let url = crate::target::url(url, base)?;
+        let mut request = CorsRequest::new(self.method.clone(), url.as_str());
         for header in &self.headers {
             let Some((name, value)) = header.split_once(':') else {
                 return Err(format!("--header {header:?} must be written 'Name: value'"));

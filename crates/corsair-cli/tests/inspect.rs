@@ -238,6 +238,23 @@ fn explain_shows_the_preflight_the_answer_and_the_fix() {
         "{}",
         public.stdout
     );
+
+    // Issue 15: a path is a path on the proxy's own address, never on the
+    // page's origin (which made it same-origin and ALLOWED).
+    let path = run(corsair()
+        .arg("explain")
+        .arg("--config")
+        .arg(&file)
+        .args(["--url", "/items/1"])
+        .args(["--origin", "https://evil.example", "--credentials"]));
+    assert_eq!(path.code, 1, "{}", path.stdout);
+    assert!(
+        !path.stdout.contains("https://evil.example/items")
+            && path.stdout.contains("/items/1 with fetch")
+            && path.stdout.contains("Verdict: BLOCKED."),
+        "{}",
+        path.stdout
+    );
 }
 
 #[test]
@@ -247,7 +264,19 @@ fn explain_refuses_what_is_not_a_request() {
     for (args, message) in [
         (
             vec!["--origin", "app.example.com"],
-            "--origin \"app.example.com\" is not an origin",
+            "--origin \"app.example.com\": not an origin; write scheme://host[:port]",
+        ),
+        // Issue 15: never resolved against the page's origin, never
+        // guessed.
+        (
+            vec![
+                "--origin",
+                "https://app.example.com",
+                "--url",
+                "api.example.com/items",
+            ],
+            "\"api.example.com/items\" has no scheme: write http://api.example.com/items or \
+             https://api.example.com/items, or a path starting with /",
         ),
         (
             vec!["--origin", "https://app.example.com", "-H", "no colon"],

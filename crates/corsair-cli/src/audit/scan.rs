@@ -114,25 +114,13 @@ pub async fn scan_with_progress(
     options: &AuditOptions,
     mut progress: impl FnMut(usize, usize),
 ) -> Result<Report, AuditError> {
-    let target = Url::parse(url)
-        .map_err(|error| AuditError::Usage(format!("{url:?} is not a URL: {error}")))?;
-    if !matches!(target.scheme(), "http" | "https") {
-        return Err(AuditError::Usage(format!("{url:?} is not an http(s) URL")));
-    }
+    let target = crate::target::url(url, None).map_err(AuditError::Usage)?;
     let mut trusted = Vec::new();
     for origin in &options.trusted {
-        let parsed = Url::parse(origin)
-            .ok()
-            .filter(|parsed| {
-                matches!(parsed.scheme(), "http" | "https")
-                    && parsed.host_str().is_some()
-                    && parsed.path() == "/"
-            })
-            .ok_or_else(|| {
-                AuditError::Usage(format!(
-                    "--trusted-origin {origin:?} is not an origin: write scheme://host[:port]"
-                ))
-            })?;
+        let origin =
+            crate::target::origin("--trusted-origin", origin).map_err(AuditError::Usage)?;
+        let parsed = Url::parse(&origin)
+            .map_err(|error| AuditError::Usage(format!("--trusted-origin {origin:?}: {error}")))?;
         trusted.push(parsed);
     }
     let server = HttpServer::new(options.timeout)

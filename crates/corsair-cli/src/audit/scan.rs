@@ -5,8 +5,8 @@ use std::collections::BTreeSet;
 use std::time::Duration;
 
 use corsair::browser::{
-    CorsFailure, Incoming as Answer, Options, allow_origin, allows_credentials, cors_check,
-    header_list, header_value, max_age,
+    CorsFailure, Incoming, Options, allow_origin, allows_credentials, cors_check, header_list,
+    header_value, max_age,
 };
 use corsair::protocol::{
     ACCESS_CONTROL_ALLOW_PRIVATE_NETWORK, CHROMIUM_MAX_AGE, FIREFOX_MAX_AGE, is_cors_header,
@@ -254,7 +254,7 @@ impl Sent<'_> {
     /// An observation about this request and its `answer`.
     fn observation(
         &self,
-        answer: &Answer,
+        answer: &Incoming,
         kind: Kind,
         severity: Severity,
         why: String,
@@ -271,7 +271,7 @@ impl Sent<'_> {
 
 /// The evidence lines of an exchange: the request line and its CORS
 /// headers, the status line and the CORS-related response headers.
-fn evidence(method: &str, url: &str, request: &HeaderMap, answer: &Answer) -> Evidence {
+fn evidence(method: &str, url: &str, request: &HeaderMap, answer: &Incoming) -> Evidence {
     let target = Url::parse(url)
         .map(|u| match u.query() {
             Some(query) => format!("{}?{query}", u.path()),
@@ -319,7 +319,7 @@ fn bypass_severity(class: Class, credentials: bool) -> Severity {
     }
 }
 
-fn observe_actual(sent: &Sent<'_>, answer: &Answer, out: &mut Vec<Observation>) {
+fn observe_actual(sent: &Sent<'_>, answer: &Incoming, out: &mut Vec<Observation>) {
     let candidate = sent.candidate;
     let headers = &answer.headers;
     let mut note = |kind, severity, why| out.push(sent.observation(answer, kind, severity, why));
@@ -423,7 +423,7 @@ fn observe_actual(sent: &Sent<'_>, answer: &Answer, out: &mut Vec<Observation>) 
     }
 }
 
-fn observe_preflight(sent: &Sent<'_>, answer: &Answer, out: &mut Vec<Observation>) {
+fn observe_preflight(sent: &Sent<'_>, answer: &Incoming, out: &mut Vec<Observation>) {
     let candidate = sent.candidate;
     let headers = &answer.headers;
     let mut note = |kind, severity, why| out.push(sent.observation(answer, kind, severity, why));

@@ -254,12 +254,12 @@ fn load_error(error: LoadError) -> Diagnostic {
 
 /// A diagnostic as miette renders it.
 #[derive(Debug)]
-struct Rendered<'a> {
+struct MietteDiagnostic<'a> {
     diagnostic: &'a Diagnostic,
     source: &'a NamedSource<String>,
 }
 
-impl fmt::Display for Rendered<'_> {
+impl fmt::Display for MietteDiagnostic<'_> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         if self.diagnostic.level == Level::Warning {
             write!(f, "[{}] ", self.diagnostic.code)?;
@@ -271,9 +271,9 @@ impl fmt::Display for Rendered<'_> {
     }
 }
 
-impl std::error::Error for Rendered<'_> {}
+impl std::error::Error for MietteDiagnostic<'_> {}
 
-impl miette::Diagnostic for Rendered<'_> {
+impl miette::Diagnostic for MietteDiagnostic<'_> {
     fn severity(&self) -> Option<miette::Severity> {
         Some(match self.diagnostic.level {
             Level::Error => miette::Severity::Error,
@@ -311,7 +311,7 @@ pub fn human(report: &CheckReport, color: bool) -> String {
     let handler = GraphicalReportHandler::new_themed(theme).with_width(100);
     let mut out = String::new();
     for diagnostic in &report.diagnostics {
-        let rendered = Rendered {
+        let rendered = MietteDiagnostic {
             diagnostic,
             source: &source,
         };

@@ -94,7 +94,7 @@ fn is_hop_by_hop(name: &HeaderName) -> bool {
 /// Who the client of a connection is, formatted once for every request on
 /// it.
 #[derive(Debug)]
-pub(crate) struct Client {
+pub(crate) struct Downstream {
     /// The client's address.
     pub(crate) addr: SocketAddr,
     /// `https` when the proxy terminated TLS, else `http`.
@@ -109,9 +109,9 @@ pub(crate) struct Client {
     last_forwarded: Mutex<Option<(HeaderValue, HeaderValue)>>,
 }
 
-impl Client {
+impl Downstream {
     /// The client at `addr`, which connected over `proto`.
-    pub(crate) fn new(addr: SocketAddr, proto: &'static str) -> Client {
+    pub(crate) fn new(addr: SocketAddr, proto: &'static str) -> Downstream {
         let ip = addr.ip().to_canonical();
         let ip_text = ip.to_string();
         let mut forwarded = String::with_capacity(64);
@@ -126,7 +126,7 @@ impl Client {
         }
         forwarded.push_str(";proto=");
         forwarded.push_str(proto);
-        Client {
+        Downstream {
             addr,
             proto,
             // An IP address is always a valid header value.
@@ -180,7 +180,7 @@ impl Client {
 pub(crate) fn add_forwarding(
     headers: &mut HeaderMap,
     forwarding: Forwarding,
-    client: &Client,
+    client: &Downstream,
     host: Option<&HeaderValue>,
 ) {
     if forwarding.x_forwarded {
@@ -294,7 +294,7 @@ mod tests {
         add_forwarding(
             &mut headers,
             Forwarding::default(),
-            &Client::new("[::ffff:10.0.0.5]:4000".parse().unwrap(), "https"),
+            &Downstream::new("[::ffff:10.0.0.5]:4000".parse().unwrap(), "https"),
             Some(&host),
         );
         assert_eq!(headers["x-forwarded-for"], "203.0.113.7, 10.0.0.5");
@@ -315,7 +315,7 @@ mod tests {
                 x_forwarded: false,
                 preserve_host: true,
             },
-            &Client::new("[2001:db8::1]:4000".parse().unwrap(), "http"),
+            &Downstream::new("[2001:db8::1]:4000".parse().unwrap(), "http"),
             None,
         );
         assert_eq!(headers.len(), 1);
@@ -324,7 +324,7 @@ mod tests {
 
     #[test]
     fn the_forwarded_element_follows_the_host_of_each_request() {
-        let client = Client::new("10.0.0.5:4000".parse().unwrap(), "http");
+        let client = Downstream::new("10.0.0.5:4000".parse().unwrap(), "http");
         let only = Forwarding {
             forwarded: true,
             x_forwarded: false,

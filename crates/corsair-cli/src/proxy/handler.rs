@@ -17,7 +17,7 @@ use tracing::{debug, warn};
 
 use super::body::{ProxyBody, RequestBody, stalled};
 use super::file::{Forwarding, ProxyFile, Settings, Upstream};
-use super::forward::{Client, add_forwarding, is_upgrade, strip_hop_by_hop};
+use super::forward::{Downstream, add_forwarding, is_upgrade, strip_hop_by_hop};
 use super::metrics::{Metrics, Outcome, UpstreamFailure};
 use super::pool::{Failure, Pool};
 use super::routes::RouteTable;
@@ -155,7 +155,7 @@ pub(crate) struct Peer {
     /// What the worker thread's connections share.
     pub(crate) local: Arc<Local>,
     /// The client.
-    pub(crate) client: Client,
+    pub(crate) client: Downstream,
 }
 
 /// Answers one client request. Never fails: problems become responses.

@@ -31,7 +31,7 @@ use tracing::{debug, info, warn};
 
 use super::admin;
 use super::file::{FileError, Limits, Settings};
-use super::forward::Client;
+use super::forward::Downstream;
 use super::handler::{Local, Peer, Shared, handle};
 use super::metrics::Metrics;
 use super::pool::Pool;
@@ -494,7 +494,7 @@ async fn connection(
         Arc::new(Peer {
             shared,
             local,
-            client: Client::new(addr, proto),
+            client: Downstream::new(addr, proto),
         })
     };
     match acceptor {

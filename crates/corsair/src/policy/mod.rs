@@ -24,7 +24,7 @@ pub use decision::{
     Actual, AllowOrigin, Decision, OriginRefusal, Preflight, PreflightGrant, Refusal,
 };
 pub use write::DEBUG_HEADER;
-use write::{Answer, PreflightTemplate, VARY_PREFLIGHT, VARY_PREFLIGHT_ANY_ORIGIN};
+use write::{ListAnswer, PreflightTemplate, VARY_PREFLIGHT, VARY_PREFLIGHT_ANY_ORIGIN};
 
 use crate::adapter::{RequestHeader, RequestHeaders};
 use crate::config::{Allowed, Config};
@@ -136,13 +136,13 @@ impl Policy {
             Allowed::Any => (
                 None,
                 if credentials {
-                    Answer::Echo
+                    ListAnswer::Echo
                 } else {
-                    Answer::Fixed(ANY.clone())
+                    ListAnswer::Fixed(ANY.clone())
                 },
             ),
             Allowed::Listed(names) => {
-                let answer = render(&names).map_or(Answer::Omit, Answer::Fixed);
+                let answer = render(&names).map_or(ListAnswer::Omit, ListAnswer::Fixed);
                 (
                     Some(NameSet::new(
                         Case::Sensitive,
@@ -156,11 +156,11 @@ impl Policy {
             // Fetch never lets `*` cover `Authorization`, so name it.
             Allowed::Any if !credentials => (
                 None,
-                Answer::Fixed(HeaderValue::from_static("*, authorization")),
+                ListAnswer::Fixed(HeaderValue::from_static("*, authorization")),
             ),
-            Allowed::Any => (None, Answer::Echo),
+            Allowed::Any => (None, ListAnswer::Echo),
             Allowed::Listed(names) => {
-                let answer = render(&names).map_or(Answer::Omit, Answer::Fixed);
+                let answer = render(&names).map_or(ListAnswer::Omit, ListAnswer::Fixed);
                 let set = NameSet::new(Case::Insensitive, names.iter().map(String::as_str));
                 (Some(set), answer)
             }
@@ -193,8 +193,8 @@ impl Policy {
             credentials,
             methods,
             headers,
-            echo_method: matches!(allow_methods, Answer::Echo),
-            echo_headers: matches!(allow_headers, Answer::Echo),
+            echo_method: matches!(allow_methods, ListAnswer::Echo),
+            echo_headers: matches!(allow_headers, ListAnswer::Echo),
             expose_headers,
             preflight_allowed,
             preflight_refused,

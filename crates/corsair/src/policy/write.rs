@@ -28,7 +28,7 @@ pub static DEBUG_HEADER: HeaderName = HeaderName::from_static("corsair-refusal")
 
 /// How a preflight answer's list header is produced.
 #[derive(Debug)]
-pub(super) enum Answer {
+pub(super) enum ListAnswer {
     /// Not sent.
     Omit,
     /// A value rendered when the policy was built.
@@ -42,8 +42,8 @@ pub(super) enum Answer {
 pub(super) struct PreflightTemplate<'a> {
     pub(super) vary: HeaderValue,
     pub(super) credentials: bool,
-    pub(super) allow_methods: &'a Answer,
-    pub(super) allow_headers: &'a Answer,
+    pub(super) allow_methods: &'a ListAnswer,
+    pub(super) allow_headers: &'a ListAnswer,
     pub(super) max_age: Option<HeaderValue>,
 }
 
@@ -65,11 +65,11 @@ impl PreflightTemplate<'_> {
             (ACCESS_CONTROL_ALLOW_HEADERS, self.allow_headers),
         ] {
             match answer {
-                Answer::Omit => {}
-                Answer::Fixed(value) => {
+                ListAnswer::Omit => {}
+                ListAnswer::Fixed(value) => {
                     headers.insert(name, value.clone());
                 }
-                Answer::Echo => {
+                ListAnswer::Echo => {
                     headers.insert(name, PLACEHOLDER);
                 }
             }

@@ -21,7 +21,7 @@ use actix_web::dev::Service as _;
 use actix_web::error::InternalError;
 use actix_web::http::header::{HeaderName, HeaderValue};
 use actix_web::{App, HttpResponse, HttpServer, web};
-use corsair::{Config, Cors};
+use corsair::Cors;
 use serde_json::{Value, json};
 
 async fn me() -> HttpResponse {
@@ -54,18 +54,11 @@ async fn run() -> Result<(), String> {
     let port = port()?;
     let origin = std::env::var("APP_ORIGIN").unwrap_or_else(|_| "http://localhost:8080".into());
 
-    let cors = Cors::new(Config {
-        allow_origins: vec![origin.clone()],
-        allow_credentials: true,
-        allow_methods: ["GET", "POST", "PUT", "PATCH", "DELETE"]
-            .map(String::from)
-            .to_vec(),
-        allow_headers: vec!["accept".into(), "content-type".into()],
-        expose_headers: vec!["x-request-id".into()],
-        max_age: Some(600),
-        ..Config::default()
-    })
-    .map_err(|error| format!("invalid CORS policy:\n{error}"))?;
+    // The seed policy (crates/seed), shared with the seed example, the demo
+    // and the browser tests: one origin with credentials, preflights cached
+    // for 600 seconds.
+    let cors = Cors::new(corsair_seed::policy(&origin, Some(600)))
+        .map_err(|error| format!("invalid CORS policy:\n{error}"))?;
 
     let server = HttpServer::new(move || {
         App::new()

@@ -6,171 +6,26 @@
 //! API_PORT=3001 SPA_PORT=8081 cargo run -p corsair --example seed
 //! ```
 //!
-//! The API (`http://localhost:3000`) allows one origin with credentials, the
-//! page's (`http://localhost:8080`): `POST /login` sets a session cookie,
-//! `GET /me` names its owner, `/items/{id}` answers `GET`, `PUT`, `PATCH` and
-//! `DELETE` once logged in. Refusals are logged by corsair (debug level,
-//! target `corsair`). Stop with Ctrl-C.
+//! The API (`http://localhost:3000`) is the seed API of `corsair-seed`
+//! (`crates/seed`), which the demo and the browser tests serve too. Its policy
+//! allows one origin with credentials, the page's (`http://localhost:8080`):
+//! `POST /login` sets a session cookie, `GET /me` names its owner,
+//! `/items/{id}` answers `GET`, `PUT`, `PATCH` and `DELETE` once logged in.
+//! Every answer carries `x-request-id`, which the policy exposes, and
+//! `x-internal`, which it does not: the page shows that a script reads the
+//! first and gets `null` for the second. Refusals are logged by corsair
+//! (debug level, target `corsair`). Stop with Ctrl-C.
 
-use std::collections::HashMap;
 use std::env;
-use std::hash::{BuildHasher, RandomState};
 use std::net::{Ipv4Addr, SocketAddr};
 use std::process::ExitCode;
-use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
-use std::time::SystemTime;
 
-use axum::body::Bytes;
-use axum::extract::{Path, State};
-use axum::http::{HeaderMap, HeaderName, HeaderValue, Method, StatusCode, header};
-use axum::response::{Html, IntoResponse, Response};
-use axum::routing::{get, post};
-use axum::{Json, Router, middleware};
-use corsair::{Config, Cors};
-use serde::{Deserialize, Serialize};
+use axum::Router;
+use axum::response::Html;
+use axum::routing::get;
+use corsair::Cors;
+use corsair_seed::SeedApi;
 use tokio::net::TcpListener;
-
-/// The API's memory: sessions by cookie token, and the items.
-#[derive(Default)]
-struct Store {
-    sessions: Mutex<HashMap<String, String>>,
-    items: Mutex<HashMap<u64, Item>>,
-}
-
-#[derive(Clone, Serialize, Deserialize)]
-struct Item {
-    name: String,
-    done: bool,
-}
-
-#[derive(Deserialize)]
-struct ItemChanges {
-    name: Option<String>,
-    done: Option<bool>,
-}
-
-#[derive(Deserialize)]
-struct Login {
-    user: String,
-}
-
-#[derive(Serialize)]
-struct Who<'a> {
-    user: &'a str,
-}
-
-/// A JSON error answer.
-fn problem(status: StatusCode, error: &'static str) -> Response {
-    #[derive(Serialize)]
-    struct Problem {
-        error: &'static str,
-    }
-    (status, Json(Problem { error })).into_response()
-}
-
-/// Locks a map; a handler that panicked while holding it leaves data that
-/// is still usable here, so the lock is taken anyway instead of panicking.
-fn lock<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {
-    mutex.lock().unwrap_or_else(PoisonError::into_inner)
-}
-
-/// A session token that is hard enough to guess for a demo. A real service
-/// wants a cryptographic random generator here.
-fn new_token() -> String {
-    static COUNTER: AtomicU64 = AtomicU64::new(0);
-    let n = COUNTER.fetch_add(1, Ordering::Relaxed);
-    let high = RandomState::new().hash_one(n);
-    let low = RandomState::new().hash_one((n, SystemTime::now()));
-    format!("{high:016x}{low:016x}")
-}
-
-/// The user whose session cookie the request carries, if any.
-fn current_user(store: &Store, headers: &HeaderMap) -> Option<String> {
-    let token = headers
-        .get_all(header::COOKIE)
-        .iter()
-        .filter_map(|value| value.to_str().ok())
-        .flat_map(|value| value.split(';'))
-        .find_map(|pair| pair.trim().strip_prefix("session="))?;
-    lock(&store.sessions).get(token).cloned()
-}
-
-async fn login(State(store): State<Arc<Store>>, Json(login): Json<Login>) -> Response {
-    let user = login.user.trim();
-    if user.is_empty() || user.len() > 64 {
-        return problem(StatusCode::BAD_REQUEST, "user must be 1 to 64 bytes");
-    }
-    let token = new_token();
-    lock(&store.sessions).insert(token.clone(), user.to_owned());
-    // `Secure` with `SameSite=None` is what a cross-site cookie needs;
-    // browsers accept `Secure` over plain http on localhost.
-    let cookie = format!("session={token}; Path=/; HttpOnly; SameSite=None; Secure");
-    ([(header::SET_COOKIE, cookie)], Json(Who { user })).into_response()
-}
-
-async fn me(State(store): State<Arc<Store>>, headers: HeaderMap) -> Response {
-    match current_user(&store, &headers) {
-        Some(user) => Json(Who { user: &user }).into_response(),
-        None => problem(StatusCode::UNAUTHORIZED, "not logged in"),
-    }
-}
-
-/// `GET`, `PUT`, `PATCH` and `DELETE /items/{id}`, for logged-in users.
-async fn item(
-    State(store): State<Arc<Store>>,
-    method: Method,
-    headers: HeaderMap,
-    Path(id): Path<u64>,
-    body: Bytes,
-) -> Response {
-    if current_user(&store, &headers).is_none() {
-        return problem(StatusCode::UNAUTHORIZED, "log in first");
-    }
-    let not_found = || problem(StatusCode::NOT_FOUND, "no such item");
-    let mut items = lock(&store.items);
-    match method {
-        Method::PUT => match Json::<Item>::from_bytes(&body) {
-            Ok(Json(item)) => match items.insert(id, item.clone()) {
-                Some(_) => Json(item).into_response(),
-                None => (StatusCode::CREATED, Json(item)).into_response(),
-            },
-            Err(rejection) => rejection.into_response(),
-        },
-        Method::PATCH => match (Json::<ItemChanges>::from_bytes(&body), items.get_mut(&id)) {
-            (Err(rejection), _) => rejection.into_response(),
-            (Ok(_), None) => not_found(),
-            (Ok(Json(changes)), Some(item)) => {
-                if let Some(name) = changes.name {
-                    item.name = name;
-                }
-                if let Some(done) = changes.done {
-                    item.done = done;
-                }
-                Json(item.clone()).into_response()
-            }
-        },
-        Method::DELETE => match items.remove(&id) {
-            Some(_) => StatusCode::NO_CONTENT.into_response(),
-            None => not_found(),
-        },
-        _ => match items.get(&id) {
-            Some(item) => Json(item.clone()).into_response(),
-            None => not_found(),
-        },
-    }
-}
-
-/// Numbers every API response; the policy exposes the header to scripts.
-async fn add_request_id(mut response: Response) -> Response {
-    static NEXT: AtomicU64 = AtomicU64::new(1);
-    let id = NEXT.fetch_add(1, Ordering::Relaxed);
-    response.headers_mut().insert(
-        HeaderName::from_static("x-request-id"),
-        HeaderValue::from(id),
-    );
-    response
-}
 
 /// `http://localhost:PORT` as browsers write it in `Origin` (no `:80`).
 fn localhost(port: u16) -> String {
@@ -204,26 +59,11 @@ async fn run() -> Result<(), String> {
     let spa_port = port_from_env("SPA_PORT", 8080)?;
     let (api_url, spa_url) = (localhost(api_port), localhost(spa_port));
 
-    let cors = Cors::new(Config {
-        allow_origins: vec![spa_url.clone()],
-        allow_credentials: true,
-        allow_methods: ["GET", "POST", "PUT", "PATCH", "DELETE"]
-            .map(String::from)
-            .to_vec(),
-        allow_headers: vec!["accept".into(), "content-type".into()],
-        expose_headers: vec!["x-request-id".into()],
-        max_age: Some(600),
-        ..Config::default()
-    })
-    .map_err(|error| format!("invalid CORS policy:\n{error}"))?;
-
-    let api = Router::new()
-        .route("/login", post(login))
-        .route("/me", get(me))
-        .route("/items/{id}", get(item).put(item).patch(item).delete(item))
-        .layer(middleware::map_response(add_request_id))
-        .layer(cors)
-        .with_state(Arc::new(Store::default()));
+    // The seed API (crates/seed) and its policy: this page's origin only,
+    // with credentials, preflights cached for 600 seconds.
+    let cors = Cors::new(corsair_seed::policy(&spa_url, Some(600)))
+        .map_err(|error| format!("invalid CORS policy:\n{error}"))?;
+    let api = SeedApi::new().routes().layer(cors);
     let page = PAGE.replace("__API__", &api_url);
     let spa = Router::new().route("/", get(|| async move { Html(page) }));
 
@@ -311,9 +151,11 @@ async function call(method, path, body) {
   }
   try {
     const response = await fetch(API + path, init);
-    // x-request-id is readable only because the policy exposes it.
+    // x-request-id is readable only because the policy exposes it;
+    // x-internal is not exposed, so the browser hides it (null).
     const id = response.headers.get("x-request-id");
-    log(`${method} ${path} -> ${response.status} (x-request-id ${id}) ${await response.text()}`);
+    const internal = response.headers.get("x-internal");
+    log(`${method} ${path} -> ${response.status} (x-request-id ${id}, x-internal ${internal}) ${await response.text()}`);
   } catch (error) {
     log(`${method} ${path} -> blocked by the browser: ${error}`);
   }
@@ -335,7 +177,7 @@ document.getElementById("xhr").onclick = () => {
   const xhr = new XMLHttpRequest();
   xhr.open("GET", API + "/me");
   xhr.withCredentials = true;
-  xhr.onload = () => log(`XHR GET /me -> ${xhr.status} (x-request-id ${xhr.getResponseHeader("x-request-id")}) ${xhr.responseText}`);
+  xhr.onload = () => log(`XHR GET /me -> ${xhr.status} (x-request-id ${xhr.getResponseHeader("x-request-id")}, x-internal ${xhr.getResponseHeader("x-internal")}) ${xhr.responseText}`);
   xhr.onerror = () => log("XHR GET /me -> blocked by the browser");
   xhr.send();
 };

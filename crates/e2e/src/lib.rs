@@ -22,8 +22,9 @@
 //! - [`RequestLog`]: a tower layer recording what a server saw; put one on
 //!   each side of corsair to see both what the browser sent and what
 //!   reached the application.
-//! - [`SeedApi`]: the API under test (login, session cookie, items), with
-//!   the seed policy ([`SeedApi::config`]) and both logs.
+//! - [`LoggedSeed`]: the API under test, [`corsair_seed`]'s seed API
+//!   (login, session cookie, items), behind corsair with both logs; the
+//!   tests give it the seed policy, [`corsair_seed::policy`].
 //!
 //! Nothing skips: without `/usr/bin/chromium` and `/usr/bin/chromedriver`,
 //! [`Browser::launch`] fails and says how to install them
@@ -33,11 +34,11 @@
 //!
 //! ```no_run
 //! # #[tokio::main] async fn main() -> anyhow::Result<()> {
-//! use corsair_e2e::{Browser, SeedApi, Sites};
+//! use corsair_e2e::{Browser, LoggedSeed, Sites};
 //! use serde_json::json;
 //!
-//! let api = SeedApi::new();
-//! let sites = Sites::start(|origins| api.router(SeedApi::config(&origins.page, Some(600)))).await?;
+//! let api = LoggedSeed::new();
+//! let sites = Sites::start(|origins| api.router(corsair_seed::policy(&origins.page, Some(600)))).await?;
 //! let browser = Browser::launch().await?;
 //! browser.open(&sites.origins().page).await?;
 //! let me = browser
@@ -76,5 +77,5 @@ mod server;
 pub use browser::{Browser, BrowserOptions, CHROMIUM_ARGS, PRELUDE, Probe};
 pub use driver::{CHROMEDRIVER, CHROMIUM, Driver, require_chromium};
 pub use record::{Recorded, RequestLog, Seen};
-pub use seed::{INTERNAL_HEADER_VALUE, SeedApi};
+pub use seed::LoggedSeed;
 pub use server::{Listener, Origins, Server, Sites, blank_page, serve};

@@ -127,10 +127,10 @@ impl Sites {
     ///
     /// ```no_run
     /// # async fn example() -> anyhow::Result<()> {
-    /// use corsair_e2e::{Browser, SeedApi, Sites};
+    /// use corsair_e2e::{Browser, LoggedSeed, Sites};
     ///
-    /// let api = SeedApi::new();
-    /// let sites = Sites::start(|origins| api.router(SeedApi::config(&origins.page, Some(600)))).await?;
+    /// let api = LoggedSeed::new();
+    /// let sites = Sites::start(|origins| api.router(corsair_seed::policy(&origins.page, Some(600)))).await?;
     /// let browser = Browser::launch().await?;
     /// browser.open(&sites.origins().page).await?;
     /// # Ok(()) }

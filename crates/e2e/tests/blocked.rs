@@ -8,12 +8,12 @@
     clippy::indexing_slicing
 )]
 
-use corsair_e2e::{Browser, Probe, SeedApi, Seen, Sites};
+use corsair_e2e::{Browser, LoggedSeed, Probe, Seen, Sites};
 use serde_json::{Value, json};
 
-async fn setup() -> (SeedApi, Sites, Browser) {
-    let api = SeedApi::new();
-    let sites = Sites::start(|origins| api.router(SeedApi::config(&origins.page, Some(600))))
+async fn setup() -> (LoggedSeed, Sites, Browser) {
+    let api = LoggedSeed::new();
+    let sites = Sites::start(|origins| api.router(corsair_seed::policy(&origins.page, Some(600))))
         .await
         .unwrap();
     let browser = Browser::launch().await.unwrap();

@@ -15,6 +15,7 @@ use std::time::{Duration, Instant};
 
 use corsair_cli::demo::{Demo, DemoArgs, Exchange};
 use corsair_e2e::Browser;
+use corsair_seed::{INTERNAL_HEADER, INTERNAL_HEADER_VALUE};
 use serde_json::{Value, json};
 
 /// The calls each page makes, in order, and whether a browser preflights
@@ -130,21 +131,27 @@ fn assert_page_allowed(demo: &Demo, results: &[Value], cards: &Value) {
     assert_eq!(status(1), Some(200), "the session cookie went with /me");
     assert_eq!(json_body(&results[1]), json!({"user": "ada"}));
     assert_eq!(status(2), Some(201));
+    assert_eq!(
+        json_body(&results[2]),
+        json!({"id": 1, "name": "buy milk", "done": false, "by": "ada"})
+    );
     assert_eq!(status(3), Some(200));
     assert_eq!(
         json_body(&results[3]),
-        json!({"name": "buy milk", "done": false})
+        json!({"id": 1, "name": "buy milk", "done": false, "by": "ada"})
     );
     assert_eq!(status(4), Some(200));
     assert_eq!(
         json_body(&results[4]),
-        json!({"name": "buy milk", "done": true})
+        json!({"id": 1, "name": "buy milk", "done": true, "by": "ada"})
     );
-    assert_eq!(status(5), Some(204));
-    // The exposed header is readable, the other one is not.
+    assert_eq!(status(5), Some(200));
+    assert_eq!(json_body(&results[5]), json!({"deleted": 1, "by": "ada"}));
+    // The exposed header is readable, the other one is not, though the
+    // server sent it (checked on the wire below).
     let readable = &results[3]["readable"];
     assert!(readable.get("x-request-id").is_some(), "{readable}");
-    assert!(readable.get("x-backend").is_none(), "{readable}");
+    assert!(readable.get(INTERNAL_HEADER).is_none(), "{readable}");
 
     // What the server saw: a preflight before each call that needs one,
     // answered by corsair with the page's origin and credentials, without
@@ -188,6 +195,10 @@ fn assert_page_allowed(demo: &Demo, results: &[Value], cards: &Value) {
             "{actual:#?}"
         );
         assert!(actual.reached_app);
+        assert_eq!(
+            actual.response_header(INTERNAL_HEADER),
+            Some(INTERNAL_HEADER_VALUE)
+        );
         assert_eq!(actual.request_header("origin"), Some(origins.page.as_str()));
         assert_eq!(
             actual.response_header("access-control-allow-origin"),

@@ -12,14 +12,14 @@
 
 use std::time::Duration;
 
-use corsair_e2e::{Browser, SeedApi, Sites};
+use corsair_e2e::{Browser, LoggedSeed, Sites};
 use serde_json::json;
 
 /// Starts the sites with the seed policy and `max_age`, a browser on the
 /// page, and logs in; the logs are cleared after the login.
-async fn setup(max_age: Option<u64>) -> (SeedApi, Sites, Browser) {
-    let api = SeedApi::new();
-    let sites = Sites::start(|origins| api.router(SeedApi::config(&origins.page, max_age)))
+async fn setup(max_age: Option<u64>) -> (LoggedSeed, Sites, Browser) {
+    let api = LoggedSeed::new();
+    let sites = Sites::start(|origins| api.router(corsair_seed::policy(&origins.page, max_age)))
         .await
         .unwrap();
     let browser = Browser::launch().await.unwrap();
@@ -59,7 +59,7 @@ async fn call(browser: &Browser, sites: &Sites, method: &str) {
 
 /// The preflights on the wire, as `METHOD` (the one each asked for), and
 /// the number of requests that reached the application.
-fn seen(api: &SeedApi) -> (Vec<String>, usize) {
+fn seen(api: &LoggedSeed) -> (Vec<String>, usize) {
     let preflights = api
         .wire
         .preflights()

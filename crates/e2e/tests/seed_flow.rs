@@ -9,16 +9,18 @@
     clippy::indexing_slicing
 )]
 
-use corsair_e2e::{Browser, INTERNAL_HEADER_VALUE, Probe, SeedApi, Sites};
+use corsair_e2e::{Browser, LoggedSeed, Probe, Sites};
+use corsair_seed::INTERNAL_HEADER_VALUE;
 use serde_json::{Value, json};
 
 /// Starts the page, the API (seed policy, preflights cached `max_age`
 /// seconds) and the attacker page, and a browser on the page.
-async fn setup(max_age: u64) -> (SeedApi, Sites, Browser) {
-    let api = SeedApi::new();
-    let sites = Sites::start(|origins| api.router(SeedApi::config(&origins.page, Some(max_age))))
-        .await
-        .unwrap();
+async fn setup(max_age: u64) -> (LoggedSeed, Sites, Browser) {
+    let api = LoggedSeed::new();
+    let sites =
+        Sites::start(|origins| api.router(corsair_seed::policy(&origins.page, Some(max_age))))
+            .await
+            .unwrap();
     let browser = Browser::launch().await.unwrap();
     browser.open(&sites.origins().page).await.unwrap();
     (api, sites, browser)
@@ -33,7 +35,7 @@ fn probe(results: &Value, name: &str) -> Probe {
 /// whichever API the script used: `expected_wire` lists what the browser
 /// sent (see `RequestLog::lines`), `max_age` the policy's.
 fn assert_seed_flow(
-    api: &SeedApi,
+    api: &LoggedSeed,
     sites: &Sites,
     results: &Value,
     expected_wire: &[&str],

@@ -5,7 +5,7 @@
 //!
 //! | site | default origin | what it is |
 //! |---|---|---|
-//! | the API | `http://localhost:3000` | log in, who am I, `/items/{id}` ([`policy`] in front) |
+//! | the API | `http://localhost:3000` | the seed API of [`corsair_seed`]: log in, who am I, `/items/{id}` ([`policy`] in front) |
 //! | the page | `http://localhost:8080` | the page the policy trusts; open it |
 //! | the attacker | `http://127.0.0.1:8081` | the same calls from an origin the policy does not list |
 //!
@@ -69,7 +69,6 @@
 //! # Ok(()) }
 //! ```
 
-mod api;
 pub mod exchanges;
 mod pages;
 
@@ -78,8 +77,9 @@ use std::net::{Ipv4Addr, SocketAddr};
 use std::time::Duration;
 
 use anyhow::{Context as _, anyhow};
-use axum::Router;
+use axum::{Router, middleware};
 use corsair::{Config, Cors};
+use corsair_seed::SeedApi;
 use tokio::net::TcpListener;
 use tokio::sync::watch;
 use tokio::task::JoinSet;
@@ -146,29 +146,32 @@ pub struct Origins {
     pub attacker: String,
 }
 
-/// The demo's CORS policy for a page on `page_origin`: that origin and no
-/// other, with credentials; methods `GET`, `POST`, `PUT`, `PATCH`,
-/// `DELETE`; request headers `accept` and `content-type` (what the page
-/// sends); `x-request-id` exposed; preflights cacheable for 600 seconds.
+/// The demo's CORS policy for a page on `page_origin`: the seed policy
+/// ([`corsair_seed::policy`]) with preflights cacheable for 600 seconds.
+/// That origin and no other, with credentials; methods `GET`, `POST`,
+/// `PUT`, `PATCH`, `DELETE`; request headers `accept` and `content-type`
+/// (what the page sends); `x-request-id` exposed.
 ///
 /// ```
 /// let config = corsair_cli::demo::policy("http://localhost:8080");
 /// assert_eq!(config.allow_origins, ["http://localhost:8080"]);
 /// assert!(config.allow_credentials);
+/// assert_eq!(config.max_age, Some(600));
 /// assert!(corsair::Cors::new(config).is_ok());
 /// ```
 pub fn policy(page_origin: &str) -> Config {
-    Config {
-        allow_origins: vec![page_origin.to_owned()],
-        allow_credentials: true,
-        allow_methods: ["GET", "POST", "PUT", "PATCH", "DELETE"]
-            .map(String::from)
-            .to_vec(),
-        allow_headers: vec!["accept".into(), "content-type".into()],
-        expose_headers: vec!["x-request-id".into()],
-        max_age: Some(600),
-        ..Config::default()
-    }
+    corsair_seed::policy(page_origin, Some(600))
+}
+
+/// The API's router: a new seed API, the marker of responses made by the
+/// application, `cors`, and outside everything the exchange log (so that
+/// preflights, which corsair answers, are logged too).
+fn api_router(cors: Cors, log: ExchangeLog) -> Router {
+    SeedApi::new()
+        .routes()
+        .layer(middleware::map_response(exchanges::mark_reached_app))
+        .layer(cors)
+        .layer(middleware::from_fn_with_state(log, exchanges::record))
 }
 
 /// The policy as the `[cors]` table of a `corsair proxy` file, for the page.
@@ -228,7 +231,7 @@ impl Demo {
         let (stop, stopped) = watch::channel(false);
         let mut servers = JoinSet::new();
         let routers = [
-            ("the API", api, api::router(cors, log.clone())),
+            ("the API", api, api_router(cors, log.clone())),
             (
                 "the page",
                 page,
@@ -416,7 +419,7 @@ mod tests {
     async fn the_policy_allows_the_page_origin_only() {
         let page = "http://localhost:8080";
         let log = ExchangeLog::default();
-        let router = api::router(Cors::new(policy(page)).unwrap(), log.clone());
+        let router = api_router(Cors::new(policy(page)).unwrap(), log.clone());
         for method in ["PUT", "PATCH", "DELETE", "POST"] {
             let answer = router
                 .clone()
@@ -460,7 +463,7 @@ mod tests {
     async fn the_log_marks_what_reached_the_application() {
         let page = "http://localhost:8080";
         let log = ExchangeLog::default();
-        let router = api::router(Cors::new(policy(page)).unwrap(), log.clone());
+        let router = api_router(Cors::new(policy(page)).unwrap(), log.clone());
         let me = Request::get("/me?call=attacker-t-2")
             .header("origin", "http://127.0.0.1:8081")
             .header("cookie", "session=secret")
@@ -473,7 +476,10 @@ mod tests {
         assert!(seen[0].reached_app && !seen[0].preflight);
         assert_eq!(seen[0].request_header("cookie"), Some("session=…"));
         assert_eq!(seen[0].response_header("access-control-allow-origin"), None);
-        assert_eq!(seen[0].response_header("x-backend"), Some("corsair-demo"));
+        assert_eq!(
+            seen[0].response_header(corsair_seed::INTERNAL_HEADER),
+            Some(corsair_seed::INTERNAL_HEADER_VALUE)
+        );
     }
 
     #[test]

@@ -430,17 +430,25 @@ pub fn exercise_config(config: &Config) {
     }
 }
 
-/// Checks the position a syntax error reports against the text it is
-/// about: a line of the text, and a column counted from 1 (`min_column`),
-/// except that serde_json reports an error at the very start of a line,
-/// such as the end of an empty document, as column 0.
-pub fn check_syntax_error(text: &str, error: &corsair::SyntaxError, min_column: usize) {
+/// Checks what a document that does not read reports: at least one
+/// diagnostic, each with a message, and each place a line of the text, a
+/// column counted from 1 and bytes inside the text, on character
+/// boundaries.
+pub fn check_load_error(text: &str, error: &corsair::LoadError) {
     let lines = text.matches('\n').count() + 1;
-    if let Some(line) = error.line {
-        assert!((1..=lines).contains(&line), "line {line} of {lines}");
-    }
-    if let Some(column) = error.column {
-        assert!(column >= min_column, "column {column}");
+    assert!(!error.diagnostics().is_empty(), "{error}");
+    for diagnostic in error.diagnostics() {
+        assert!(!diagnostic.message.is_empty(), "{error}");
+        if let Some(at) = &diagnostic.location {
+            assert!(
+                (1..=lines).contains(&at.line),
+                "line {} of {lines}",
+                at.line
+            );
+            assert!(at.column >= 1, "column {}", at.column);
+            assert!(at.span.start <= at.span.end && at.span.end <= text.len());
+            assert!(text.is_char_boundary(at.span.start) && text.is_char_boundary(at.span.end));
+        }
     }
     assert!(!error.to_string().is_empty());
 }

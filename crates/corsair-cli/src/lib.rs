@@ -9,6 +9,7 @@ pub mod check;
 pub mod cli;
 pub mod demo;
 pub mod explain;
+pub mod lint;
 pub mod logging;
 pub mod policy_file;
 pub mod probe;

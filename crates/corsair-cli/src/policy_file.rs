@@ -1,15 +1,67 @@
-//! The files `check` and `explain` read: a proxy file (with `[cors]`) or a
-//! bare policy (the fields of `corsair::Config` at the top level, in TOML,
-//! JSON or YAML).
+//! The files the commands read, read in one place: a proxy file (TOML, with
+//! `[cors]`) or a bare policy (the fields of `corsair::Config` at the top
+//! level, in TOML, JSON or YAML). `proxy`, `check` and `explain` all come
+//! through here, so that they agree on what a file is and on what is wrong
+//! with it.
 
 use std::path::Path;
 use std::sync::Arc;
 
-use corsair::Config;
+use corsair::config::{Diagnostic, Document};
 use corsair::policy::Policy;
+use corsair::{Format, LoadError};
+use serde::Serialize;
 
+use crate::lint;
 use crate::proxy::routes::RouteTable;
-use crate::proxy::{FileError, Overrides, ProxyFile, Settings};
+use crate::proxy::{Overrides, ProxyFile, Settings};
+
+/// Reads the file at `path`: in the format its extension names, and as
+/// TOML (the proxy's format) when it names none (`/etc/corsair/proxy`).
+///
+/// # Errors
+/// When the file cannot be read, is not text, or is larger than
+/// [`corsair::config::MAX_DOCUMENT_BYTES`].
+pub fn read(path: &Path) -> Result<Document, LoadError> {
+    Document::read_as(path, format_of(path))
+}
+
+/// The format of the file at `path`: the one its extension names, else
+/// TOML.
+#[must_use]
+pub fn format_of(path: &Path) -> Format {
+    Format::from_path(path).unwrap_or(Format::Toml)
+}
+
+/// What a file describes.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum FileKind {
+    /// A proxy file.
+    Proxy,
+    /// A bare policy.
+    Policy,
+}
+
+impl FileKind {
+    /// What a document describes: a proxy file when it has a top-level
+    /// `cors` table or `upstream` key, else a bare policy. Text that does
+    /// not parse is a proxy file when it names `[cors]` or `upstream`, so
+    /// that its syntax error is reported as the proxy's.
+    #[must_use]
+    pub fn of(document: &Document) -> FileKind {
+        let proxy = if document.parse::<serde::de::IgnoredAny>().is_ok() {
+            document.has_key("cors") || document.has_key("upstream")
+        } else {
+            document.text().contains("[cors]") || document.text().contains("upstream")
+        };
+        if proxy {
+            FileKind::Proxy
+        } else {
+            FileKind::Policy
+        }
+    }
+}
 
 /// A file that describes CORS policies.
 #[derive(Debug)]
@@ -21,38 +73,45 @@ pub enum PolicyFile {
 }
 
 impl PolicyFile {
-    /// Reads `path`: a proxy file when it is TOML with a `cors` table or an
-    /// `upstream`, else a bare policy.
+    /// Reads and compiles the file at `path`.
     ///
     /// # Errors
-    /// Every problem of the file.
-    pub fn load(path: &Path) -> Result<PolicyFile, FileError> {
-        let text = std::fs::read_to_string(path).map_err(|error| FileError {
-            path: path.to_owned(),
-            problems: vec![format!("cannot read: {error}")],
-        })?;
-        let is_toml = path
-            .extension()
-            .and_then(|extension| extension.to_str())
-            .is_none_or(|extension| extension.eq_ignore_ascii_case("toml"));
-        if is_toml && is_proxy_file(&text) {
-            let settings = ProxyFile::parse(&text, path)?.compile(path, &Overrides::default())?;
-            return Ok(PolicyFile::Proxy(Box::new(settings)));
+    /// Every problem of the file, each located.
+    pub fn load(path: &Path) -> Result<PolicyFile, LoadError> {
+        let document = read(path)?;
+        match PolicyFile::check(&document)? {
+            (_, Some(file), _) => Ok(file),
+            (_, None, diagnostics) => Err(document.invalid(diagnostics)),
         }
-        let config = Config::from_file(path).map_err(|error| FileError {
-            path: path.to_owned(),
-            problems: vec![strip_path(&error.to_string(), path)],
-        })?;
-        Policy::new(config)
-            .map(|policy| PolicyFile::Policy(Arc::new(policy)))
-            .map_err(|error| FileError {
-                path: path.to_owned(),
-                problems: error
-                    .problems()
-                    .iter()
-                    .map(|problem| format!("{}: {problem}", problem.field()))
-                    .collect(),
-            })
+    }
+
+    /// Reads a document as far as it goes: what it describes, the compiled
+    /// file when it has no error, and every error and warning, located.
+    ///
+    /// # Errors
+    /// When the document's format is not compiled in.
+    pub fn check(
+        document: &Document,
+    ) -> Result<(FileKind, Option<PolicyFile>, Vec<Diagnostic>), LoadError> {
+        let kind = FileKind::of(document);
+        Ok(match kind {
+            FileKind::Proxy => {
+                let (settings, diagnostics) = ProxyFile::read(document, &Overrides::default())?;
+                let file = settings.map(|settings| PolicyFile::Proxy(Box::new(settings)));
+                (kind, file, diagnostics)
+            }
+            FileKind::Policy => {
+                let (policy, mut partial) = document.compile_policy()?;
+                if let Some(config) = partial.value() {
+                    let production = lint::looks_like_production([config]);
+                    let warnings = lint::policy_warnings("", config, production);
+                    partial.add(warnings);
+                }
+                let (_, diagnostics) = partial.into_parts();
+                let file = policy.map(|policy| PolicyFile::Policy(Arc::new(policy)));
+                (kind, file, diagnostics)
+            }
+        })
     }
 
     /// The policies by path.
@@ -63,23 +122,4 @@ impl PolicyFile {
             PolicyFile::Policy(policy) => RouteTable::new(Arc::clone(policy), Vec::new()),
         }
     }
-}
-
-/// Whether a TOML text looks like a proxy file: a top-level `cors` table or
-/// `upstream` key. Text that does not parse is treated as a proxy file when
-/// it names `[cors]`, so that the proxy parser reports the syntax error.
-#[must_use]
-pub fn is_proxy_file(text: &str) -> bool {
-    match text.parse::<toml::Table>() {
-        Ok(table) => table.contains_key("cors") || table.contains_key("upstream"),
-        Err(_) => text.contains("[cors]") || text.contains("upstream"),
-    }
-}
-
-/// `Config::from_file`'s messages start with the path; `FileError` adds it.
-fn strip_path(message: &str, path: &Path) -> String {
-    let prefix = format!("{}:", path.display());
-    message
-        .strip_prefix(&prefix)
-        .map_or_else(|| message.to_owned(), |rest| rest.trim_start().to_owned())
 }

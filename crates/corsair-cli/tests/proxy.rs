@@ -65,8 +65,7 @@ impl Running {
     async fn start_in(dir: TempDir, text: &str) -> Running {
         let path = dir.path().join("proxy.toml");
         std::fs::write(&path, text).unwrap();
-        let settings = ProxyFile::parse(text, &path)
-            .and_then(|file| file.compile(&path, &Overrides::default()))
+        let settings = ProxyFile::load(&path, &Overrides::default())
             .unwrap_or_else(|error| panic!("{error}\n{text}"));
         let source = Source {
             path: path.clone(),
@@ -981,11 +980,15 @@ async fn reload_applies_a_valid_file_and_keeps_the_policy_on_an_invalid_one() {
     );
     replace_file(&running.path, &invalid);
     let error = running.proxy.reload().unwrap_err();
-    assert_eq!(error.problems.len(), 3, "{error}");
-    assert!(error.problems[0].starts_with("upstream: "), "{error}");
-    assert!(error.problems[1].starts_with("cors.allow_"), "{error}");
-    assert!(
-        error.problems[2].starts_with("routes[0].path_prefix: "),
+    let fields: Vec<_> = error
+        .diagnostics()
+        .iter()
+        .filter(|d| d.is_error())
+        .map(|d| d.field.as_deref().unwrap_or(""))
+        .collect();
+    assert_eq!(
+        fields,
+        ["upstream", "cors.allow_origins[0]", "routes[0].path_prefix"],
         "{error}"
     );
     assert_eq!(allow_origin(&mut open, NEXT).await.as_deref(), Some(NEXT));
@@ -1003,7 +1006,7 @@ async fn reload_applies_a_valid_file_and_keeps_the_policy_on_an_invalid_one() {
     replace_file(&running.path, "upstream = \n[cors\n");
     let error = running.proxy.reload().unwrap_err();
     assert!(
-        error.problems[0].starts_with("2:6: "),
+        error.diagnostics()[0].to_string().starts_with("2:6: "),
         "line and column: {error}"
     );
     assert_eq!(allow_origin(&mut open, NEXT).await.as_deref(), Some(NEXT));

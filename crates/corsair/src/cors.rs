@@ -55,6 +55,26 @@ impl Cors {
         Ok(Cors::from(Policy::new(config)?))
     }
 
+    /// Reads, checks and compiles the policy in the file at `path` (TOML,
+    /// JSON or YAML by its extension), with every problem at once: unknown
+    /// fields, wrong types and unsafe values, each at its line and column
+    /// where the format knows them.
+    ///
+    /// ```no_run
+    /// # #[cfg(feature = "toml")] {
+    /// let cors = corsair::Cors::from_file("cors.toml")?;
+    /// # }
+    /// # Ok::<(), corsair::LoadError>(())
+    /// ```
+    ///
+    /// # Errors
+    /// A [`LoadError`](crate::LoadError): the file cannot be read, or
+    /// [`LoadError::Invalid`](crate::LoadError::Invalid) with every problem.
+    #[cfg(feature = "serde")]
+    pub fn from_file(path: impl AsRef<std::path::Path>) -> Result<Self, crate::LoadError> {
+        Ok(Cors::from(crate::config::Document::read(path)?.policy()?))
+    }
+
     /// Replaces the policy of this `Cors` and all its clones. Requests
     /// already being checked finish under the policy they started with; the
     /// next ones see the new one. No request ever sees a mix of the two.

@@ -264,3 +264,19 @@ impl ConfigProblem {
         }
     }
 }
+
+impl ConfigError {
+    /// Every problem as a [`Diagnostic`](crate::config::Diagnostic) (code
+    /// `invalid`) about a field inside `prefix` (empty for a policy at the
+    /// top of its document), for a tool to locate and print.
+    #[must_use]
+    pub fn diagnostics(&self, prefix: &str) -> Vec<crate::config::Diagnostic> {
+        self.problems
+            .iter()
+            .map(|problem| {
+                crate::config::Diagnostic::error("invalid", problem.field(), problem.to_string())
+                    .within(prefix)
+            })
+            .collect()
+    }
+}

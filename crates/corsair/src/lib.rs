@@ -26,6 +26,9 @@
 //! ## Where things are
 //! - The crate root: what an application writes ([`Cors`], [`CorsBuilder`],
 //!   [`Config`], their errors, and reading files).
+//! - [`config`]: the files a policy is read from: the one reader
+//!   ([`config::Document`]) and its vocabulary of problems
+//!   ([`config::Diagnostic`]), which the proxy and `corsair check` share.
 //! - [`tower`] and [`actix`]: the framework adapters, each a thin
 //!   translation of its framework's types.
 //! - [`adapter`]: the interface an adapter implements for another
@@ -84,7 +87,7 @@ pub mod adapter;
 #[cfg(feature = "browser")]
 pub mod browser;
 pub mod builder;
-mod config;
+pub mod config;
 mod cors;
 mod error;
 mod hash;
@@ -95,7 +98,7 @@ pub mod protocol;
 pub mod tower;
 
 pub use builder::CorsBuilder;
-pub use config::{Config, Format, LoadError, MAX_AGE_LIMIT, SyntaxError};
+pub use config::{Config, Format, LoadError, MAX_AGE_LIMIT};
 pub use cors::Cors;
 pub use error::{ConfigError, ConfigProblem};
 

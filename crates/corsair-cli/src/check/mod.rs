@@ -8,24 +8,17 @@
 //! and YAML policies, syntax errors carry them and other problems name the
 //! field only.
 
-pub mod lint;
-pub mod locate;
-
 use std::fmt;
 use std::io::IsTerminal as _;
-use std::ops::Range;
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
 use anyhow::Context as _;
-use corsair::policy::Policy;
-use corsair::{Config, Format, LoadError};
+use corsair::config::{Diagnostic, Document, Severity};
 use miette::{GraphicalReportHandler, GraphicalTheme, LabeledSpan, NamedSource};
 use serde::Serialize;
-use serde::de::DeserializeOwned;
 
-use crate::policy_file::is_proxy_file;
-use crate::proxy::{Overrides, ProxyFile};
+use crate::policy_file::{self, FileKind, PolicyFile};
 
 /// The options of `corsair check`.
 #[derive(Debug, clap::Args)]
@@ -41,50 +34,6 @@ pub struct CheckArgs {
     pub deny_warnings: bool,
 }
 
-/// How serious a diagnostic is.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
-#[serde(rename_all = "lowercase")]
-pub enum Level {
-    /// The file cannot be used.
-    Error,
-    /// The file works, but a choice deserves a second look.
-    Warning,
-}
-
-/// One error or warning.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
-pub struct Diagnostic {
-    /// Error or warning.
-    pub level: Level,
-    /// A stable id for warnings (`wildcard-subdomains`); `syntax` or
-    /// `invalid` for errors.
-    pub code: &'static str,
-    /// The field, as a path (`routes[0].cors.allow_origins[1]`).
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub field: Option<String>,
-    /// The line (from 1), where known.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub line: Option<usize>,
-    /// The column (from 1), where known.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub column: Option<usize>,
-    /// What is wrong, and what to write instead.
-    pub message: String,
-    /// The bytes of the file the diagnostic points at.
-    #[serde(skip)]
-    pub span: Option<Range<usize>>,
-}
-
-/// What kind of file was checked.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
-#[serde(rename_all = "lowercase")]
-pub enum FileKind {
-    /// A proxy file.
-    Proxy,
-    /// A bare policy.
-    Policy,
-}
-
 /// The result of checking a file.
 #[derive(Clone, Debug, Serialize)]
 pub struct CheckReport {
@@ -94,7 +43,8 @@ pub struct CheckReport {
     pub kind: FileKind,
     /// Whether the file can be used (no error).
     pub valid: bool,
-    /// Every error and warning, in the order of the file's fields.
+    /// Every error, then every warning, each in the order of the file.
+    #[serde(serialize_with = "diagnostics_json")]
     pub diagnostics: Vec<Diagnostic>,
     #[serde(skip)]
     text: String,
@@ -103,15 +53,38 @@ pub struct CheckReport {
 impl CheckReport {
     /// The errors.
     pub fn errors(&self) -> impl Iterator<Item = &Diagnostic> {
-        self.diagnostics.iter().filter(|d| d.level == Level::Error)
+        self.diagnostics.iter().filter(|d| d.is_error())
     }
 
     /// The warnings.
     pub fn warnings(&self) -> impl Iterator<Item = &Diagnostic> {
-        self.diagnostics
-            .iter()
-            .filter(|d| d.level == Level::Warning)
+        self.diagnostics.iter().filter(|d| !d.is_error())
     }
+}
+
+/// Each diagnostic as `{level, code, field, line, column, message}`, every
+/// key always present (`null` when unknown).
+fn diagnostics_json<S: serde::Serializer>(
+    diagnostics: &[Diagnostic],
+    serializer: S,
+) -> Result<S::Ok, S::Error> {
+    #[derive(Serialize)]
+    struct Json<'a> {
+        level: &'static str,
+        code: &'static str,
+        field: Option<&'a str>,
+        line: Option<usize>,
+        column: Option<usize>,
+        message: &'a str,
+    }
+    serializer.collect_seq(diagnostics.iter().map(|d| Json {
+        level: d.severity.as_str(),
+        code: d.code,
+        field: d.field.as_deref(),
+        line: d.location.as_ref().map(|at| at.line),
+        column: d.location.as_ref().map(|at| at.column),
+        message: &d.message,
+    }))
 }
 
 /// Checks the file at `path`.
@@ -119,136 +92,32 @@ impl CheckReport {
 /// # Errors
 /// When the file cannot be read at all.
 pub fn check_file(path: &Path) -> anyhow::Result<CheckReport> {
-    let text =
-        std::fs::read_to_string(path).with_context(|| format!("cannot read {}", path.display()))?;
-    Ok(check_text(path, text))
+    Ok(check_document(policy_file::read(path)?))
 }
 
 /// Checks `text`, the contents of the file at `path` (whose extension
 /// names the format).
 #[must_use]
 pub fn check_text(path: &Path, text: String) -> CheckReport {
-    let format = Format::from_path(path).unwrap_or(Format::Toml);
-    let kind = if format == Format::Toml && is_proxy_file(&text) {
-        FileKind::Proxy
-    } else {
-        FileKind::Policy
+    check_document(Document::new(text, policy_file::format_of(path)).named(path))
+}
+
+fn check_document(document: Document) -> CheckReport {
+    let (kind, mut diagnostics) = match PolicyFile::check(&document) {
+        Ok((kind, _, diagnostics)) => (kind, diagnostics),
+        Err(error) => (
+            FileKind::of(&document),
+            vec![Diagnostic::error("syntax", "", error.to_string())],
+        ),
     };
-    let mut diagnostics = Vec::new();
-    match (kind, format) {
-        (FileKind::Proxy, _) => match parse_toml::<ProxyFile>(&text) {
-            Err(syntax) => diagnostics.push(*syntax),
-            Ok(file) => {
-                let warnings = lint::proxy_warnings(&file);
-                let (_, problems) = file.checked(path, &Overrides::default());
-                for problem in problems {
-                    diagnostics.push(error_at(&text, Some(problem.field), problem.message));
-                }
-                diagnostics.extend(warnings.into_iter().map(|w| warning_at(&text, w)));
-            }
-        },
-        (FileKind::Policy, Format::Toml) => match parse_toml::<Config>(&text) {
-            Err(syntax) => diagnostics.push(*syntax),
-            Ok(config) => check_policy(&text, config, &mut diagnostics),
-        },
-        (FileKind::Policy, format) => match Config::from_str_as(&text, format) {
-            Err(error) => diagnostics.push(load_error(error)),
-            Ok(config) => check_policy(&text, config, &mut diagnostics),
-        },
-    }
-    // Errors first, then warnings, each in the file's order.
-    diagnostics.sort_by_key(|d| (d.level == Level::Warning, d.span.as_ref().map(|s| s.start)));
+    // Errors first, then warnings, each (stably) in the file's order.
+    diagnostics.sort_by_key(|d| !d.is_error());
     CheckReport {
-        file: path.to_owned(),
+        file: document.path().map(Path::to_owned).unwrap_or_default(),
         kind,
-        valid: !diagnostics.iter().any(|d| d.level == Level::Error),
+        valid: !diagnostics.iter().any(Diagnostic::is_error),
         diagnostics,
-        text,
-    }
-}
-
-fn check_policy(text: &str, config: Config, diagnostics: &mut Vec<Diagnostic>) {
-    let production = lint::looks_like_production([&config]);
-    let warnings = lint::policy_warnings("", &config, production);
-    if let Err(error) = Policy::new(config) {
-        for problem in error.problems() {
-            diagnostics.push(error_at(text, Some(problem.field()), problem.to_string()));
-        }
-    }
-    diagnostics.extend(warnings.into_iter().map(|w| warning_at(text, w)));
-}
-
-fn error_at(text: &str, field: Option<String>, message: String) -> Diagnostic {
-    let span = field.as_deref().and_then(|f| locate::span_of(text, f));
-    let (line, column) = span
-        .as_ref()
-        .map(|s| locate::line_and_column(text, s.start))
-        .map_or((None, None), |(l, c)| (Some(l), Some(c)));
-    Diagnostic {
-        level: Level::Error,
-        code: "invalid",
-        field,
-        line,
-        column,
-        message,
-        span,
-    }
-}
-
-fn warning_at(text: &str, warning: lint::Warning) -> Diagnostic {
-    let mut diagnostic = error_at(text, Some(warning.field), warning.message);
-    diagnostic.level = Level::Warning;
-    diagnostic.code = warning.code;
-    diagnostic
-}
-
-/// Deserializes TOML, turning the first error into a diagnostic with its
-/// place and field.
-fn parse_toml<T: DeserializeOwned>(text: &str) -> Result<T, Box<Diagnostic>> {
-    let syntax = |error: &toml::de::Error, field: Option<String>| {
-        let span = error.span();
-        let (line, column) = span
-            .as_ref()
-            .map(|s| locate::line_and_column(text, s.start))
-            .map_or((None, None), |(l, c)| (Some(l), Some(c)));
-        Box::new(Diagnostic {
-            level: Level::Error,
-            code: "syntax",
-            field,
-            line,
-            column,
-            message: error.message().trim_end().to_owned(),
-            span,
-        })
-    };
-    let deserializer = toml::Deserializer::parse(text).map_err(|error| syntax(&error, None))?;
-    serde_path_to_error::deserialize(deserializer).map_err(|error| {
-        let field = error.path().to_string();
-        let field = (!field.is_empty() && field != ".").then_some(field);
-        syntax(error.inner(), field)
-    })
-}
-
-fn load_error(error: LoadError) -> Diagnostic {
-    match error {
-        LoadError::Syntax(syntax) => Diagnostic {
-            level: Level::Error,
-            code: "syntax",
-            field: syntax.field.clone(),
-            line: syntax.line,
-            column: syntax.column,
-            message: syntax.message.clone(),
-            span: None,
-        },
-        other => Diagnostic {
-            level: Level::Error,
-            code: "syntax",
-            field: None,
-            line: None,
-            column: None,
-            message: other.to_string(),
-            span: None,
-        },
+        text: document.text().to_owned(),
     }
 }
 
@@ -261,7 +130,7 @@ struct MietteDiagnostic<'a> {
 
 impl fmt::Display for MietteDiagnostic<'_> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        if self.diagnostic.level == Level::Warning {
+        if !self.diagnostic.is_error() {
             write!(f, "[{}] ", self.diagnostic.code)?;
         }
         match &self.diagnostic.field {
@@ -275,21 +144,22 @@ impl std::error::Error for MietteDiagnostic<'_> {}
 
 impl miette::Diagnostic for MietteDiagnostic<'_> {
     fn severity(&self) -> Option<miette::Severity> {
-        Some(match self.diagnostic.level {
-            Level::Error => miette::Severity::Error,
-            Level::Warning => miette::Severity::Warning,
+        Some(match self.diagnostic.severity {
+            Severity::Warning => miette::Severity::Warning,
+            _ => miette::Severity::Error,
         })
     }
 
     fn source_code(&self) -> Option<&dyn miette::SourceCode> {
-        self.diagnostic.span.as_ref().map(|_| self.source as _)
+        self.diagnostic.location.as_ref().map(|_| self.source as _)
     }
 
     fn labels(&self) -> Option<Box<dyn Iterator<Item = LabeledSpan> + '_>> {
-        let span = self.diagnostic.span.clone()?;
-        let label = match self.diagnostic.level {
-            Level::Error => "here",
-            Level::Warning => "this",
+        let span = self.diagnostic.location.as_ref()?.span.clone();
+        let label = if self.diagnostic.is_error() {
+            "here"
+        } else {
+            "this"
         };
         Some(Box::new(std::iter::once(LabeledSpan::new_with_span(
             Some(label.to_owned()),
@@ -316,14 +186,9 @@ pub fn human(report: &CheckReport, color: bool) -> String {
             source: &source,
         };
         // miette names the file, line and column above the excerpt; a
-        // diagnostic without one gets the place written out.
-        if diagnostic.span.is_none() {
-            out.push_str(&match (diagnostic.line, diagnostic.column) {
-                (Some(line), Some(column)) => {
-                    format!("{}:{line}:{column}:\n", report.file.display())
-                }
-                _ => format!("{}:\n", report.file.display()),
-            });
+        // diagnostic without a place gets the file written out.
+        if diagnostic.location.is_none() {
+            out.push_str(&format!("{}:\n", report.file.display()));
         }
         if handler.render_report(&mut out, &rendered).is_err() {
             out.push_str(&rendered.to_string());
@@ -400,7 +265,10 @@ allow_credentials = true
         assert_eq!(report.kind, FileKind::Proxy);
         let places: Vec<_> = report
             .errors()
-            .map(|d| (d.field.clone().unwrap(), d.line, d.column))
+            .map(|d| {
+                let at = d.location.as_ref().unwrap();
+                (d.field.clone().unwrap(), Some(at.line), Some(at.column))
+            })
             .collect();
         assert_eq!(
             places,
@@ -423,7 +291,10 @@ allow_credentials = true
         assert!(!report.valid);
         assert_eq!(report.kind, FileKind::Policy);
         let error = report.errors().next().unwrap();
-        assert_eq!((error.code, error.line), ("syntax", Some(2)));
+        assert_eq!(
+            (error.code, error.location.as_ref().map(|at| at.line)),
+            ("unknown-field", Some(2))
+        );
         assert!(
             error.message.contains("allow_credential"),
             "{}",
@@ -436,7 +307,7 @@ allow_credentials = true
         );
         let error = report.errors().next().unwrap();
         assert_eq!(error.field.as_deref(), Some("max_age"));
-        assert_eq!(error.line, Some(1));
+        assert_eq!(error.location.as_ref().map(|at| at.line), Some(1));
     }
 
     #[test]
@@ -446,7 +317,10 @@ allow_credentials = true
             "allow_origins = [\"https://*.example.com\"]\nallow_credentials = true\nmax_age = 86400\n",
         );
         assert!(report.valid, "{:?}", report.diagnostics);
-        let codes: Vec<_> = report.warnings().map(|d| (d.code, d.line)).collect();
+        let codes: Vec<_> = report
+            .warnings()
+            .map(|d| (d.code, d.location.as_ref().map(|at| at.line)))
+            .collect();
         assert_eq!(
             codes,
             [

@@ -1,7 +1,8 @@
-//! The proxy's file: what it says ([`ProxyFile`]), how it is read
-//! ([`ProxyFile::parse`]) and how it is checked and compiled into
-//! [`Settings`] ([`ProxyFile::compile`]). Every problem is collected, so that
-//! one run of `corsair proxy` (or a reload) reports all of them.
+//! The proxy's file: what it says ([`ProxyFile`]), and how it is read,
+//! checked and compiled into [`Settings`] ([`ProxyFile::read`], through
+//! the library's one reader, `corsair::config::Document`). Every problem is
+//! collected, so that one run of `corsair proxy` (or a reload) reports all
+//! of them.
 //!
 //! ```toml
 //! listen = "127.0.0.1:8080"            # default 127.0.0.1:8080
@@ -38,14 +39,14 @@
 //! listen = "127.0.0.1:9090"            # /healthz, /metrics, /config
 //! ```
 
-use std::fmt;
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::Duration;
 
-use corsair::Config;
+use corsair::config::{Diagnostic, Document};
 use corsair::policy::Policy;
+use corsair::{Config, Format, LoadError};
 use http::uri::{Authority, Scheme, Uri};
 use serde::{Deserialize, Serialize};
 
@@ -246,33 +247,6 @@ impl Upstream {
     }
 }
 
-/// A file that cannot be read or does not describe a proxy: every problem,
-/// each a line naming the file, and where known the line, column and field.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct FileError {
-    /// The file.
-    pub path: PathBuf,
-    /// One line per problem.
-    pub problems: Vec<String>,
-}
-
-impl fmt::Display for FileError {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match self.problems.as_slice() {
-            [one] => write!(f, "{}: {one}", self.path.display()),
-            problems => {
-                write!(f, "{}: {} problems:", self.path.display(), problems.len())?;
-                for problem in problems {
-                    write!(f, "\n  - {problem}")?;
-                }
-                Ok(())
-            }
-        }
-    }
-}
-
-impl std::error::Error for FileError {}
-
 /// Values from the command line that take precedence over the file's.
 #[derive(Clone, Debug, Default)]
 pub struct Overrides {
@@ -302,76 +276,94 @@ pub struct Settings {
     /// The file as read, with the command line's overrides applied (what
     /// `/config` shows).
     pub file: ProxyFile,
+    /// The file's warnings, located, which the proxy logs.
+    pub warnings: Vec<Diagnostic>,
 }
 
 impl ProxyFile {
     /// Reads and compiles the file at `path`, with `overrides` applied.
     ///
     /// # Errors
-    /// A [`FileError`] listing every problem.
-    pub fn load(path: &Path, overrides: &Overrides) -> Result<Settings, FileError> {
-        let text = std::fs::read_to_string(path).map_err(|error| FileError {
-            path: path.to_owned(),
-            problems: vec![format!("cannot read: {error}")],
-        })?;
-        Self::parse(&text, path)?.compile(path, overrides)
+    /// A [`LoadError`] with every problem, each located.
+    pub fn load(path: &Path, overrides: &Overrides) -> Result<Settings, LoadError> {
+        Self::from_document(&crate::policy_file::read(path)?, overrides)
     }
 
-    /// Parses the TOML text of the file at `path` (the path only names it
-    /// in errors).
+    /// Reads and compiles a proxy file's document, with `overrides`
+    /// applied: every problem at once, the file's own (unknown fields,
+    /// wrong types) and those of what reads (an unsafe policy, a bad
+    /// upstream).
     ///
     /// # Errors
-    /// A [`FileError`] with the line, column and field of the problem.
-    pub fn parse(text: &str, path: &Path) -> Result<ProxyFile, FileError> {
-        let error = |problem: String| FileError {
-            path: path.to_owned(),
-            problems: vec![problem],
-        };
-        let located = |error: &toml::de::Error| {
-            let place = error
-                .span()
-                .map(|span| line_and_column(text, span.start))
-                .map_or_else(String::new, |(line, column)| format!("{line}:{column}: "));
-            (place, error.message().trim_end().to_owned())
-        };
-        let deserializer = toml::Deserializer::parse(text).map_err(|e| {
-            let (place, message) = located(&e);
-            error(format!("{place}{message}"))
-        })?;
-        serde_path_to_error::deserialize(deserializer).map_err(|e| {
-            let (place, message) = located(e.inner());
-            let field = e.path().to_string();
-            if field.is_empty() || field == "." {
-                error(format!("{place}{message}"))
-            } else {
-                error(format!("{place}{field}: {message}"))
-            }
-        })
-    }
-
-    /// Checks the file and compiles its policies. `path` names the file in
-    /// errors and anchors the TLS file names.
-    ///
-    /// # Errors
-    /// A [`FileError`] listing every problem.
-    pub fn compile(self, path: &Path, overrides: &Overrides) -> Result<Settings, FileError> {
-        match self.checked(path, overrides) {
+    /// A [`LoadError`] with every problem, each located.
+    pub fn from_document(
+        document: &Document,
+        overrides: &Overrides,
+    ) -> Result<Settings, LoadError> {
+        // `read` gives settings only when no diagnostic is an error; the
+        // warnings travel in them.
+        match Self::read(document, overrides)? {
             (Some(settings), _) => Ok(settings),
-            (None, problems) => Err(FileError {
-                path: path.to_owned(),
-                problems: problems.iter().map(Problem::to_string).collect(),
-            }),
+            (None, diagnostics) => Err(document.invalid(diagnostics)),
         }
     }
 
+    /// Reads a proxy file's document as far as it goes: the settings when
+    /// it is valid, and every problem, located (what `corsair check`
+    /// prints).
+    ///
+    /// # Errors
+    /// A [`LoadError`] when the format cannot be read at all.
+    pub fn read(
+        document: &Document,
+        overrides: &Overrides,
+    ) -> Result<(Option<Settings>, Vec<Diagnostic>), LoadError> {
+        if document.format() != Format::Toml {
+            return Ok((
+                None,
+                vec![Diagnostic::error(
+                    "invalid",
+                    "",
+                    format!(
+                        "proxy files are TOML, and this is {}: write it as TOML, or give a bare \
+                         policy (the fields of [cors] at the top level)",
+                        document.format()
+                    ),
+                )],
+            ));
+        }
+        let mut partial = document.parse_partial::<ProxyFile>()?;
+        let mut settings = None;
+        if let Some(file) = partial.value().cloned() {
+            let warnings = crate::lint::proxy_warnings(&file);
+            let base = document.path().unwrap_or_else(|| Path::new("proxy.toml"));
+            let (checked, problems) = file.checked(base, overrides);
+            settings = checked;
+            partial.add(problems);
+            partial.add(warnings);
+        }
+        let (_, diagnostics) = partial.into_parts();
+        if diagnostics.iter().any(Diagnostic::is_error) {
+            return Ok((None, diagnostics));
+        }
+        Ok((
+            settings.map(|settings| Settings {
+                warnings: diagnostics.clone(),
+                ..settings
+            }),
+            diagnostics,
+        ))
+    }
+
     /// Checks the file: the settings when it is valid, and every problem
-    /// with the field it concerns (what `corsair check` points at).
+    /// with the field it concerns, not yet located. `path` anchors the TLS
+    /// file names.
     #[must_use]
-    pub fn checked(
+    fn checked(
         mut self,
         path: &Path,
         overrides: &Overrides,
-    ) -> (Option<Settings>, Vec<Problem>) {
+    ) -> (Option<Settings>, Vec<Diagnostic>) {
         if let Some(listen) = overrides.listen {
             self.listen = Some(listen);
         }
@@ -385,7 +377,8 @@ impl ProxyFile {
             .unwrap_or_else(|| SocketAddr::from(([127, 0, 0, 1], 8080)));
         let upstream = match &self.upstream {
             None => {
-                problems.push(Problem::new(
+                problems.push(Diagnostic::error(
+                    "invalid",
                     "upstream",
                     "missing: name the service to proxy, e.g. \
                      upstream = \"http://127.0.0.1:3000\" (or pass --upstream)",
@@ -395,7 +388,7 @@ impl ProxyFile {
             Some(url) => match Upstream::parse(url) {
                 Ok(upstream) => Some(upstream),
                 Err(problem) => {
-                    problems.push(Problem::new("upstream", problem));
+                    problems.push(Diagnostic::error("invalid", "upstream", problem));
                     None
                 }
             },
@@ -406,7 +399,8 @@ impl ProxyFile {
         for (index, route) in self.routes.iter().enumerate() {
             let field = format!("routes[{index}]");
             if !route.path_prefix.starts_with('/') {
-                problems.push(Problem::new(
+                problems.push(Diagnostic::error(
+                    "invalid",
                     format!("{field}.path_prefix"),
                     format!("{:?} must start with \"/\"", route.path_prefix),
                 ));
@@ -417,7 +411,8 @@ impl ProxyFile {
                 .take(index)
                 .position(|other| other.path_prefix == route.path_prefix)
             {
-                problems.push(Problem::new(
+                problems.push(Diagnostic::error(
+                    "invalid",
                     format!("{field}.path_prefix"),
                     format!(
                         "{:?} is already the prefix of routes[{earlier}]",
@@ -434,7 +429,8 @@ impl ProxyFile {
 
         let limits = self.limits;
         if limits.max_header_bytes < 8 * 1024 {
-            problems.push(Problem::new(
+            problems.push(Diagnostic::error(
+                "invalid",
                 "limits.max_header_bytes",
                 format!(
                     "{} is below the 8192 bytes HTTP/1.1 parsing needs",
@@ -443,7 +439,8 @@ impl ProxyFile {
             ));
         }
         if limits.max_connections == 0 {
-            problems.push(Problem::new(
+            problems.push(Diagnostic::error(
+                "invalid",
                 "limits.max_connections",
                 "0 would accept no client",
             ));
@@ -453,7 +450,8 @@ impl ProxyFile {
             ("upstream_timeout", limits.upstream_timeout),
         ] {
             if value.is_zero() {
-                problems.push(Problem::new(
+                problems.push(Diagnostic::error(
+                    "invalid",
                     format!("limits.{name}"),
                     "must be longer than 0s",
                 ));
@@ -477,6 +475,7 @@ impl ProxyFile {
                     forwarding: self.forwarding,
                     admin: self.admin.map(|admin| admin.listen),
                     file: self,
+                    warnings: Vec::new(),
                 }),
                 problems,
             ),
@@ -485,74 +484,38 @@ impl ProxyFile {
     }
 }
 
-/// One problem of a file: the field, as a path such as
-/// `routes[0].cors.allow_origins[2]`, and what is wrong.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub struct Problem {
-    /// The field.
-    pub field: String,
-    /// What is wrong and what to write instead.
-    pub message: String,
-}
-
-impl Problem {
-    /// A problem of `field`.
-    #[must_use]
-    pub fn new(field: impl Into<String>, message: impl Into<String>) -> Self {
-        Problem {
-            field: field.into(),
-            message: message.into(),
-        }
-    }
-}
-
-impl fmt::Display for Problem {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "{}: {}", self.field, self.message)
-    }
-}
-
 /// Compiles one policy, adding its problems (prefixed with `field`) to
 /// `problems`.
 fn compile_policy(
     field: &str,
     config: &Config,
-    problems: &mut Vec<Problem>,
+    problems: &mut Vec<Diagnostic>,
 ) -> Option<Arc<Policy>> {
     match Policy::new(config.clone()) {
         Ok(policy) => Some(Arc::new(policy)),
         Err(error) => {
-            for problem in error.problems() {
-                problems.push(Problem::new(
-                    format!("{field}.{}", problem.field()),
-                    problem.to_string(),
-                ));
-            }
+            problems.extend(error.diagnostics(field));
             None
         }
     }
-}
-
-/// The line and column (from 1) of byte `offset` in `text`.
-fn line_and_column(text: &str, offset: usize) -> (usize, usize) {
-    let before = text.get(..offset).unwrap_or(text);
-    let line = before.matches('\n').count() + 1;
-    let column = before
-        .rfind('\n')
-        .map_or(before.chars().count(), |newline| {
-            before.get(newline + 1..).map_or(0, |s| s.chars().count())
-        })
-        + 1;
-    (line, column)
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
 
-    fn compile(text: &str) -> Result<Settings, FileError> {
-        let path = Path::new("/etc/corsair/proxy.toml");
-        ProxyFile::parse(text, path)?.compile(path, &Overrides::default())
+    fn compile(text: &str) -> Result<Settings, LoadError> {
+        let document = Document::new(text, Format::Toml).named("/etc/corsair/proxy.toml");
+        ProxyFile::from_document(&document, &Overrides::default())
+    }
+
+    /// Each problem as `line:column: field: message`.
+    fn problems(error: &LoadError) -> Vec<String> {
+        error
+            .diagnostics()
+            .iter()
+            .map(ToString::to_string)
+            .collect()
     }
 
     const MINIMAL: &str = r#"
@@ -590,9 +553,9 @@ max_connections = 0
         .unwrap_err();
         let text = error.to_string();
         let fields: Vec<&str> = error
-            .problems
+            .diagnostics()
             .iter()
-            .map(|problem| problem.split(": ").next().unwrap())
+            .map(|problem| problem.field.as_deref().unwrap())
             .collect();
         assert_eq!(
             fields,
@@ -612,18 +575,28 @@ max_connections = 0
     fn syntax_errors_carry_line_column_and_field() {
         let error = compile("upstream = \"http://127.0.0.1:3000\"\n[cors]\nallow_origin = []\n")
             .unwrap_err();
-        assert_eq!(error.problems.len(), 1);
-        assert!(error.problems[0].starts_with("3:1: "), "{error}");
-        assert!(error.problems[0].contains("allow_origin"), "{error}");
+        assert_eq!(
+            problems(&error),
+            ["3:1: cors.allow_origin: unknown field `allow_origin`; did you mean `allow_origins`?"],
+            "{error}"
+        );
 
         let error = compile("upstream = 3\n[cors]\nallow_origins = []\n").unwrap_err();
-        assert!(error.problems[0].starts_with("1:12: upstream: "), "{error}");
+        // The wrong type, and the empty policy behind it: both at once.
+        assert_eq!(
+            problems(&error)
+                .iter()
+                .map(|p| p.split(": ").take(2).collect::<Vec<_>>().join(": "))
+                .collect::<Vec<_>>(),
+            ["1:12: upstream", "3:17: cors.allow_origins"],
+            "{error}"
+        );
 
         let error =
             compile("upstream = \"http://x\"\n[limits]\nupstream_timeout = \"soon\"\n[cors]\n")
                 .unwrap_err();
         assert!(
-            error.problems[0].contains("limits.upstream_timeout"),
+            problems(&error)[0].contains("limits.upstream_timeout"),
             "{error}"
         );
     }
@@ -635,10 +608,8 @@ max_connections = 0
             listen: Some(SocketAddr::from(([0, 0, 0, 0], 9000))),
             upstream: Some("http://10.0.0.2:80".to_owned()),
         };
-        let settings = ProxyFile::parse(MINIMAL, path)
-            .unwrap()
-            .compile(path, &overrides)
-            .unwrap();
+        let document = Document::new(MINIMAL, Format::Toml).named(path);
+        let settings = ProxyFile::from_document(&document, &overrides).unwrap();
         assert_eq!(settings.listen.to_string(), "0.0.0.0:9000");
         assert_eq!(settings.upstream.authority.as_str(), "10.0.0.2:80");
         assert_eq!(

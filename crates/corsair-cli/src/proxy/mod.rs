@@ -29,7 +29,7 @@ use tokio::signal::unix::{SignalKind, signal};
 use tracing::info;
 
 pub use body::ProxyBody;
-pub use file::{FileError, Overrides, Problem, ProxyFile, Settings};
+pub use file::{Overrides, ProxyFile, Settings};
 pub use reload::Source;
 pub use server::{Proxy, StartError};
 pub use tls::TlsError;
@@ -61,6 +61,7 @@ pub async fn run(args: ProxyArgs) -> anyhow::Result<()> {
         upstream: args.upstream,
     };
     let settings = ProxyFile::load(&args.config, &overrides)?;
+    reload::log_warnings(&args.config, &settings);
     let upstream = settings.upstream.url.clone();
     let tls = settings.tls.is_some();
     let source = Source {

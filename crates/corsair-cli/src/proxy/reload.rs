@@ -10,7 +10,9 @@ use std::time::Duration;
 use tokio::sync::watch;
 use tracing::{error, info, warn};
 
-use super::file::{FileError, Limits, Overrides, ProxyFile, Settings};
+use corsair::LoadError;
+
+use super::file::{Limits, Overrides, ProxyFile, Settings};
 use super::handler::{Live, Shared};
 
 /// How often the file is looked at.
@@ -31,9 +33,17 @@ pub struct Source {
 /// edit is one reload, not a second one at the watch's next tick.
 pub(crate) type Seen = Mutex<Option<Vec<u8>>>;
 
-/// Reads the file as it is now, for [`Seen`].
+/// Reads the file as it is now, for [`Seen`] (as much of it as a
+/// document may hold, and one byte more).
 pub(crate) fn read_seen(path: &Path) -> Option<Vec<u8>> {
-    std::fs::read(path).ok()
+    use std::io::Read as _;
+    let mut bytes = Vec::new();
+    std::fs::File::open(path)
+        .ok()?
+        .take(corsair::config::MAX_DOCUMENT_BYTES + 1)
+        .read_to_end(&mut bytes)
+        .ok()?;
+    Some(bytes)
 }
 
 /// Re-reads the file and, when it is valid, puts it in force, with the TLS
@@ -48,51 +58,61 @@ pub(crate) fn reload(
     source: &Source,
     startup: &Settings,
     seen: &Seen,
-) -> Result<(), FileError> {
+) -> Result<(), LoadError> {
     reload_if(shared, source, startup, seen, false)
 }
 
 /// [`reload`], or nothing when `only_if_changed` and the file holds what was
-/// last read (the watch's bytes may be older than a SIGHUP's reload).
+/// last read (the watch's bytes may be older than a SIGHUP's reload), or is
+/// gone for a moment (being replaced). The file is read once.
 fn reload_if(
     shared: &Shared,
     source: &Source,
     startup: &Settings,
     seen: &Seen,
     only_if_changed: bool,
-) -> Result<(), FileError> {
-    let loaded = match std::fs::read(&source.path) {
-        Ok(bytes) => {
-            if only_if_changed && seen.lock().is_ok_and(|seen| seen.as_ref() == Some(&bytes)) {
-                return Ok(());
-            }
-            let loaded = match std::str::from_utf8(&bytes) {
-                Ok(text) => ProxyFile::parse(text, &source.path)
-                    .and_then(|file| file.compile(&source.path, &source.overrides)),
-                // The same message as any other unreadable file.
-                Err(_) => ProxyFile::load(&source.path, &source.overrides),
-            };
-            if let Ok(mut seen) = seen.lock() {
-                *seen = Some(bytes);
-            }
-            loaded
+) -> Result<(), LoadError> {
+    let document = crate::policy_file::read(&source.path);
+    let bytes = match &document {
+        Ok(document) => Some(document.text().as_bytes().to_vec()),
+        Err(LoadError::Io { source, .. })
+            if only_if_changed && source.kind() == std::io::ErrorKind::NotFound =>
+        {
+            return Ok(());
         }
-        Err(_) => ProxyFile::load(&source.path, &source.overrides),
+        // Not text, or too large: what is there, so that the error is
+        // logged once, not at every tick.
+        Err(_) => read_seen(&source.path),
     };
+    if only_if_changed && seen.lock().is_ok_and(|seen| *seen == bytes) {
+        return Ok(());
+    }
+    if let Ok(mut seen) = seen.lock() {
+        *seen = bytes;
+    }
+    let loaded =
+        document.and_then(|document| ProxyFile::from_document(&document, &source.overrides));
     match loaded {
-        Err(problems) => {
-            for problem in &problems.problems {
-                error!(file = %source.path.display(), "{problem}");
+        Err(error) => {
+            let file = source.path.display();
+            match error.diagnostics() {
+                [] => error!(file = %file, "{error}"),
+                diagnostics => {
+                    for diagnostic in diagnostics {
+                        error!(file = %file, "{diagnostic}");
+                    }
+                }
             }
             error!(
-                file = %source.path.display(),
-                problems = problems.problems.len(),
+                file = %file,
+                problems = error.diagnostics().len().max(1),
                 "configuration not reloaded: the running configuration stays in force"
             );
             shared.metrics.reload(false);
-            Err(problems)
+            Err(error)
         }
         Ok(settings) => {
+            log_warnings(&source.path, &settings);
             let mut needs_restart = Vec::new();
             if settings.listen != startup.listen {
                 needs_restart.push("listen");
@@ -154,6 +174,7 @@ pub(crate) async fn watch(
     seen: Arc<Seen>,
     mut stopped: watch::Receiver<bool>,
 ) {
+    let (source, startup) = (Arc::new(source), Arc::new(startup));
     let mut ticks = tokio::time::interval(WATCH_INTERVAL);
     ticks.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
     loop {
@@ -161,14 +182,23 @@ pub(crate) async fn watch(
             _ = stopped.changed() => return,
             _ = ticks.tick() => {}
         }
-        // A file that cannot be read now (being replaced) is looked at
-        // again at the next tick.
-        let Ok(bytes) = tokio::fs::read(&source.path).await else {
-            continue;
-        };
-        let changed = seen.lock().is_ok_and(|seen| seen.as_ref() != Some(&bytes));
-        if changed {
-            let _ = reload_if(&shared, &source, &startup, &seen, true);
-        }
+        // Read off the event loop; a file that is gone for a moment (being
+        // replaced) is looked at again at the next tick.
+        let (shared, source, startup, seen) = (
+            Arc::clone(&shared),
+            Arc::clone(&source),
+            Arc::clone(&startup),
+            Arc::clone(&seen),
+        );
+        let _ =
+            tokio::task::spawn_blocking(move || reload_if(&shared, &source, &startup, &seen, true))
+                .await;
+    }
+}
+
+/// Logs the warnings of a file put in force.
+pub(crate) fn log_warnings(path: &Path, settings: &Settings) {
+    for warning in &settings.warnings {
+        warn!(file = %path.display(), code = warning.code, "{warning}");
     }
 }

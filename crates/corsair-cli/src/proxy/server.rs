@@ -19,6 +19,7 @@ use std::pin::{Pin, pin};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
+use corsair::LoadError;
 use hyper::server::conn::{http1, http2};
 use hyper::service::service_fn;
 use hyper_util::rt::{TokioExecutor, TokioIo, TokioTimer};
@@ -30,7 +31,7 @@ use tokio_rustls::TlsAcceptor;
 use tracing::{debug, info, warn};
 
 use super::admin;
-use super::file::{FileError, Limits, Settings};
+use super::file::{Limits, Settings};
 use super::forward::Downstream;
 use super::handler::{Local, Peer, Shared, handle};
 use super::metrics::Metrics;
@@ -220,7 +221,7 @@ impl Proxy {
     /// # Errors
     /// The file's problems, when it has any. Without a file, nothing
     /// happens.
-    pub fn reload(&self) -> Result<(), FileError> {
+    pub fn reload(&self) -> Result<(), LoadError> {
         match &self.source {
             Some(source) => reload::reload(&self.shared, source, &self.startup, &self.seen),
             None => Ok(()),

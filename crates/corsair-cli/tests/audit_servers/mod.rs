@@ -20,9 +20,10 @@
 
 use std::convert::Infallible;
 use std::net::SocketAddr;
-use std::path::Path;
 
 use bytes::Bytes;
+use corsair::Format;
+use corsair::config::Document;
 use corsair_cli::proxy::{Overrides, Proxy, ProxyFile};
 use http::request::Parts;
 use http::{HeaderValue, Method, Request, Response, StatusCode, header};
@@ -553,9 +554,8 @@ max_age = 600
 "#,
         upstream.addr
     );
-    let path = Path::new("audit-proxy.toml");
-    let settings = ProxyFile::parse(&text, path)
-        .and_then(|file| file.compile(path, &Overrides::default()))
+    let document = Document::new(text.as_str(), Format::Toml).named("audit-proxy.toml");
+    let settings = ProxyFile::from_document(&document, &Overrides::default())
         .unwrap_or_else(|error| panic!("{error}\n{text}"));
     let proxy = Proxy::start(settings, None).await.unwrap();
     Server {

@@ -5,6 +5,8 @@ use std::fmt;
 use std::path::{Path, PathBuf};
 
 use super::Config;
+use super::diagnostic::{Diagnostic, closest};
+use super::document::Document;
 
 /// A configuration file format.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
@@ -31,7 +33,7 @@ impl Format {
         }
     }
 
-    fn feature(self) -> &'static str {
+    pub(crate) fn feature(self) -> &'static str {
         match self {
             Format::Toml => "toml",
             Format::Json => "json",
@@ -50,49 +52,6 @@ impl fmt::Display for Format {
     }
 }
 
-/// A document that does not describe a [`Config`]: where, which field, and
-/// what is wrong. Its `Display` reads like a compiler diagnostic:
-/// `cors.toml:3:21: allow_credentials: invalid type: string "yes", expected a boolean`.
-#[derive(Clone, Debug, PartialEq, Eq)]
-#[non_exhaustive]
-pub struct SyntaxError {
-    /// The format.
-    pub format: Format,
-    /// The file, when read from one.
-    pub path: Option<PathBuf>,
-    /// The field, as a path such as `allow_origins[2]`, when the error is
-    /// about one.
-    pub field: Option<String>,
-    /// The line (from 1), when the format reports it.
-    pub line: Option<usize>,
-    /// The column (from 1), when the format reports it.
-    pub column: Option<usize>,
-    /// What is wrong.
-    pub message: String,
-}
-
-impl fmt::Display for SyntaxError {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match &self.path {
-            Some(path) => write!(f, "{}", path.display())?,
-            None => write!(f, "<{}>", self.format)?,
-        }
-        if let Some(line) = self.line {
-            write!(f, ":{line}")?;
-            if let Some(column) = self.column {
-                write!(f, ":{column}")?;
-            }
-        }
-        f.write_str(": ")?;
-        if let Some(field) = &self.field {
-            write!(f, "{field}: ")?;
-        }
-        f.write_str(&self.message)
-    }
-}
-
-impl std::error::Error for SyntaxError {}
-
 /// Why a configuration could not be read. (A configuration that reads but
 /// is unsafe is a [`ConfigError`](crate::ConfigError), from
 /// [`Cors::new`](crate::Cors::new).)
@@ -106,6 +65,13 @@ pub enum LoadError {
         /// Why.
         source: std::io::Error,
     },
+    /// The file is larger than [`MAX_DOCUMENT_BYTES`](super::MAX_DOCUMENT_BYTES).
+    TooLarge {
+        /// The file.
+        path: PathBuf,
+        /// The limit, in bytes.
+        limit: u64,
+    },
     /// The file's extension names no known format.
     UnknownFormat {
         /// The file.
@@ -118,8 +84,16 @@ pub enum LoadError {
         /// The feature to enable.
         feature: &'static str,
     },
-    /// The document does not describe a configuration.
-    Syntax(SyntaxError),
+    /// The document does not describe what was asked for: every problem,
+    /// each with its field and, where known, its line and column.
+    Invalid {
+        /// The format.
+        format: Format,
+        /// The file, when read from one.
+        path: Option<PathBuf>,
+        /// Every problem, errors first (warnings, when any, after them).
+        diagnostics: Vec<Diagnostic>,
+    },
     /// An environment variable is unknown or its value unreadable.
     Env {
         /// The variable.
@@ -132,7 +106,8 @@ pub enum LoadError {
 impl fmt::Display for LoadError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
-            LoadError::Io { path, source } => write!(f, "cannot read {}: {source}", path.display()),
+            // The cause is the `source()`, which reporters print after.
+            LoadError::Io { path, .. } => write!(f, "cannot read {}", path.display()),
             LoadError::UnknownFormat { path } => write!(
                 f,
                 "{}: name the file .toml, .json, .yaml or .yml so that its format is known",
@@ -144,7 +119,33 @@ impl fmt::Display for LoadError {
                     "{format} configuration needs corsair's `{feature}` feature"
                 )
             }
-            LoadError::Syntax(error) => error.fmt(f),
+            LoadError::TooLarge { path, limit } => write!(
+                f,
+                "cannot read {}: the file is larger than {} MiB",
+                path.display(),
+                limit / (1024 * 1024)
+            ),
+            LoadError::Invalid {
+                format,
+                path,
+                diagnostics,
+            } => {
+                let name = path
+                    .as_ref()
+                    .map_or_else(|| format!("<{format}>"), |path| path.display().to_string());
+                let errors: Vec<_> = diagnostics.iter().filter(|d| d.is_error()).collect();
+                match errors.as_slice() {
+                    [one] if one.location.is_some() => write!(f, "{name}:{one}"),
+                    [one] => write!(f, "{name}: {one}"),
+                    errors => {
+                        write!(f, "{name}: {} problems:", errors.len())?;
+                        for error in errors {
+                            write!(f, "\n  - {error}")?;
+                        }
+                        Ok(())
+                    }
+                }
+            }
             LoadError::Env { variable, message } => {
                 write!(f, "environment variable {variable}: {message}")
             }
@@ -161,14 +162,21 @@ impl std::error::Error for LoadError {
     }
 }
 
-impl From<SyntaxError> for LoadError {
-    fn from(error: SyntaxError) -> Self {
-        LoadError::Syntax(error)
+impl LoadError {
+    /// The problems of a document that reads but is wrong; empty for the
+    /// other errors.
+    #[must_use]
+    pub fn diagnostics(&self) -> &[Diagnostic] {
+        match self {
+            LoadError::Invalid { diagnostics, .. } => diagnostics,
+            _ => &[],
+        }
     }
 }
 
 impl Config {
     /// Reads a configuration from `path`, in the format its extension names.
+    /// Unknown fields are errors, and every one is reported.
     ///
     /// ```no_run
     /// # #[cfg(feature = "toml")] {
@@ -178,134 +186,59 @@ impl Config {
     /// # Ok::<(), Box<dyn std::error::Error>>(())
     /// ```
     ///
+    /// [`Document::policy`](super::Document::policy) also checks the policy, with its problems
+    /// located in the file.
+    ///
     /// # Errors
-    /// [`LoadError::Io`], [`LoadError::UnknownFormat`],
-    /// [`LoadError::FormatNotEnabled`] or [`LoadError::Syntax`].
+    /// [`LoadError::Io`], [`LoadError::TooLarge`], [`LoadError::UnknownFormat`],
+    /// [`LoadError::FormatNotEnabled`] or [`LoadError::Invalid`].
     pub fn from_file(path: impl AsRef<Path>) -> Result<Config, LoadError> {
-        let path = path.as_ref();
-        let format = Format::from_path(path).ok_or_else(|| LoadError::UnknownFormat {
-            path: path.to_owned(),
-        })?;
-        let text = std::fs::read_to_string(path).map_err(|source| LoadError::Io {
-            path: path.to_owned(),
-            source,
-        })?;
-        Config::from_str_as(&text, format).map_err(|error| match error {
-            LoadError::Syntax(mut syntax) => {
-                syntax.path = Some(path.to_owned());
-                LoadError::Syntax(syntax)
-            }
-            other => other,
-        })
+        Document::read(path)?.config()
     }
 
     /// Reads a configuration from a document in `format`.
     ///
     /// # Errors
-    /// [`LoadError::FormatNotEnabled`] or [`LoadError::Syntax`].
-    #[cfg_attr(
-        not(any(feature = "toml", feature = "json", feature = "yaml")),
-        allow(unused_variables)
-    )]
+    /// [`LoadError::FormatNotEnabled`] or [`LoadError::Invalid`].
     pub fn from_str_as(text: &str, format: Format) -> Result<Config, LoadError> {
-        match format {
-            #[cfg(feature = "toml")]
-            Format::Toml => Config::from_toml(text).map_err(LoadError::from),
-            #[cfg(feature = "json")]
-            Format::Json => Config::from_json(text).map_err(LoadError::from),
-            #[cfg(feature = "yaml")]
-            Format::Yaml => Config::from_yaml(text).map_err(LoadError::from),
-            #[allow(unreachable_patterns)]
-            format => Err(LoadError::FormatNotEnabled {
-                format,
-                feature: format.feature(),
-            }),
-        }
+        Document::new(text, format).config()
     }
 
-    /// Reads a configuration from a TOML document. Unknown fields are errors.
+    /// Reads a configuration from a TOML document. Unknown fields are
+    /// errors; every one is reported, with its line and column.
     ///
     /// ```
     /// let error = corsair::Config::from_toml("allow_origins = [\"https://app.example.com\"]\nallow_credential = true\n")
     ///     .unwrap_err();
-    /// assert_eq!(error.line, Some(2));
-    /// assert!(error.to_string().contains("unknown field `allow_credential`"));
+    /// assert_eq!(error.diagnostics()[0].location.as_ref().map(|at| at.line), Some(2));
+    /// assert!(error.to_string().contains("unknown field `allow_credential`; did you mean `allow_credentials`?"));
     /// ```
     ///
     /// # Errors
-    /// A [`SyntaxError`] with the field, line and column.
+    /// [`LoadError::Invalid`].
     #[cfg(feature = "toml")]
-    pub fn from_toml(text: &str) -> Result<Config, SyntaxError> {
-        let located = |error: &toml::de::Error| {
-            let (line, column) = error
-                .span()
-                .map_or((None, None), |span| line_and_column(text, span.start));
-            (line, column, error.message().to_owned())
-        };
-        let deserializer = toml::Deserializer::parse(text).map_err(|error| {
-            let (line, column, message) = located(&error);
-            SyntaxError {
-                format: Format::Toml,
-                path: None,
-                field: None,
-                line,
-                column,
-                message,
-            }
-        })?;
-        serde_path_to_error::deserialize(deserializer).map_err(|error| {
-            let field = field_of(error.path());
-            let (line, column, message) = located(error.inner());
-            SyntaxError {
-                format: Format::Toml,
-                path: None,
-                field,
-                line,
-                column,
-                message,
-            }
-        })
+    pub fn from_toml(text: &str) -> Result<Config, LoadError> {
+        Config::from_str_as(text, Format::Toml)
     }
 
-    /// Reads a configuration from a JSON document. Unknown fields are errors.
+    /// Reads a configuration from a JSON document. Unknown fields are
+    /// errors; every one is reported.
     ///
     /// # Errors
-    /// A [`SyntaxError`] with the field, line and column.
+    /// [`LoadError::Invalid`].
     #[cfg(feature = "json")]
-    pub fn from_json(text: &str) -> Result<Config, SyntaxError> {
-        let mut deserializer = serde_json::Deserializer::from_str(text);
-        let config: Config =
-            serde_path_to_error::deserialize(&mut deserializer).map_err(|error| {
-                let field = field_of(error.path());
-                let inner = error.into_inner();
-                json_error(field, &inner)
-            })?;
-        deserializer
-            .end()
-            .map_err(|error| json_error(None, &error))?;
-        Ok(config)
+    pub fn from_json(text: &str) -> Result<Config, LoadError> {
+        Config::from_str_as(text, Format::Json)
     }
 
-    /// Reads a configuration from a YAML document. Unknown fields are errors.
+    /// Reads a configuration from a YAML document. Unknown fields are
+    /// errors; every one is reported.
     ///
     /// # Errors
-    /// A [`SyntaxError`] with the field, line and column.
+    /// [`LoadError::Invalid`].
     #[cfg(feature = "yaml")]
-    pub fn from_yaml(text: &str) -> Result<Config, SyntaxError> {
-        let deserializer = serde_yaml_ng::Deserializer::from_str(text);
-        serde_path_to_error::deserialize(deserializer).map_err(|error| {
-            let field = field_of(error.path());
-            let inner = error.into_inner();
-            let location = inner.location();
-            SyntaxError {
-                format: Format::Yaml,
-                path: None,
-                field,
-                line: location.as_ref().map(|location| location.line()),
-                column: location.as_ref().map(|location| location.column()),
-                message: strip_location(&inner.to_string()),
-            }
-        })
+    pub fn from_yaml(text: &str) -> Result<Config, LoadError> {
+        Config::from_str_as(text, Format::Yaml)
     }
 
     /// Reads a configuration from environment variables named `CORS_` and
@@ -418,47 +351,13 @@ const FIELDS: [&str; 8] = [
 ];
 
 fn unknown_variable(prefix: &str, field: &str) -> String {
-    let closest = FIELDS
-        .iter()
-        .min_by_key(|known| edit_distance(known, field))
-        .filter(|known| edit_distance(known, field) <= 3);
-    match closest {
+    match closest(field, FIELDS) {
         Some(known) => format!("no such setting; did you mean {prefix}{known}?"),
         None => format!(
             "no such setting; the settings are {}",
             FIELDS.map(|known| format!("{prefix}{known}")).join(", ")
         ),
     }
-}
-
-/// Levenshtein distance, for suggesting a misspelt variable's name.
-fn edit_distance(a: &str, b: &str) -> usize {
-    let b: Vec<char> = b.chars().collect();
-    let mut previous: Vec<usize> = (0..=b.len()).collect();
-    for (i, ca) in a.chars().enumerate() {
-        let mut current = Vec::with_capacity(b.len() + 1);
-        current.push(i + 1);
-        for (j, cb) in b.iter().enumerate() {
-            let substitution = previous
-                .get(j)
-                .copied()
-                .unwrap_or(usize::MAX)
-                .saturating_add(usize::from(ca != *cb));
-            let deletion = previous
-                .get(j + 1)
-                .copied()
-                .unwrap_or(usize::MAX)
-                .saturating_add(1);
-            let insertion = current
-                .last()
-                .copied()
-                .unwrap_or(usize::MAX)
-                .saturating_add(1);
-            current.push(substitution.min(deletion).min(insertion));
-        }
-        previous = current;
-    }
-    previous.last().copied().unwrap_or(0)
 }
 
 fn list(value: &str) -> Vec<String> {
@@ -478,54 +377,6 @@ fn boolean(value: &str) -> Result<bool, String> {
     }
 }
 
-/// The field a serde path names, or `None` for the document itself.
-#[cfg(any(feature = "toml", feature = "json", feature = "yaml"))]
-fn field_of(path: &serde_path_to_error::Path) -> Option<String> {
-    let path = path.to_string();
-    (path != ".").then_some(path)
-}
-
-/// The 1-based line and column of a byte offset.
-#[cfg(feature = "toml")]
-fn line_and_column(text: &str, offset: usize) -> (Option<usize>, Option<usize>) {
-    let before = text.get(..offset).unwrap_or(text);
-    let line = before.matches('\n').count() + 1;
-    let column = before
-        .rfind('\n')
-        .map_or(before.chars().count(), |newline| {
-            before
-                .get(newline + 1..)
-                .unwrap_or_default()
-                .chars()
-                .count()
-        })
-        + 1;
-    (Some(line), Some(column))
-}
-
-#[cfg(feature = "json")]
-fn json_error(field: Option<String>, error: &serde_json::Error) -> SyntaxError {
-    let located = error.line() > 0;
-    SyntaxError {
-        format: Format::Json,
-        path: None,
-        field,
-        line: located.then_some(error.line()),
-        column: located.then_some(error.column()),
-        message: strip_location(&error.to_string()),
-    }
-}
-
-/// serde_json and YAML end their messages with " at line L column C", which
-/// [`SyntaxError`] already carries.
-#[cfg(any(feature = "json", feature = "yaml"))]
-fn strip_location(message: &str) -> String {
-    match message.rfind(" at line ") {
-        Some(at) => message.get(..at).unwrap_or(message).to_owned(),
-        None => message.to_owned(),
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -540,8 +391,6 @@ mod tests {
             unknown_variable("CORS_", "XYZZY")
                 .starts_with("no such setting; the settings are CORS_ALLOW_ORIGINS")
         );
-        assert_eq!(edit_distance("kitten", "sitting"), 3);
-        assert_eq!(edit_distance("", "abc"), 3);
     }
 
     #[test]
@@ -581,31 +430,45 @@ mod tests {
         }
     }
 
+    /// The one diagnostic of an error, with its line and column.
+    #[cfg(any(feature = "toml", feature = "json", feature = "yaml"))]
+    fn only(error: &LoadError) -> (&Diagnostic, Option<(usize, usize)>) {
+        let [diagnostic] = error.diagnostics() else {
+            panic!("one diagnostic expected: {error}");
+        };
+        let place = diagnostic.location.as_ref().map(|at| (at.line, at.column));
+        (diagnostic, place)
+    }
+
     #[cfg(feature = "toml")]
     #[test]
     fn toml_errors_name_the_field_line_and_column() {
         let text = "allow_origins = [\"https://a.example\"]\nallow_credentials = \"yes\"\n";
         let error = Config::from_toml(text).unwrap_err();
-        assert_eq!(error.field.as_deref(), Some("allow_credentials"));
-        assert_eq!((error.line, error.column), (Some(2), Some(21)));
+        let (diagnostic, place) = only(&error);
+        assert_eq!(diagnostic.field.as_deref(), Some("allow_credentials"));
+        assert_eq!(place, Some((2, 21)));
         assert_eq!(
             error.to_string(),
             "<TOML>:2:21: allow_credentials: invalid type: string \"yes\", expected a boolean"
         );
         let error =
             Config::from_toml("allow_origins = []\n\nallow_credential = true\n").unwrap_err();
-        assert_eq!((error.line, error.column), (Some(3), Some(1)));
-        assert!(
-            error
-                .message
-                .starts_with("unknown field `allow_credential`, expected one of"),
-            "{error}"
+        let (diagnostic, place) = only(&error);
+        assert_eq!(place, Some((3, 1)));
+        assert_eq!(
+            diagnostic.message,
+            "unknown field `allow_credential`; did you mean `allow_credentials`?"
         );
         let error = Config::from_toml("allow_origins = [\"a\", 3]\n").unwrap_err();
-        assert_eq!(error.field.as_deref(), Some("allow_origins[1]"));
+        assert_eq!(only(&error).0.field.as_deref(), Some("allow_origins[1]"));
         let error = Config::from_toml("allow_origins = [\n").unwrap_err();
-        assert_eq!(error.field, None);
-        assert!(error.line.is_some());
+        let (diagnostic, place) = only(&error);
+        assert_eq!(
+            (diagnostic.code, diagnostic.field.as_deref()),
+            ("syntax", None)
+        );
+        assert!(place.is_some());
     }
 
     #[cfg(feature = "json")]
@@ -615,12 +478,13 @@ mod tests {
             "{\n  \"allow_origins\": [\"https://a.example\"],\n  \"max_age\": -1\n}",
         )
         .unwrap_err();
-        assert_eq!(error.field.as_deref(), Some("max_age"));
-        assert_eq!(error.line, Some(3));
+        let (diagnostic, place) = only(&error);
+        assert_eq!(diagnostic.field.as_deref(), Some("max_age"));
+        assert_eq!(place.map(|(line, _)| line), Some(3));
         assert!(
-            error.message.contains("invalid value: integer `-1`"),
+            diagnostic.message.contains("invalid value: integer `-1`"),
             "{}",
-            error.message
+            diagnostic.message
         );
         let error = Config::from_json("{\"allow_origin\": []}").unwrap_err();
         assert!(
@@ -635,8 +499,9 @@ mod tests {
     fn yaml_errors_name_the_field_line_and_column() {
         let text = "allow_origins:\n  - https://a.example\nallow_credentials: maybe\n";
         let error = Config::from_yaml(text).unwrap_err();
-        assert_eq!(error.field.as_deref(), Some("allow_credentials"));
-        assert_eq!(error.line, Some(3));
+        let (diagnostic, place) = only(&error);
+        assert_eq!(diagnostic.field.as_deref(), Some("allow_credentials"));
+        assert_eq!(place.map(|(line, _)| line), Some(3));
         let config =
             Config::from_yaml("allow_origins: [\"https://a.example\"]\nmax_age: 600\n").unwrap();
         assert_eq!(config.max_age, Some(600));

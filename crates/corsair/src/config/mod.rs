@@ -1,9 +1,15 @@
 //! `Config`: the declarative policy, its validation, and where it is read
 //! from (files in TOML, JSON or YAML, and environment variables).
 
+mod diagnostic;
+mod document;
 mod load;
 
-pub use load::{Format, LoadError, SyntaxError};
+pub use diagnostic::{Diagnostic, Location, Severity};
+#[cfg(feature = "serde")]
+pub use document::Partial;
+pub use document::{Document, MAX_DOCUMENT_BYTES};
+pub use load::{Format, LoadError};
 
 use std::collections::HashSet;
 

@@ -1,27 +1,19 @@
 //! Warnings: choices a valid file may make that deserve a second look.
+//! `corsair check` prints them; the proxy logs them when it starts and
+//! when it reloads.
 
 use corsair::Config;
+use corsair::config::Diagnostic;
 use corsair::origin::OriginPattern;
 use corsair::protocol::{CHROMIUM_MAX_AGE, FIREFOX_MAX_AGE};
 
 use crate::proxy::ProxyFile;
 
-/// A warning: a stable code, the field and what to consider.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub struct Warning {
-    /// A stable kebab-case id.
-    pub code: &'static str,
-    /// The field, as a path (`cors.max_age`).
-    pub field: String,
-    /// What is questionable and why.
-    pub message: String,
-}
-
 /// Warnings for a policy at `field` (`cors`, `routes[0].cors`, or empty for
 /// a bare policy). `production` says the file looks like it serves real
 /// users (TLS, public origins), which makes loopback origins suspicious.
 #[must_use]
-pub fn policy_warnings(field: &str, config: &Config, production: bool) -> Vec<Warning> {
+pub fn policy_warnings(field: &str, config: &Config, production: bool) -> Vec<Diagnostic> {
     let at = |name: &str| {
         if field.is_empty() {
             name.to_owned()
@@ -34,35 +26,35 @@ pub fn policy_warnings(field: &str, config: &Config, production: bool) -> Vec<Wa
     if let Some(max_age) = config.max_age
         && max_age > chromium
     {
-        out.push(Warning {
-            code: "max-age-above-chromium-cap",
-            field: at("max_age"),
-            message: format!(
+        out.push(Diagnostic::warning(
+            "max-age-above-chromium-cap",
+            at("max_age"),
+            format!(
                 "Chromium caches preflights for at most {chromium} s, so {max_age} acts as \
                  {chromium} there (Firefox: at most {})",
                 FIREFOX_MAX_AGE.as_secs()
             ),
-        });
+        ));
     }
     if config.allow_credentials {
         if let Some(index) = config.allow_headers.iter().position(|h| h == "*") {
-            out.push(Warning {
-                code: "any-header-with-credentials",
-                field: at(&format!("allow_headers[{index}]")),
-                message: "every request header is allowed on credentialed calls (corsair echoes \
+            out.push(Diagnostic::warning(
+                "any-header-with-credentials",
+                at(&format!("allow_headers[{index}]")),
+                "every request header is allowed on credentialed calls (corsair echoes \
                           the names the browser asks for, since browsers read `*` literally \
                           with credentials): list the headers your scripts send"
                     .to_owned(),
-            });
+            ));
         }
         if let Some(index) = config.allow_methods.iter().position(|m| m == "*") {
-            out.push(Warning {
-                code: "any-method-with-credentials",
-                field: at(&format!("allow_methods[{index}]")),
-                message: "every method is allowed on credentialed calls (corsair echoes the \
+            out.push(Diagnostic::warning(
+                "any-method-with-credentials",
+                at(&format!("allow_methods[{index}]")),
+                "every method is allowed on credentialed calls (corsair echoes the \
                           method the browser asks for): list the methods your API accepts"
                     .to_owned(),
-            });
+            ));
         }
     }
     for (index, origin) in config.allow_origins.iter().enumerate() {
@@ -71,10 +63,10 @@ pub fn policy_warnings(field: &str, config: &Config, production: bool) -> Vec<Wa
             continue;
         };
         if matches!(pattern, OriginPattern::Subdomains { .. }) {
-            out.push(Warning {
-                code: "wildcard-subdomains",
-                field: at(&format!("allow_origins[{index}]")),
-                message: if config.allow_credentials {
+            out.push(Diagnostic::warning(
+                "wildcard-subdomains",
+                at(&format!("allow_origins[{index}]")),
+                if config.allow_credentials {
                     format!(
                         "{origin} lets every subdomain call with the user's cookies: one \
                          subdomain with an XSS, user content or a dangling DNS record is enough \
@@ -86,36 +78,36 @@ pub fn policy_warnings(field: &str, config: &Config, production: bool) -> Vec<Wa
                          if you can"
                     )
                 },
-            });
+            ));
         }
         if production && pattern.is_loopback() {
-            out.push(Warning {
-                code: "loopback-origin",
-                field: at(&format!("allow_origins[{index}]")),
-                message: format!(
+            out.push(Diagnostic::warning(
+                "loopback-origin",
+                at(&format!("allow_origins[{index}]")),
+                format!(
                     "{origin} is a development origin in what looks like a production file: \
                      any program on a visitor's machine can serve that origin"
                 ),
-            });
+            ));
         }
     }
     if config.dangerously_allow_insecure_origins {
-        out.push(Warning {
-            code: "dangerous-option",
-            field: at("dangerously_allow_insecure_origins"),
-            message: "http:// origins may call with credentials: anyone on the network path of \
+        out.push(Diagnostic::warning(
+            "dangerous-option",
+            at("dangerously_allow_insecure_origins"),
+            "http:// origins may call with credentials: anyone on the network path of \
                       such a page can inject a script into it and read this API as the user"
                 .to_owned(),
-        });
+        ));
     }
     if config.dangerously_allow_public_suffix_wildcards {
-        out.push(Warning {
-            code: "dangerous-option",
-            field: at("dangerously_allow_public_suffix_wildcards"),
-            message: "patterns such as https://*.github.io let anyone who can publish a page \
+        out.push(Diagnostic::warning(
+            "dangerous-option",
+            at("dangerously_allow_public_suffix_wildcards"),
+            "patterns such as https://*.github.io let anyone who can publish a page \
                       under that suffix call this API"
                 .to_owned(),
-        });
+        ));
     }
     out
 }
@@ -136,7 +128,7 @@ pub fn looks_like_production<'a>(configs: impl IntoIterator<Item = &'a Config>) 
 /// Warnings for a proxy file: its policies, its routes and its admin
 /// listener.
 #[must_use]
-pub fn proxy_warnings(file: &ProxyFile) -> Vec<Warning> {
+pub fn proxy_warnings(file: &ProxyFile) -> Vec<Diagnostic> {
     let production = file.tls.is_some()
         || looks_like_production(
             std::iter::once(&file.cors).chain(file.routes.iter().map(|route| &route.cors)),
@@ -150,28 +142,28 @@ pub fn proxy_warnings(file: &ProxyFile) -> Vec<Warning> {
         ));
         let prefix = &route.path_prefix;
         if prefix.len() > 1 && !prefix.ends_with('/') {
-            out.push(Warning {
-                code: "prefix-without-slash",
-                field: format!("routes[{index}].path_prefix"),
-                message: format!(
+            out.push(Diagnostic::warning(
+                "prefix-without-slash",
+                format!("routes[{index}].path_prefix"),
+                format!(
                     "{prefix:?} also matches {prefix}-old and {prefix}2: write \"{prefix}/\" to \
                      mean the directory"
                 ),
-            });
+            ));
         }
     }
     if let Some(admin) = &file.admin
         && !admin.listen.ip().is_loopback()
     {
-        out.push(Warning {
-            code: "admin-not-loopback",
-            field: "admin.listen".to_owned(),
-            message: format!(
+        out.push(Diagnostic::warning(
+            "admin-not-loopback",
+            "admin.listen".to_owned(),
+            format!(
                 "the admin listener on {} serves /config and /metrics to anyone who can reach \
                  it: keep it on 127.0.0.1 or a private network",
                 admin.listen
             ),
-        });
+        ));
     }
     out
 }
@@ -200,7 +192,7 @@ mod tests {
         risky.max_age = Some(86_400);
         let codes: Vec<_> = policy_warnings("cors", &risky, true)
             .into_iter()
-            .map(|w| (w.code, w.field))
+            .map(|w| (w.code, w.field.unwrap_or_default()))
             .collect();
         assert_eq!(
             codes,

@@ -260,12 +260,10 @@ where
     type Future = Ready<Result<Self::Transform, Self::InitError>>;
 
     fn new_transform(&self, service: S) -> Self::Future {
-        let mut cache = self.cache();
-        let rendered = Rc::new(Rendered::new(Arc::clone(cache.load())));
         ready(Ok(CorsMiddleware {
             service,
             cors: self.clone(),
-            last: RefCell::new(Last { cache, rendered }),
+            last: RefCell::new(self.reader(|policy| Rc::new(Rendered::new(Arc::clone(policy))))),
         }))
     }
 }
@@ -312,12 +310,10 @@ pub struct CorsMiddleware<S> {
     last: RefCell<Last>,
 }
 
-/// What a middleware keeps from one request to the next.
-struct Last {
-    /// Finds, by one pointer comparison, whether the policy was replaced.
-    cache: PolicyCache,
-    rendered: Rc<Rendered>,
-}
+/// What a middleware keeps from one request to the next: the policy, with
+/// its values converted for actix-web, converted again only when
+/// [`Cors::reconfigure`] replaced it.
+type Last = PolicyCache<Rc<Rendered>>;
 
 impl<S> std::fmt::Debug for CorsMiddleware<S> {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -333,14 +329,7 @@ impl<S> CorsMiddleware<S> {
     /// otherwise.
     fn rendered(&self) -> Rc<Rendered> {
         match self.last.try_borrow_mut() {
-            Ok(mut last) => {
-                let Last { cache, rendered } = &mut *last;
-                let current = cache.load();
-                if !Arc::ptr_eq(&rendered.policy, current) {
-                    *rendered = Rc::new(Rendered::new(Arc::clone(current)));
-                }
-                Rc::clone(rendered)
-            }
+            Ok(mut last) => Rc::clone(last.load().1),
             // Only a reentrant call could find it borrowed; it does without.
             Err(_) => Rc::new(Rendered::new(self.cors.policy())),
         }

@@ -3,10 +3,9 @@
 use std::fmt;
 use std::sync::Arc;
 
-use arc_swap::ArcSwap;
-
 use crate::config::Config;
 use crate::error::ConfigError;
+use crate::live::{Live, Reader};
 use crate::policy::Policy;
 
 /// A CORS policy shared by every clone: cheap to clone, safe to share across
@@ -39,12 +38,12 @@ use crate::policy::Policy;
 /// ```
 #[derive(Clone)]
 pub struct Cors {
-    policy: Arc<ArcSwap<Policy>>,
+    policy: Live<Policy>,
 }
 
 /// The policy as a service holds it: see [`Cors::cache`].
 #[cfg(any(feature = "tower", feature = "actix"))]
-pub(crate) type PolicyCache = arc_swap::Cache<Arc<ArcSwap<Policy>>, Arc<Policy>>;
+pub(crate) type PolicyCache<D = ()> = Reader<Policy, D>;
 
 impl Cors {
     /// Checks and compiles `config`.
@@ -89,13 +88,11 @@ impl Cors {
     pub fn reconfigure(&self, config: Config) -> Result<(), ConfigError> {
         let mut policy = Policy::new(config)?;
         loop {
-            let current = self.policy.load_full();
+            let current = self.policy.load();
             let new = Arc::new(policy.with_debug(current.debug()));
-            let previous = self.policy.compare_and_swap(&current, Arc::clone(&new));
-            if Arc::ptr_eq(&previous, &current) {
+            if self.policy.replace(&current, Arc::clone(&new)) {
                 return Ok(());
             }
-            drop(previous);
             // Another change came first: try again on top of it. The clone
             // given to the failed swap is gone, so this unwraps.
             policy = Arc::try_unwrap(new).unwrap_or_else(|shared| Policy::clone(&shared));
@@ -123,30 +120,29 @@ impl Cors {
     /// ```
     pub fn set_debug(&self, debug: bool) {
         self.policy
-            .rcu(|policy| Policy::clone(policy).with_debug(debug));
+            .update(|policy| Policy::clone(policy).with_debug(debug));
     }
 
     /// The policy in force now. Use one snapshot for both the check of a
     /// request and the headers of its response.
     #[must_use]
     pub fn policy(&self) -> Arc<Policy> {
-        self.policy.load_full()
+        self.policy.load()
     }
 
-    /// A handle that keeps the last policy it saw and, on each load, only
-    /// compares pointers with the shared one, reloading when a
-    /// reconfiguration replaced it: for a service that loads the policy on
-    /// every request.
+    /// A reader that keeps the last policy it saw, with what `derive`
+    /// makes of it, and on each load only compares pointers with the
+    /// shared one: for a service that loads the policy on every request.
     #[cfg(any(feature = "tower", feature = "actix"))]
-    pub(crate) fn cache(&self) -> PolicyCache {
-        arc_swap::Cache::new(Arc::clone(&self.policy))
+    pub(crate) fn reader<D>(&self, derive: fn(&Arc<Policy>) -> D) -> PolicyCache<D> {
+        self.policy.reader(derive)
     }
 }
 
 impl From<Policy> for Cors {
     fn from(policy: Policy) -> Self {
         Cors {
-            policy: Arc::new(ArcSwap::from_pointee(policy)),
+            policy: Live::new(policy),
         }
     }
 }

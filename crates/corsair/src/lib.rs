@@ -29,6 +29,8 @@
 //! - [`config`]: the files a policy is read from: the one reader
 //!   ([`config::Document`]) and its vocabulary of problems
 //!   ([`config::Diagnostic`]), which the proxy and `corsair check` share.
+//! - [`live`]: a value replaced while it is read (the policy of a
+//!   [`Cors`]) and each reader's cache of it, which the adapters use.
 //! - [`tower`] and [`actix`]: the framework adapters, each a thin
 //!   translation of its framework's types.
 //! - [`adapter`]: the interface an adapter implements for another
@@ -91,6 +93,7 @@ pub mod config;
 mod cors;
 mod error;
 mod hash;
+pub mod live;
 pub mod origin;
 pub mod policy;
 pub mod protocol;

@@ -25,7 +25,7 @@ impl<S> Layer<S> for Cors {
     fn layer(&self, inner: S) -> Self::Service {
         CorsService {
             inner,
-            policy: self.cache(),
+            policy: self.reader(|_| ()),
         }
     }
 }
@@ -104,7 +104,7 @@ where
     }
 
     fn call(&mut self, request: Request<ReqBody>) -> Self::Future {
-        let policy = self.policy.load();
+        let (policy, ()) = self.policy.load();
         let state = match policy.check(request.method(), request.headers()) {
             Decision::Preflight(preflight) => State::Preflight {
                 response: Some(policy.preflight_response::<()>(&preflight)),

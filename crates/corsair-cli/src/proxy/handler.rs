@@ -6,7 +6,6 @@ use std::convert::Infallible;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-use arc_swap::{ArcSwap, Cache};
 use corsair::policy::{Actual, Decision};
 use http::header::{self, HeaderValue};
 use http::uri::{PathAndQuery, Uri};
@@ -55,7 +54,7 @@ impl From<&Settings> for Live {
 #[derive(Debug)]
 pub(crate) struct Shared {
     /// The configuration in force; a reload swaps it.
-    pub(crate) live: Arc<ArcSwap<Live>>,
+    pub(crate) live: corsair::live::Live<Live>,
     /// The metrics.
     pub(crate) metrics: Metrics,
     /// The TLS certificate, when the proxy terminates TLS.
@@ -71,7 +70,7 @@ impl Shared {
         workers: usize,
     ) -> Self {
         Shared {
-            live: Arc::new(ArcSwap::from_pointee(Live::from(settings))),
+            live: corsair::live::Live::new(Live::from(settings)),
             metrics: Metrics::with_workers(workers),
             certificates,
         }
@@ -96,13 +95,9 @@ pub(crate) struct Local {
 /// Holding it by the `Arc` the reload swapped in would make every request
 /// on every worker add to and take from one reference count, a cache line
 /// the cores pull back and forth; here each worker holds that `Arc` once,
-/// and its requests count on a wrapper of the worker's own. The cache
-/// notices a reload by a comparison of pointers, on the next request.
-#[derive(Debug)]
-struct Current {
-    cache: Cache<Arc<ArcSwap<Live>>, Arc<Live>>,
-    mine: Arc<Held>,
-}
+/// and its requests count on a wrapper of the worker's own, which the
+/// reader derives again only when a reload replaced the configuration.
+type Current = corsair::live::Reader<Live, Arc<Held>>;
 
 /// A worker's hold on the configuration in force: its requests share it
 /// by an `Arc` of the worker's own.
@@ -120,12 +115,10 @@ impl std::ops::Deref for Held {
 impl Local {
     /// The state of worker `index`, using `pool`.
     pub(crate) fn new(shared: &Shared, pool: Arc<Pool>, index: usize) -> Self {
-        let mut cache = Cache::new(Arc::clone(&shared.live));
-        let mine = Arc::new(Held(Arc::clone(cache.load())));
         Local {
             pool,
             index,
-            current: Mutex::new(Current { cache, mine }),
+            current: Mutex::new(shared.live.reader(|live| Arc::new(Held(Arc::clone(live))))),
         }
     }
 
@@ -134,15 +127,10 @@ impl Local {
         // Only this worker's thread takes the lock, so it is never
         // contended; poisoned (a panic while it was held, which nothing
         // here can cause), the shared state answers.
-        let Ok(mut current) = self.current.lock() else {
-            return Arc::new(Held(shared.live.load_full()));
-        };
-        let Current { cache, mine } = &mut *current;
-        let fresh = cache.load();
-        if !Arc::ptr_eq(fresh, &mine.0) {
-            *mine = Arc::new(Held(Arc::clone(fresh)));
+        match self.current.lock() {
+            Ok(mut current) => Arc::clone(current.load().1),
+            Err(_) => Arc::new(Held(shared.live.load())),
         }
-        Arc::clone(mine)
     }
 }
 

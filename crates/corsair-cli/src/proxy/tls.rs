@@ -5,7 +5,7 @@
 use std::path::Path;
 use std::sync::Arc;
 
-use arc_swap::ArcSwap;
+use corsair::live::Live;
 use rustls::ServerConfig;
 use rustls::crypto::CryptoProvider;
 use rustls::pki_types::pem::PemObject;
@@ -26,7 +26,7 @@ pub struct TlsError(String);
 /// handshakes, without a restart.
 #[derive(Debug)]
 pub(crate) struct Certificates {
-    current: ArcSwap<CertifiedKey>,
+    current: Live<CertifiedKey>,
 }
 
 impl Certificates {
@@ -36,7 +36,7 @@ impl Certificates {
     /// As [`load`].
     pub(crate) fn new(tls: &TlsFile) -> Result<Certificates, TlsError> {
         Ok(Certificates {
-            current: ArcSwap::from_pointee(load(tls)?),
+            current: Live::new(load(tls)?),
         })
     }
 
@@ -57,7 +57,7 @@ impl Certificates {
 
 impl ResolvesServerCert for Certificates {
     fn resolve(&self, _hello: ClientHello<'_>) -> Option<Arc<CertifiedKey>> {
-        Some(self.current.load_full())
+        Some(self.current.load())
     }
 }
 

@@ -46,6 +46,11 @@ pub struct Exchange {
     /// Whether the request reached the application behind the CORS layer
     /// (a preflight never does: corsair answers it).
     pub reached_app: bool,
+    /// Why a browser's CORS check of this response fails for a credentialed
+    /// call from the request's `Origin`, as the browser says it
+    /// (`corsair::browser::cors_check`); `None` when it passes or the
+    /// request had no `Origin`. The page shows it: it judges nothing itself.
+    pub cors_failure: Option<String>,
 }
 
 impl Exchange {
@@ -135,7 +140,17 @@ pub(crate) async fn record(
     let call = call_id(request.uri().query());
     let preflight = corsair::policy::is_preflight(method.as_str(), request.headers());
     let request_headers = pairs(request.headers());
+    let origin = request
+        .headers()
+        .get(http::header::ORIGIN)
+        .and_then(|origin| origin.to_str().ok())
+        .map(str::to_owned);
     let response = next.run(request).await;
+    let cors_failure = origin.and_then(|origin| {
+        corsair::browser::cors_check(response.headers(), &origin, true)
+            .err()
+            .map(|failure| failure.to_string())
+    });
     log.push(Exchange {
         seq: 0,
         call,
@@ -146,6 +161,7 @@ pub(crate) async fn record(
         status: response.status().as_u16(),
         response_headers: pairs(response.headers()),
         reached_app: response.extensions().get::<ReachedApp>().is_some(),
+        cors_failure,
     });
     response
 }
@@ -229,6 +245,7 @@ mod tests {
             request_headers: Vec::new(),
             status: 200,
             response_headers: Vec::new(),
+            cors_failure: None,
             reached_app: true,
         }
     }

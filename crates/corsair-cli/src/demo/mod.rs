@@ -457,6 +457,12 @@ mod tests {
                 .all(|exchange| exchange.preflight && !exchange.reached_app)
         );
         assert_eq!(seen[0].call.as_deref(), Some("page-t-1"));
+        // The library's browser model judges each answer for the page.
+        let failures: Vec<_> = seen.iter().map(|e| e.cors_failure.is_some()).collect();
+        assert_eq!(
+            failures,
+            [false, false, false, false, true, true, true, true]
+        );
     }
 
     #[tokio::test]
@@ -476,6 +482,10 @@ mod tests {
         assert!(seen[0].reached_app && !seen[0].preflight);
         assert_eq!(seen[0].request_header("cookie"), Some("session=…"));
         assert_eq!(seen[0].response_header("access-control-allow-origin"), None);
+        assert_eq!(
+            seen[0].cors_failure.as_deref(),
+            Some("No 'Access-Control-Allow-Origin' header is present on the requested resource.")
+        );
         assert_eq!(
             seen[0].response_header(corsair_seed::INTERNAL_HEADER),
             Some(corsair_seed::INTERNAL_HEADER_VALUE)

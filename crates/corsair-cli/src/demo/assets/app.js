@@ -134,30 +134,22 @@ const header = (pairs, name) => {
   return found ? found[1] : null;
 };
 
-// Why the browser blocked a call, from what the server answered.
+// Why the browser blocked a call, from what the server answered. The server
+// judges each answer with corsair's model of the browser (`cors_failure`);
+// this only puts the sentences together.
 function reason(preflight, actual) {
-  const origin = location.origin;
-  const corsCheck = (exchange) => {
-    const allowOrigin = header(exchange.response_headers, "access-control-allow-origin");
-    if (allowOrigin === null) return "no Access-Control-Allow-Origin";
-    if (allowOrigin !== origin) return `Access-Control-Allow-Origin is ${allowOrigin}, not ${origin}`;
-    if (header(exchange.response_headers, "access-control-allow-credentials") !== "true") {
-      return "no Access-Control-Allow-Credentials: true";
-    }
-    return null;
-  };
   if (preflight) {
-    const problem = preflight.status < 200 || preflight.status > 299
-      ? `status ${preflight.status}${corsCheck(preflight) ? ", " + corsCheck(preflight) : ""}`
-      : corsCheck(preflight);
+    const failure = preflight.cors_failure;
+    const status = preflight.status < 200 || preflight.status > 299 ? `status ${preflight.status}` : null;
+    const problem = [status, failure].filter(Boolean).join("; ");
     if (problem && !actual) {
       return `The preflight failed (${problem}), so the browser never sent the request: the application did not run.`;
     }
   }
   if (actual) {
-    const problem = corsCheck(actual) || "the CORS check failed";
+    const problem = actual.cors_failure || "the CORS check failed";
     const cookie = header(actual.request_headers, "cookie") ? "with the cookie" : "without a cookie";
-    return `The request reached the server (${cookie}) and it answered ${actual.status}, but with ${problem} the browser hid the answer from this script.`;
+    return `The request reached the server (${cookie}) and it answered ${actual.status}, but the browser hid the answer from this script: ${problem}`;
   }
   return "The request never reached the server.";
 }

@@ -149,6 +149,13 @@ fn check_reads_bare_policies_and_can_deny_warnings() {
     );
     let result = run(corsair().args(["check", "--deny-warnings"]).arg(&policy));
     assert_eq!(result.code, 1);
+    assert!(
+        result
+            .stdout
+            .contains("invalid policy: warnings denied, 1 warning"),
+        "{}",
+        result.stdout
+    );
 
     // A file that cannot be read is an error (2), not an invalid file (1).
     let result = run(corsair().arg("check").arg(dir.path().join("missing.toml")));

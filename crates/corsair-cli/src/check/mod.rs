@@ -43,6 +43,9 @@ pub struct CheckReport {
     pub kind: FileKind,
     /// Whether the file can be used (no error).
     pub valid: bool,
+    /// Whether the check passes: valid, and without warnings when they are
+    /// denied (`--deny-warnings`).
+    pub passed: bool,
     /// Every error, then every warning, each in the order of the file.
     #[serde(serialize_with = "diagnostics_json")]
     pub diagnostics: Vec<Diagnostic>,
@@ -59,6 +62,13 @@ impl CheckReport {
     /// The warnings.
     pub fn warnings(&self) -> impl Iterator<Item = &Diagnostic> {
         self.diagnostics.iter().filter(|d| !d.is_error())
+    }
+
+    /// This report with its warnings denied: it fails when it has any.
+    #[must_use]
+    pub fn deny_warnings(mut self) -> Self {
+        self.passed = self.valid && self.warnings().next().is_none();
+        self
     }
 }
 
@@ -112,10 +122,12 @@ fn check_document(document: Document) -> CheckReport {
     };
     // Errors first, then warnings, each (stably) in the file's order.
     diagnostics.sort_by_key(|d| !d.is_error());
+    let valid = !diagnostics.iter().any(Diagnostic::is_error);
     CheckReport {
         file: document.path().map(Path::to_owned).unwrap_or_default(),
         kind,
-        valid: !diagnostics.iter().any(Diagnostic::is_error),
+        valid,
+        passed: valid,
         diagnostics,
         text: document.text().to_owned(),
     }
@@ -202,30 +214,35 @@ pub fn human(report: &CheckReport, color: bool) -> String {
         FileKind::Proxy => "proxy file",
         FileKind::Policy => "policy",
     };
-    out.push_str(&if errors == 0 {
+    let plural = |n: usize, word: &str| format!("{n} {word}{}", if n == 1 { "" } else { "s" });
+    let file = report.file.display();
+    out.push_str(&if errors > 0 {
         format!(
-            "{}: valid {kind}, {warnings} warning{}\n",
-            report.file.display(),
-            if warnings == 1 { "" } else { "s" }
+            "{file}: invalid {kind}: {}, {}\n",
+            plural(errors, "error"),
+            plural(warnings, "warning")
+        )
+    } else if !report.passed {
+        format!(
+            "{file}: invalid {kind}: warnings denied, {}\n",
+            plural(warnings, "warning")
         )
     } else {
-        format!(
-            "{}: invalid {kind}: {errors} error{}, {warnings} warning{}\n",
-            report.file.display(),
-            if errors == 1 { "" } else { "s" },
-            if warnings == 1 { "" } else { "s" }
-        )
+        format!("{file}: valid {kind}, {}\n", plural(warnings, "warning"))
     });
     out
 }
 
-/// Runs `corsair check`: exit 0 valid, 1 invalid (or warnings with
-/// `--deny-warnings`).
+/// Runs `corsair check`: exit 0 when the check passes, 1 when the file is
+/// invalid (or has warnings, with `--deny-warnings`).
 ///
 /// # Errors
 /// When the file cannot be read.
 pub fn run(args: &CheckArgs) -> anyhow::Result<ExitCode> {
-    let report = check_file(&args.file)?;
+    let mut report = check_file(&args.file)?;
+    if args.deny_warnings {
+        report = report.deny_warnings();
+    }
     match args.format {
         crate::cli::OutputFormat::Human => {
             print!("{}", human(&report, std::io::stdout().is_terminal()));
@@ -235,8 +252,7 @@ pub fn run(args: &CheckArgs) -> anyhow::Result<ExitCode> {
             serde_json::to_string_pretty(&report).context("cannot render JSON")?
         ),
     }
-    let failed = !report.valid || (args.deny_warnings && report.warnings().next().is_some());
-    Ok(if failed {
+    Ok(if !report.passed {
         ExitCode::from(1)
     } else {
         ExitCode::SUCCESS

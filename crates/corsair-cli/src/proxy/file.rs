@@ -61,7 +61,11 @@ pub const DEFAULT_LISTEN: &str = "127.0.0.1:8080";
 #[serde(deny_unknown_fields)]
 pub struct ProxyFile {
     /// Where clients connect.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        default,
+        skip_serializing_if = "Option::is_none",
+        deserialize_with = "address::optional"
+    )]
     pub listen: Option<SocketAddr>,
     /// The service behind the proxy, `http://host:port`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -121,14 +125,14 @@ pub struct Limits {
     /// is above the idle timeout of the load balancers that usually sit in
     /// front (AWS ALB: 60 s), which would otherwise send requests on
     /// connections the proxy is closing.
-    #[serde(with = "humantime_serde")]
+    #[serde(with = "duration")]
     pub header_read_timeout: Duration,
     /// How long the upstream has to answer with a response's headers before
     /// the client gets `504`, counted from the last piece of the request's
     /// body it took (an upload streams for as long as it takes while the
     /// upstream reads it). The response's body then streams for as long as
     /// it takes.
-    #[serde(with = "humantime_serde")]
+    #[serde(with = "duration")]
     pub upstream_timeout: Duration,
     /// The most idle keep-alive connections kept open to the upstream;
     /// beyond it, a connection closes once its response is done. A burst of
@@ -136,7 +140,7 @@ pub struct Limits {
     pub max_idle_upstream_connections: usize,
     /// How long in-flight requests may take to finish after SIGTERM or
     /// SIGINT before their connections are closed.
-    #[serde(with = "humantime_serde")]
+    #[serde(with = "duration")]
     pub shutdown_grace: Duration,
     /// How many threads serve connections, each with its own event loop
     /// and share of the idle upstream connections; 0 (the default) means
@@ -155,6 +159,59 @@ impl Default for Limits {
             shutdown_grace: Duration::from_secs(30),
             workers: 0,
         }
+    }
+}
+
+/// Durations as people write them (`"500ms"`, `"10s"`, `"1m 30s"`), with
+/// an error that shows the form.
+mod duration {
+    use std::time::Duration;
+
+    use humantime_serde::re::humantime;
+    use serde::{Deserialize as _, Deserializer, Serializer};
+
+    pub(super) fn serialize<S: Serializer>(
+        value: &Duration,
+        serializer: S,
+    ) -> Result<S::Ok, S::Error> {
+        humantime_serde::serialize(value, serializer)
+    }
+
+    pub(super) fn deserialize<'de, D: Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Duration, D::Error> {
+        let text = String::deserialize(deserializer)?;
+        humantime::parse_duration(&text).map_err(|error| {
+            serde::de::Error::custom(format!(
+                "{text:?} is not a duration ({error}): write it like \"10s\", \"500ms\" or \"1m 30s\""
+            ))
+        })
+    }
+}
+
+/// Listening addresses: an IP address and a port, with an error that says
+/// so when a host name is written.
+mod address {
+    use std::net::SocketAddr;
+
+    use serde::{Deserialize as _, Deserializer};
+
+    pub(super) fn required<'de, D: Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<SocketAddr, D::Error> {
+        let text = String::deserialize(deserializer)?;
+        text.parse().map_err(|_| {
+            serde::de::Error::custom(format!(
+                "{text:?} is not an IP address and port (host names are not accepted): write \
+                 it like \"127.0.0.1:8080\", \"0.0.0.0:8080\" or \"[::1]:8080\""
+            ))
+        })
+    }
+
+    pub(super) fn optional<'de, D: Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Option<SocketAddr>, D::Error> {
+        required(deserializer).map(Some)
     }
 }
 
@@ -188,6 +245,7 @@ impl Default for Forwarding {
 pub struct AdminFile {
     /// Where `/healthz`, `/metrics` and `/config` are served. Keep it on
     /// loopback or a private network: `/config` shows the policy.
+    #[serde(deserialize_with = "address::required")]
     pub listen: SocketAddr,
 }
 
@@ -599,6 +657,24 @@ max_connections = 0
             problems(&error)[0].contains("limits.upstream_timeout"),
             "{error}"
         );
+    }
+
+    #[test]
+    fn addresses_and_durations_say_how_to_write_them() {
+        let error = compile(&format!(
+            "listen = \"localhost:8080\"\n{MINIMAL}[limits]\nheader_read_timeout = \"ten seconds\"\n\
+             [admin]\nlisten = \"admin:9090\"\n"
+        ))
+        .unwrap_err();
+        let problems = problems(&error);
+        assert_eq!(problems.len(), 3, "{error}");
+        assert!(problems[0].starts_with("1:10: listen: "), "{error}");
+        assert!(
+            problems[0].contains("host names are not accepted"),
+            "{error}"
+        );
+        assert!(problems[1].contains("write it like \"10s\""), "{error}");
+        assert!(problems[2].contains("admin.listen"), "{error}");
     }
 
     #[test]

@@ -572,8 +572,14 @@ mod formats {
                 let mut missing = steps.clone();
                 missing.push(Step::Key(name.to_owned()));
                 // A required field of the wrong type, taken out above, is
-                // reported once, as the wrong type.
-                if !removed.contains(&missing) {
+                // reported once, as the wrong type; the table that needs it
+                // is taken out too, so that the rest is still read.
+                if removed.contains(&missing) {
+                    if !steps.is_empty() && tree.remove(&steps) {
+                        removed.push(steps);
+                        continue;
+                    }
+                } else {
                     diagnostics.push(located(
                         text,
                         "missing-field",

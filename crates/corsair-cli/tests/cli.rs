@@ -225,7 +225,7 @@ fn unusable_tls_files() {
     // Neither file exists.
     let stderr = fails_in_one_line(&path, &[]);
     assert!(
-        stderr.starts_with(&format!("corsair: cannot read {}: ", cert.display())),
+        stderr.contains(&format!(":8:8: tls.cert: cannot read {}: ", cert.display())),
         "{stderr}"
     );
 
@@ -234,7 +234,7 @@ fn unusable_tls_files() {
     // The key is missing.
     let stderr = fails_in_one_line(&path, &[]);
     assert!(
-        stderr.starts_with(&format!("corsair: cannot read {}: ", key.display())),
+        stderr.contains(&format!(": tls.key: cannot read {}: ", key.display())),
         "{stderr}"
     );
 

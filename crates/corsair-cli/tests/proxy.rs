@@ -1419,9 +1419,15 @@ async fn a_renewed_certificate_is_served_after_a_reload() {
         *second.der()
     );
 
-    // A broken renewal keeps the certificate in force.
+    // A broken renewal is an invalid file, as it would be at start (and
+    // for `corsair check`): the certificate in force stays.
     std::fs::write(dir.join("key.pem"), "not a key").unwrap();
-    running.proxy.reload().unwrap();
+    let error = running.proxy.reload().unwrap_err();
+    assert_eq!(
+        error.diagnostics()[0].field.as_deref(),
+        Some("tls.key"),
+        "{error}"
+    );
     assert_eq!(
         served(&tls_connect(addr, &second, b"http/1.1").await),
         *second.der()

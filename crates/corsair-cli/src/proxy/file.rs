@@ -293,6 +293,11 @@ impl Upstream {
         if authority.host().is_empty() {
             return Err(format!("upstream {url:?} has no host"));
         }
+        if authority.port_u16() == Some(0) {
+            return Err(format!(
+                "upstream {url:?}: port 0 is no service; name the port the upstream listens on"
+            ));
+        }
         if uri.path_and_query().is_some_and(|p| p.as_str() != "/") {
             return Err(format!(
                 "upstream {url:?} must have no path or query: requests keep their own path"
@@ -521,6 +526,20 @@ impl ProxyFile {
             cert: base.join(&tls.cert),
             key: base.join(&tls.key),
         });
+        // What the proxy would refuse when it starts: `check` refuses it
+        // too, and a reload keeps the configuration in force.
+        if let Some(Err(error)) = tls.as_ref().map(super::tls::verify) {
+            problems.push(Diagnostic::error("invalid", error.field, error.message));
+        }
+        if let Some(admin) = &self.admin
+            && same_port(admin.listen, listen)
+        {
+            problems.push(Diagnostic::error(
+                "invalid",
+                "admin.listen",
+                format!("{listen} is also where clients connect (listen): give the admin listener its own port"),
+            ));
+        }
 
         match (upstream, default) {
             (Some(upstream), Some(default)) if problems.is_empty() => (
@@ -540,6 +559,15 @@ impl ProxyFile {
             _ => (None, problems),
         }
     }
+}
+
+/// Whether two listeners would ask for the same port: the same port (not
+/// 0, which picks a free one each time) on the same address, or on any
+/// address when one is unspecified (`0.0.0.0`, `[::]`).
+fn same_port(a: SocketAddr, b: SocketAddr) -> bool {
+    a.port() == b.port()
+        && a.port() != 0
+        && (a.ip() == b.ip() || a.ip().is_unspecified() || b.ip().is_unspecified())
 }
 
 /// Compiles one policy, adding its problems (prefixed with `field`) to
@@ -678,6 +706,30 @@ max_connections = 0
     }
 
     #[test]
+    fn what_the_proxy_refuses_at_start_is_refused_here() {
+        let clash = compile(&format!(
+            "listen = \"0.0.0.0:8080\"\n{MINIMAL}[admin]\nlisten = \"127.0.0.1:8080\"\n"
+        ))
+        .unwrap_err();
+        assert!(problems(&clash)[0].contains("admin.listen: "), "{clash}");
+        assert!(
+            compile(&format!(
+                "listen = \"127.0.0.1:0\"\n{MINIMAL}[admin]\nlisten = \"127.0.0.1:0\"\n"
+            ))
+            .is_ok(),
+            "two free ports do not clash"
+        );
+        let missing = compile(&format!(
+            "{MINIMAL}[tls]\ncert = \"nope.pem\"\nkey = \"nope.key\"\n"
+        ))
+        .unwrap_err();
+        assert!(
+            problems(&missing)[0].contains("tls.cert: cannot read /etc/corsair/nope.pem"),
+            "{missing}"
+        );
+    }
+
+    #[test]
     fn the_command_line_overrides_the_file() {
         let path = Path::new("proxy.toml");
         let overrides = Overrides {
@@ -703,6 +755,7 @@ max_connections = 0
             "https://api",
             "http://api/v1",
             "http://user:pw@api",
+            "http://127.0.0.1:0",
             "ftp://api",
             "http://",
             "not a url",
@@ -713,10 +766,25 @@ max_connections = 0
 
     #[test]
     fn tls_files_are_relative_to_the_proxy_file() {
+        // The files are read, relative to the proxy file (tests/proxy.rs
+        // serves real ones); these are not there.
         let text = format!("{MINIMAL}\n[tls]\ncert = \"cert.pem\"\nkey = \"/abs/key.pem\"\n");
-        let settings = compile(&text).unwrap();
-        let tls = settings.tls.unwrap();
-        assert_eq!(tls.cert, Path::new("/etc/corsair/cert.pem"));
-        assert_eq!(tls.key, Path::new("/abs/key.pem"));
+        let error = compile(&text).unwrap_err();
+        assert!(
+            problems(&error)[0].contains("tls.cert: cannot read /etc/corsair/cert.pem"),
+            "{error}"
+        );
+        let dir = tempfile::tempdir().unwrap();
+        let not_pem = dir.path().join("cert.pem");
+        std::fs::write(&not_pem, "not a certificate\n").unwrap();
+        let text = format!(
+            "{MINIMAL}\n[tls]\ncert = {:?}\nkey = \"/abs/key.pem\"\n",
+            not_pem.display().to_string()
+        );
+        let error = compile(&text).unwrap_err();
+        assert!(
+            problems(&error)[0].contains("no PEM certificate"),
+            "{error}"
+        );
     }
 }

@@ -16,10 +16,22 @@ use tokio_rustls::TlsAcceptor;
 
 use super::file::TlsFile;
 
-/// Why TLS cannot be set up: one sentence naming the file.
+/// Why TLS cannot be set up: the field of `[tls]` at fault and a sentence
+/// naming the file.
 #[derive(Debug, thiserror::Error)]
-#[error("{0}")]
-pub struct TlsError(String);
+#[error("{field}: {message}")]
+pub struct TlsError {
+    /// `tls.cert`, `tls.key`, or `tls` for the pair.
+    pub field: &'static str,
+    /// What is wrong.
+    pub message: String,
+}
+
+impl TlsError {
+    fn new(field: &'static str, message: String) -> Self {
+        TlsError { field, message }
+    }
+}
 
 /// The certificate the proxy serves, replaceable while it runs: a reload
 /// that finds renewed files under `[tls]` swaps it in for the next
@@ -67,29 +79,35 @@ impl ResolvesServerCert for Certificates {
 /// When a file cannot be read, holds no certificate or key, or the key does
 /// not match the certificate.
 fn load(tls: &TlsFile) -> Result<CertifiedKey, TlsError> {
-    let certs = read(&tls.cert)?;
+    let certs = read("tls.cert", &tls.cert)?;
     let chain = CertificateDer::pem_slice_iter(&certs)
         .collect::<Result<Vec<_>, _>>()
-        .map_err(|error| TlsError(format!("tls.cert {}: {error}", tls.cert.display())))?;
+        .map_err(|error| TlsError::new("tls.cert", format!("{}: {error}", tls.cert.display())))?;
     if chain.is_empty() {
-        return Err(TlsError(format!(
-            "tls.cert {}: no PEM certificate (-----BEGIN CERTIFICATE-----) in the file",
-            tls.cert.display()
-        )));
+        return Err(TlsError::new(
+            "tls.cert",
+            format!(
+                "{}: no PEM certificate (-----BEGIN CERTIFICATE-----) in the file",
+                tls.cert.display()
+            ),
+        ));
     }
-    let key = read(&tls.key)?;
+    let key = read("tls.key", &tls.key)?;
     let key = PrivateKeyDer::from_pem_slice(&key).map_err(|error| {
-        TlsError(format!(
-            "tls.key {}: no PEM private key: {error}",
-            tls.key.display()
-        ))
+        TlsError::new(
+            "tls.key",
+            format!("{}: no PEM private key: {error}", tls.key.display()),
+        )
     })?;
     CertifiedKey::from_der(chain, key, &provider()).map_err(|error| {
-        TlsError(format!(
-            "tls: {} and {} do not make a usable certificate: {error}",
-            tls.cert.display(),
-            tls.key.display()
-        ))
+        TlsError::new(
+            "tls",
+            format!(
+                "{} and {} do not make a usable certificate: {error}",
+                tls.cert.display(),
+                tls.key.display()
+            ),
+        )
     })
 }
 
@@ -106,14 +124,23 @@ fn provider() -> CryptoProvider {
 pub(crate) fn acceptor(certificates: Arc<Certificates>) -> Result<TlsAcceptor, TlsError> {
     let mut config = ServerConfig::builder_with_provider(Arc::new(provider()))
         .with_safe_default_protocol_versions()
-        .map_err(|error| TlsError(format!("TLS: {error}")))?
+        .map_err(|error| TlsError::new("tls", error.to_string()))?
         .with_no_client_auth()
         .with_cert_resolver(certificates);
     config.alpn_protocols = vec![b"h2".to_vec(), b"http/1.1".to_vec()];
     Ok(TlsAcceptor::from(Arc::new(config)))
 }
 
-fn read(path: &Path) -> Result<Vec<u8>, TlsError> {
+fn read(field: &'static str, path: &Path) -> Result<Vec<u8>, TlsError> {
     std::fs::read(path)
-        .map_err(|error| TlsError(format!("cannot read {}: {error}", path.display())))
+        .map_err(|error| TlsError::new(field, format!("cannot read {}: {error}", path.display())))
+}
+
+/// Whether the files of `tls` make a certificate the proxy can serve,
+/// without serving it: what `corsair check` and a reload verify.
+///
+/// # Errors
+/// As [`load`].
+pub(crate) fn verify(tls: &TlsFile) -> Result<(), TlsError> {
+    load(tls).map(drop)
 }

@@ -202,7 +202,8 @@ pub fn render(transcript: &Transcript, server: &str) -> String {
                     let _ = writeln!(out, "  why: {refusal}");
                 }
                 None => {
-                    let _ = writeln!(out, "  fix: {}", blocked.fix());
+                    let fix = transcript.fix().unwrap_or_else(|| blocked.fix());
+                    let _ = writeln!(out, "  fix: {fix}");
                 }
             }
         }
@@ -274,7 +275,10 @@ pub fn to_json(transcript: &Transcript) -> serde_json::Value {
                     .console_message(&transcript.url, &transcript.origin, transcript.client)
                     .into(),
             );
-            object.insert("fix".into(), blocked.fix().into());
+            object.insert(
+                "fix".into(),
+                transcript.fix().unwrap_or_else(|| blocked.fix()).into(),
+            );
             if let Some(refusal) = transcript.refusal() {
                 object.insert("refusal".into(), refusal.into());
             }

@@ -15,7 +15,7 @@ use url::Url;
 
 use super::check::{check_preflight, check_response, is_redirect};
 use super::cookies::site;
-use super::error::Blocked;
+use super::error::{Blocked, CorsFailure};
 use super::harness::Browser;
 use super::plan::Plan;
 use super::request::{Client, CorsRequest};
@@ -208,6 +208,49 @@ impl Transcript {
             .into_iter()
             .flatten()
             .find_map(|exchange| exchange.response.refusal.as_deref())
+    }
+
+    /// What to change for the request to go through, when it is blocked.
+    ///
+    /// A preflight refused with no CORS headers and no stated reason (a
+    /// bare `403`, as corsair and most CORS layers answer it) may have
+    /// been refused for its origin, its method or one of its headers, and
+    /// the answer does not say which: the fix then lists what the
+    /// preflight asked for and where to learn which one is refused, rather
+    /// than guess. Otherwise it is [`Blocked::fix`].
+    #[must_use]
+    pub fn fix(&self) -> Option<String> {
+        let Verdict::Blocked(blocked) = &self.verdict else {
+            return None;
+        };
+        let unexplained = matches!(
+            blocked,
+            Blocked::Preflight(CorsFailure::MissingAllowOrigin) | Blocked::PreflightStatus { .. }
+        );
+        match &self.preflight {
+            Some(preflight) if unexplained && self.refusal().is_none() => {
+                let asked = |name: &http::HeaderName| -> String {
+                    preflight
+                        .request
+                        .headers
+                        .get(name)
+                        .and_then(|value| value.to_str().ok())
+                        .unwrap_or("(none)")
+                        .to_owned()
+                };
+                Some(format!(
+                    "the server refused the preflight without saying why. It asked for origin {}, \
+                     method {}, headers {}: the server must allow all of them (in corsair: \
+                     allow_origins, allow_methods, allow_headers). `corsair explain` against the \
+                     policy, or the corsair-refusal header of a server in debug mode, says which \
+                     one is refused",
+                    asked(&http::header::ORIGIN),
+                    asked(&http::header::ACCESS_CONTROL_REQUEST_METHOD),
+                    asked(&http::header::ACCESS_CONTROL_REQUEST_HEADERS),
+                ))
+            }
+            _ => Some(blocked.fix()),
+        }
     }
 }
 
@@ -460,6 +503,33 @@ mod tests {
             }
         );
         assert!(!transcript.allowed());
+    }
+
+    /// Issue 15: a bare 403 to a preflight does not say whether the
+    /// origin, the method or a header was refused; the fix lists what the
+    /// preflight asked for instead of blaming the origin.
+    #[tokio::test]
+    async fn a_bare_refused_preflight_names_what_it_asked_for() {
+        let mut server = Fixed::new(403, &[]);
+        let mut browser = Browser::new("https://app.example.com").unwrap();
+        let request = CorsRequest::new("PUT", "https://api.example.com/a").header("x-api-key", "1");
+        let transcript = browser.play(&mut server, &request).await.unwrap();
+        let fix = transcript.fix().unwrap();
+        for asked in [
+            "origin https://app.example.com",
+            "method PUT",
+            "headers x-api-key",
+        ] {
+            assert!(fix.contains(asked), "{asked}: {fix}");
+        }
+        assert!(fix.contains("corsair explain"), "{fix}");
+        // A request that is allowed needs no fix.
+        let mut open = Fixed::new(200, &[("access-control-allow-origin", "*")]);
+        let allowed = browser
+            .play(&mut open, &CorsRequest::get("https://api.example.com/a"))
+            .await
+            .unwrap();
+        assert_eq!(allowed.fix(), None);
     }
 
     /// A redirect without the CORS headers is blocked before it is

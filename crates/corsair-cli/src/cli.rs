@@ -77,3 +77,38 @@ pub enum LogFormat {
     /// One JSON object per line.
     Json,
 }
+
+/// An error as one line: its message, then each cause that the message
+/// does not already say. Libraries often write their cause into their own
+/// message and return it as `source()` too ("Address already in use (os
+/// error 98): Address already in use (os error 98)"); this says it once.
+#[must_use]
+pub fn error_line(error: &anyhow::Error) -> String {
+    let mut line = error.to_string();
+    for cause in error.chain().skip(1) {
+        let cause = cause.to_string();
+        if !line.contains(&cause) {
+            line.push_str(": ");
+            line.push_str(&cause);
+        }
+    }
+    line
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_cause_is_said_once() {
+        let io = std::io::Error::new(std::io::ErrorKind::AddrInUse, "Address already in use");
+        let error =
+            anyhow::Error::new(io).context("cannot listen on 127.0.0.1:80: Address already in use");
+        assert_eq!(
+            error_line(&error),
+            "cannot listen on 127.0.0.1:80: Address already in use"
+        );
+        let error = anyhow::anyhow!("refused").context("cannot connect");
+        assert_eq!(error_line(&error), "cannot connect: refused");
+    }
+}

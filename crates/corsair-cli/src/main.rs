@@ -50,9 +50,10 @@ fn main() -> ExitCode {
         Err(error) => {
             // Exit status 2 for every usage, file or network error; 1 keeps
             // its meaning of a verdict (blocked, findings, invalid).
-            eprintln!("corsair: {error:#}");
+            let line = corsair_cli::cli::error_line(&error);
+            eprintln!("corsair: {line}");
             if json {
-                println!("{}", serde_json::json!({ "error": format!("{error:#}") }));
+                println!("{}", serde_json::json!({ "error": line }));
             }
             ExitCode::from(2)
         }

@@ -124,7 +124,7 @@ pub async fn scan_with_progress(
         trusted.push(parsed);
     }
     let server = HttpServer::new(options.timeout)
-        .map_err(|error| AuditError::Client(format!("{error:#}")))?;
+        .map_err(|error| AuditError::Client(crate::cli::error_line(&error)))?;
     let candidates = candidates(&target, &trusted);
     // One GET per origin, then preflights from the trusted origins, the
     // arbitrary one and `null`.

@@ -174,6 +174,29 @@ pub fn render(transcript: &Transcript, server: &str) -> String {
                         names.join(", ")
                     }
                 );
+                // Exposed names this response does not carry: readable
+                // when the real response has them (explain's answer has no
+                // application behind it).
+                let exposed: Vec<String> = transcript
+                    .actual
+                    .as_ref()
+                    .and_then(|actual| {
+                        corsair::browser::header_list(
+                            &actual.response.headers,
+                            &http::header::ACCESS_CONTROL_EXPOSE_HEADERS,
+                        )
+                    })
+                    .unwrap_or_default()
+                    .into_iter()
+                    .filter(|name| name != "*" && !names.contains(&name.as_str()))
+                    .collect();
+                if !exposed.is_empty() {
+                    let _ = writeln!(
+                        out,
+                        "  and, when the response has them (Access-Control-Expose-Headers): {}",
+                        exposed.join(", ")
+                    );
+                }
             }
         }
         Verdict::Redirected { status, location } => {

@@ -433,3 +433,34 @@ async fn probe_exit_codes_follow_the_browser_verdict() {
         unreachable.stderr
     );
 }
+
+/// Issue 15: explain's answer has no application behind it, so an exposed
+/// header it does not carry is named as readable when the real response
+/// has it, not hidden behind "only the safelisted ones".
+#[test]
+fn explain_names_exposed_headers() {
+    let dir = TempDir::new().unwrap();
+    let policy = write(
+        &dir,
+        "cors.toml",
+        "allow_origins = [\"https://app.example.com\"]\nexpose_headers = [\"x-request-id\"]\n",
+    );
+    let result = run(corsair()
+        .args([
+            "explain",
+            "--origin",
+            "https://app.example.com",
+            "--url",
+            "https://api.example.com/a",
+            "--config",
+        ])
+        .arg(&policy));
+    assert_eq!(result.code, 0, "{}", result.stdout);
+    assert!(
+        result
+            .stdout
+            .contains("when the response has them (Access-Control-Expose-Headers): x-request-id"),
+        "{}",
+        result.stdout
+    );
+}

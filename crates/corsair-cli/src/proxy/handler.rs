@@ -221,6 +221,8 @@ async fn forward(
         .path_and_query()
         .cloned()
         .unwrap_or_else(|| PathAndQuery::from_static("/"));
+    // For the log, should the upstream fail (a reference count each).
+    let (method, target) = (parts.method.clone(), path.clone());
     // Origin form (`/path?query`), as HTTP/1.1 sends to a server.
     parts.uri = Uri::from(path);
     parts.version = Version::HTTP_11;
@@ -270,7 +272,13 @@ async fn forward(
                 Failure::Http(_) => UpstreamFailure::Protocol,
             };
             shared.metrics.upstream_failure(failure);
-            warn!(upstream = %live.upstream.url, error = %error_chain(&error), "upstream failed: 502");
+            warn!(
+                upstream = %live.upstream.url,
+                %method,
+                path = %target,
+                error = %error_chain(&error),
+                "upstream failed: 502"
+            );
             return local(
                 StatusCode::BAD_GATEWAY,
                 "corsair: the upstream service could not be reached or did not answer with HTTP\n",

@@ -75,7 +75,9 @@ pub async fn run(args: ProxyArgs) -> anyhow::Result<()> {
     let scheme = if tls { "https" } else { "http" };
     info!(
         listen = %proxy.addr(),
-        admin = ?proxy.admin_addr(),
+        admin = %proxy
+            .admin_addr()
+            .map_or_else(|| "none".to_owned(), |admin| admin.to_string()),
         %upstream,
         "corsair proxy listening on {scheme}://{}",
         proxy.addr()
@@ -84,7 +86,14 @@ pub async fn run(args: ProxyArgs) -> anyhow::Result<()> {
         tokio::select! {
             _ = hangup.recv() => {
                 info!("SIGHUP: reloading the configuration");
-                let _ = proxy.reload();
+                // The file is read here: on a multi-threaded runtime (the
+                // command's), off the event loop's turn.
+                let flavor = tokio::runtime::Handle::current().runtime_flavor();
+                let _ = if flavor == tokio::runtime::RuntimeFlavor::MultiThread {
+                    tokio::task::block_in_place(|| proxy.reload())
+                } else {
+                    proxy.reload()
+                };
             }
             _ = terminate.recv() => {
                 info!("SIGTERM: shutting down");

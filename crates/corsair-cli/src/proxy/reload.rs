@@ -133,10 +133,44 @@ fn reload_if(
             if settings.admin != startup.admin {
                 needs_restart.push("admin");
             }
-            let mut limits = settings.limits;
-            limits.upstream_timeout = startup.limits.upstream_timeout;
-            if limits != startup.limits {
-                needs_restart.push("limits (but upstream_timeout)");
+            // Every field but upstream_timeout needs a restart; written out
+            // so that a new field cannot be forgotten here.
+            let Limits {
+                max_header_bytes,
+                max_connections,
+                header_read_timeout,
+                upstream_timeout: _,
+                max_idle_upstream_connections,
+                shutdown_grace,
+                workers,
+            } = startup.limits;
+            let now = &settings.limits;
+            for (field, changed) in [
+                (
+                    "limits.max_header_bytes",
+                    now.max_header_bytes != max_header_bytes,
+                ),
+                (
+                    "limits.max_connections",
+                    now.max_connections != max_connections,
+                ),
+                (
+                    "limits.header_read_timeout",
+                    now.header_read_timeout != header_read_timeout,
+                ),
+                (
+                    "limits.max_idle_upstream_connections",
+                    now.max_idle_upstream_connections != max_idle_upstream_connections,
+                ),
+                (
+                    "limits.shutdown_grace",
+                    now.shutdown_grace != shutdown_grace,
+                ),
+                ("limits.workers", now.workers != workers),
+            ] {
+                if changed {
+                    needs_restart.push(field);
+                }
             }
             if !needs_restart.is_empty() {
                 warn!(

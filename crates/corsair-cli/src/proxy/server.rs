@@ -439,7 +439,9 @@ async fn work(mut accepted: mpsc::UnboundedReceiver<Accepted>, worker: Worker) {
     drop(accepted);
     while connections.try_join_next().is_some() {}
     let open = connections.len();
+    let worker = local.index;
     info!(
+        worker,
         open,
         grace = ?limits.shutdown_grace,
         "no longer accepting connections; draining"
@@ -448,9 +450,10 @@ async fn work(mut accepted: mpsc::UnboundedReceiver<Accepted>, worker: Worker) {
     // (HTTP/1.1) or the open streams (HTTP/2), then closes.
     let drained = async { while connections.join_next().await.is_some() {} };
     tokio::select! {
-        () = drained => info!("every connection finished"),
+        () = drained => info!(worker, "every connection finished"),
         () = tokio::time::sleep(limits.shutdown_grace) => {
             warn!(
+                worker,
                 open = connections.len(),
                 "grace period over: closing the connections still open"
             );

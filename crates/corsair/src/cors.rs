@@ -5,7 +5,7 @@ use std::sync::Arc;
 
 use crate::config::Config;
 use crate::error::ConfigError;
-use crate::live::{Live, Reader};
+use crate::live::Live;
 use crate::policy::Policy;
 
 /// A CORS policy shared by every clone: cheap to clone, safe to share across
@@ -43,7 +43,7 @@ pub struct Cors {
 
 /// The policy as a service holds it: see [`Cors::cache`].
 #[cfg(any(feature = "tower", feature = "actix"))]
-pub(crate) type PolicyCache<D = ()> = Reader<Policy, D>;
+pub(crate) type PolicyCache<D = ()> = crate::live::Reader<Policy, D>;
 
 impl Cors {
     /// Checks and compiles `config`.

@@ -47,10 +47,8 @@ impl Process {
                     if let Ok(json) = serde_json::from_str::<serde_json::Value>(&line)
                         && let Some(listen) = json["listen"].as_str()
                     {
-                        // `admin` is logged as `Some(ADDR)` or `None`.
-                        let admin = json["admin"].as_str().and_then(|admin| {
-                            admin.strip_prefix("Some(")?.strip_suffix(')')?.parse().ok()
-                        });
+                        // `admin` is logged as the address, or `none`.
+                        let admin = json["admin"].as_str().and_then(|admin| admin.parse().ok());
                         let _ = listening.send((listen.parse::<SocketAddr>().unwrap(), admin));
                     }
                     log.lock().unwrap().push(line);

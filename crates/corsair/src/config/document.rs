@@ -713,6 +713,11 @@ mod formats {
 
     #[cfg(feature = "toml")]
     pub(super) fn toml<T: DeserializeOwned>(text: &str) -> Reading<T> {
+        // A valid document, the common case, is read straight from the
+        // text: no tree is kept or copied (a million origins stay cheap).
+        if let Ok(value) = toml::from_str(text) {
+            return (Some(value), Vec::new(), Vec::new());
+        }
         let tree = match toml::de::DeTable::parse(text) {
             Ok(tree) => tree,
             Err(error) => {
@@ -796,6 +801,9 @@ mod formats {
 
     #[cfg(feature = "json")]
     pub(super) fn json<T: DeserializeOwned>(text: &str) -> Reading<T> {
+        if let Ok(value) = serde_json::from_str(text) {
+            return (Some(value), Vec::new(), Vec::new());
+        }
         let tree = match serde_json::from_str::<serde_json::Value>(text) {
             Ok(tree) => tree,
             Err(error) => {
@@ -840,6 +848,9 @@ mod formats {
 
     #[cfg(feature = "yaml")]
     pub(super) fn yaml<T: DeserializeOwned>(text: &str) -> Reading<T> {
+        if let Ok(value) = serde_yaml_ng::from_str(text) {
+            return (Some(value), Vec::new(), Vec::new());
+        }
         let tree = match serde_yaml_ng::from_str::<serde_yaml_ng::Value>(text) {
             Ok(tree) => tree,
             Err(error) => {

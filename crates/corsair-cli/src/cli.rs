@@ -8,11 +8,11 @@ use clap::{Parser, Subcommand, ValueEnum};
 #[command(name = "corsair", version, about, long_about = None)]
 pub struct Cli {
     /// How log lines look: `pretty` for people, `json` for log collectors.
-    #[arg(long, global = true, value_enum, default_value_t = LogFormat::Pretty)]
+    #[arg(long, global = true, value_enum, default_value_t = LogFormat::Pretty, help_heading = "Global options")]
     pub log_format: LogFormat,
     /// Which events to log, as a `tracing` filter (`info`,
     /// `corsair=debug,info`...). Defaults to `$RUST_LOG`, else `info`.
-    #[arg(long, global = true)]
+    #[arg(long, global = true, help_heading = "Global options")]
     pub log_level: Option<String>,
     /// What to do.
     #[command(subcommand)]

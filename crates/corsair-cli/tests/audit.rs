@@ -824,3 +824,29 @@ async fn the_binary_writes_sarif() {
     assert_eq!(results.len(), 1);
     assert_eq!(results[0]["ruleId"], "credentials-not-true");
 }
+
+/// Issue 15: a scan of a path that answers 404, without a trusted origin,
+/// says both: its answers are error answers, and what `--trusted-origin`
+/// would have added.
+#[tokio::test]
+async fn a_404_without_trusted_origins_says_what_the_scan_missed() {
+    let server = audit_servers::serve(|_| {
+        http::Response::builder()
+            .status(404)
+            .body(http_body_util::Full::new(bytes::Bytes::new()))
+            .unwrap()
+    })
+    .await;
+    let report = audit_url(&server.url(), &[]).await;
+    assert_eq!(report.status, 404);
+    assert!(report.findings.is_empty(), "{:?}", report.findings);
+    let text = report::human(&report);
+    assert!(text.contains("answered 404 without Origin"), "{text}");
+    assert!(
+        text.contains("No finding, from error answers only."),
+        "{text}"
+    );
+    assert!(text.contains("no --trusted-origin"), "{text}");
+    assert!(!text.contains("look sound"), "{text}");
+    assert_eq!(report::json(&report)["status"], 404);
+}

@@ -464,3 +464,32 @@ fn explain_names_exposed_headers() {
         result.stdout
     );
 }
+
+/// Issue 15: a file larger than a document may be is refused before it is
+/// read whole (`/dev/zero` never ends).
+#[test]
+fn check_refuses_an_endless_file() {
+    let result = run(corsair().args(["check", "/dev/zero"]));
+    assert_eq!(result.code, 2, "{}", result.stderr);
+    assert!(
+        result
+            .stderr
+            .contains("cannot read /dev/zero: the file is larger than 64 MiB"),
+        "{}",
+        result.stderr
+    );
+}
+
+/// Issue 15: the global logging options stand apart from a command's own.
+#[test]
+fn help_sets_the_global_options_apart() {
+    let result = run(corsair().args(["check", "--help"]));
+    assert_eq!(result.code, 0, "{}", result.stderr);
+    let (own, global) = result
+        .stdout
+        .split_once("Global options:")
+        .unwrap_or_else(|| panic!("no global section:\n{}", result.stdout));
+    assert!(own.contains("--deny-warnings"), "{}", result.stdout);
+    assert!(global.contains("--log-format") && global.contains("--log-level"));
+    assert!(!own.contains("--log-format"), "{}", result.stdout);
+}

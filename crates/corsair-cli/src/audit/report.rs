@@ -22,6 +22,21 @@ pub fn human(report: &Report) -> String {
         let _ = write!(out, ", {} failed", report.failed_requests);
     }
     out.push('\n');
+    if report.trusted.is_empty() {
+        let _ = writeln!(
+            out,
+            "no --trusted-origin: the look-alikes of your own origins (https://app.example.com.evil.com, \
+             https://evilapp.example.com, http:// and other ports) were not tried; name the origins \
+             that call this API with --trusted-origin to add them"
+        );
+    }
+    if report.status >= 400 {
+        let _ = writeln!(
+            out,
+            "{} answered {} without Origin: audit a URL the API serves, whose answers are its real ones",
+            report.url, report.status
+        );
+    }
     for finding in &report.findings {
         out.push('\n');
         let _ = writeln!(
@@ -45,7 +60,15 @@ pub fn human(report: &Report) -> String {
     }
     out.push('\n');
     if report.findings.is_empty() {
-        let _ = writeln!(out, "No finding: the CORS answers look sound.");
+        let _ = writeln!(
+            out,
+            "{}",
+            if report.status >= 400 {
+                "No finding, from error answers only."
+            } else {
+                "No finding: the CORS answers look sound."
+            }
+        );
         return out;
     }
     let _ = writeln!(out, "{:<10} {:<34} origin", "severity", "finding");
@@ -72,7 +95,8 @@ pub fn human(report: &Report) -> String {
     out
 }
 
-/// The report as JSON: `url`, `trusted`, `requests`, `failed_requests` and
+/// The report as JSON: `url`, `trusted`, `requests`, `failed_requests`,
+/// `status` (of the first request, a `GET` without `Origin`) and
 /// `findings`, each with `kind`, `severity`, `origin`, `evidence`
 /// (`request` and `response` lines), `why` and `fix`.
 #[must_use]

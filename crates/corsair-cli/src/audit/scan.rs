@@ -76,6 +76,9 @@ pub struct Report {
     pub requests: usize,
     /// The requests that failed (timeouts, resets), not counted as findings.
     pub failed_requests: usize,
+    /// The status of the first request, a `GET` without `Origin`: a 404
+    /// says the URL is no resource, whose CORS answers say little.
+    pub status: u16,
     /// The findings, worst first.
     pub findings: Vec<Finding>,
 }
@@ -184,7 +187,11 @@ pub async fn scan_with_progress(
 
     // The baseline, without Origin: if it fails, nothing else can work.
     ticker.tick().await;
-    server.send("GET", url, &HeaderMap::new()).await?;
+    let status = server
+        .send("GET", url, &HeaderMap::new())
+        .await?
+        .status
+        .as_u16();
     sent += 1;
     progress(sent, planned);
 
@@ -221,6 +228,7 @@ pub async fn scan_with_progress(
             .collect(),
         requests: sent,
         failed_requests: failed,
+        status,
         findings: conclude(observations),
     })
 }

@@ -28,6 +28,12 @@ const CALLS = [
     why: "No body, but DELETE is not safelisted: preflight." },
 ];
 
+// On the attacker's page the calls are the same, but no cookie goes with
+// them, and each card says why.
+const ATTACKER_COOKIES =
+  "Here no cookie goes: this page is on another site than the trusted page (cross-site to the API), " +
+  "and its own login was refused, so the cookie jar it calls the API with holds no session.";
+
 // ---------------------------------------------------------------------------
 // XMLHttpRequest, with credentials turned on once for every call.
 //
@@ -222,7 +228,7 @@ function newCard(number, call, id) {
   const verdict = el("span", { class: "verdict pending" }, "running…");
   const card = el("article", { class: "card", "data-call": call.name, "data-id": id, "data-verdict": "pending" },
     el("h2", {}, `${number}. ${how} ${call.method} ${call.path} `, verdict),
-    el("p", { class: "why" }, call.why));
+    el("p", { class: "why" }, ROLE === "attacker" ? `${call.why} ${ATTACKER_COOKIES}` : call.why));
   document.getElementById("calls").append(card);
   return { card, verdict };
 }

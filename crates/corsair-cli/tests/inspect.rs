@@ -493,3 +493,22 @@ fn help_sets_the_global_options_apart() {
     assert!(global.contains("--log-format") && global.contains("--log-level"));
     assert!(!own.contains("--log-format"), "{}", result.stdout);
 }
+
+/// Issue 15: the spelling `check` suggests is valid itself: one round.
+#[test]
+fn check_suggests_the_final_spelling_in_one_step() {
+    let dir = TempDir::new().unwrap();
+    let policy = write(
+        &dir,
+        "cors.toml",
+        "allow_origins = [\"https://App.example.com:443/\"]\n",
+    );
+    let result = run(corsair().args(["check", "--format", "json"]).arg(&policy));
+    assert_eq!(result.code, 1, "{}", result.stdout);
+    let report: serde_json::Value = serde_json::from_str(&result.stdout).unwrap();
+    let message = report["diagnostics"][0]["message"].as_str().unwrap();
+    assert!(
+        message.ends_with("write https://app.example.com"),
+        "{message}"
+    );
+}

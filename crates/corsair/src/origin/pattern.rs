@@ -230,12 +230,66 @@ impl fmt::Display for OriginError {
 
 impl std::error::Error for OriginError {}
 
+impl OriginError {
+    /// The entry as it should be written, where the error names one.
+    fn suggestion(&self) -> Option<&str> {
+        match self {
+            OriginError::Uppercase { lowercase: fixed }
+            | OriginError::Path { origin: fixed }
+            | OriginError::Query { origin: fixed }
+            | OriginError::Fragment { origin: fixed }
+            | OriginError::Userinfo { origin: fixed }
+            | OriginError::DefaultPort { origin: fixed } => Some(fixed),
+            _ => None,
+        }
+    }
+
+    /// Replaces the entry as it should be written.
+    fn suggest(&mut self, spelling: String) {
+        if let OriginError::Uppercase { lowercase: fixed }
+        | OriginError::Path { origin: fixed }
+        | OriginError::Query { origin: fixed }
+        | OriginError::Fragment { origin: fixed }
+        | OriginError::Userinfo { origin: fixed }
+        | OriginError::DefaultPort { origin: fixed } = self
+        {
+            *fixed = spelling;
+        }
+    }
+}
+
 impl OriginPattern {
     /// Parses one entry of `allow_origins`.
     ///
     /// # Errors
     /// An [`OriginError`] naming the problem and the form to write instead.
+    ///
+    /// The form suggested is the one that parses: an entry with several
+    /// problems (`https://App.example.com:443/`) is named by its first,
+    /// with the spelling that fixes them all (`https://app.example.com`).
     pub fn parse(text: &str) -> Result<Self, OriginError> {
+        let mut error = match Self::parse_once(text) {
+            Ok(pattern) => return Ok(pattern),
+            Err(error) => error,
+        };
+        // Each fix removes one problem; an origin has only so many.
+        let mut suggested = error.suggestion().map(str::to_owned);
+        for _ in 0..8 {
+            let Some(candidate) = suggested.take() else {
+                break;
+            };
+            match Self::parse_once(&candidate) {
+                Ok(_) => {
+                    error.suggest(candidate);
+                    break;
+                }
+                Err(next) => suggested = next.suggestion().map(str::to_owned),
+            }
+        }
+        Err(error)
+    }
+
+    fn parse_once(text: &str) -> Result<Self, OriginError> {
         match text {
             "" => return Err(OriginError::Empty),
             "*" => return Ok(OriginPattern::Any),
@@ -506,6 +560,22 @@ fn check_host(host: &str) -> Result<(), OriginError> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_suggestion_fixes_every_problem_at_once() {
+        let error = OriginPattern::parse("https://App.example.com:443/").unwrap_err();
+        assert_eq!(
+            error,
+            OriginError::Uppercase {
+                lowercase: "https://app.example.com".to_owned()
+            }
+        );
+        let error = OriginPattern::parse("https://user@app.example.com:443/a?b#c").unwrap_err();
+        assert!(
+            error.to_string().ends_with("write https://app.example.com"),
+            "{error}"
+        );
+    }
 
     fn parse(text: &str) -> Result<OriginPattern, OriginError> {
         OriginPattern::parse(text)

@@ -190,7 +190,12 @@ pub fn human(report: &CheckReport, color: bool) -> String {
     } else {
         GraphicalTheme::unicode_nocolor()
     };
-    let handler = GraphicalReportHandler::new_themed(theme).with_width(100);
+    // Lines break at spaces only: a value such as "/v2/" or a URL is never
+    // cut in two, even when it is longer than a line.
+    let handler = GraphicalReportHandler::new_themed(theme)
+        .with_width(100)
+        .with_break_words(false)
+        .with_word_separator(textwrap::WordSeparator::AsciiSpace);
     let mut out = String::new();
     for diagnostic in &report.diagnostics {
         let rendered = MietteDiagnostic {
@@ -325,6 +330,25 @@ allow_credentials = true
         assert_eq!(error.field.as_deref(), Some("max_age"));
         assert_eq!(error.location.as_ref().map(|at| at.line), Some(1));
     }
+
+    #[test]
+    fn wrapped_lines_never_cut_a_value() {
+        // The warning's sentence is longer than a line; where it wraps, it
+        // wraps at a space, never inside "/v2/" (issue 15) or a long value.
+        for prefix in ["/v2", "/a", "/api/v2/customers", PREFIX] {
+            let report = check(
+                "proxy.toml",
+                &format!(
+                    "upstream = \"http://127.0.0.1:3000\"\n[cors]\nallow_origins = [\"https://app.example.com\"]\n\
+                     [[routes]]\npath_prefix = \"{prefix}\"\n[routes.cors]\nallow_origins = [\"https://app.example.com\"]\n"
+                ),
+            );
+            let text = human(&report, false);
+            assert!(text.contains(&format!("\"{prefix}/\"")), "{text}");
+        }
+    }
+
+    const PREFIX: &str = "/v2/segment0/segment1/segment2/segment3/segment4/segment5/segment6/segment7/segment8/segment9";
 
     #[test]
     fn warnings_do_not_invalidate() {

@@ -28,11 +28,12 @@ const CALLS = [
     why: "No body, but DELETE is not safelisted: preflight." },
 ];
 
-// On the attacker's page the calls are the same, but no cookie goes with
-// them, and each card says why.
+// On the attacker's page the calls are the same, but the page is on
+// another site: whether the session cookie goes with them is the browser's
+// choice, and each card says so (and, once the call is made, which it was).
 const ATTACKER_COOKIES =
-  "Here no cookie goes: this page is on another site than the trusted page (cross-site to the API), " +
-  "and its own login was refused, so the cookie jar it calls the API with holds no session.";
+  "From this page the call is cross-site: the session cookie goes along only if this browser " +
+  "sends third-party cookies, and the answer is hidden either way.";
 
 // ---------------------------------------------------------------------------
 // XMLHttpRequest, with credentials turned on once for every call.
@@ -154,7 +155,11 @@ function reason(preflight, actual) {
   }
   if (actual) {
     const problem = actual.cors_failure || "the CORS check failed";
-    const cookie = header(actual.request_headers, "cookie") ? "with the cookie" : "without a cookie";
+    const cookie = header(actual.request_headers, "cookie")
+      ? "with the cookie"
+      : ROLE === "attacker"
+        ? "without a cookie: this page is cross-site to the API, and this browser sent it no third-party cookie"
+        : "without a cookie";
     return `The request reached the server (${cookie}) and it answered ${actual.status}, but the browser hid the answer from this script: ${problem}`;
   }
   return "The request never reached the server.";

@@ -388,8 +388,9 @@ impl ProxyFile {
                     "invalid",
                     "",
                     format!(
-                        "proxy files are TOML, and this is {}: write it as TOML, or give a bare \
-                         policy (the fields of [cors] at the top level)",
+                        "proxy files are TOML, and this is {}: write it as TOML (check and \
+                         explain also read a bare policy, the fields of [cors] at the top level, \
+                         in JSON or YAML)",
                         document.format()
                     ),
                 )],

@@ -4,6 +4,7 @@
 //! through here, so that they agree on what a file is and on what is wrong
 //! with it.
 
+use std::collections::BTreeMap;
 use std::path::Path;
 use std::sync::Arc;
 
@@ -11,6 +12,7 @@ use corsair::config::{Diagnostic, Document};
 use corsair::policy::Policy;
 use corsair::{Format, LoadError};
 use serde::Serialize;
+use serde::de::IgnoredAny;
 
 use crate::lint;
 use crate::proxy::routes::RouteTable;
@@ -50,10 +52,14 @@ impl FileKind {
     /// that its syntax error is reported as the proxy's.
     #[must_use]
     pub fn of(document: &Document) -> FileKind {
-        let proxy = if document.parse::<serde::de::IgnoredAny>().is_ok() {
-            document.has_key("cors") || document.has_key("upstream")
-        } else {
-            document.text().contains("[cors]") || document.text().contains("upstream")
+        // One read of the top-level keys.
+        let proxy = match document.parse::<BTreeMap<String, IgnoredAny>>() {
+            Ok(keys) => keys.contains_key("cors") || keys.contains_key("upstream"),
+            Err(error) if error.diagnostics().iter().any(|d| d.code == "syntax") => {
+                document.text().contains("[cors]") || document.text().contains("upstream")
+            }
+            // A document that is not a table is no proxy file.
+            Err(_) => false,
         };
         if proxy {
             FileKind::Proxy

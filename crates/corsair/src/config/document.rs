@@ -171,30 +171,6 @@ impl Document {
         }
     }
 
-    /// Whether the document is a table with a top-level `key`. A document
-    /// that does not parse has none.
-    #[must_use]
-    pub fn has_key(&self, key: &str) -> bool {
-        match self.format {
-            #[cfg(feature = "toml")]
-            Format::Toml => self
-                .text
-                .parse::<toml::Table>()
-                .is_ok_and(|table| table.contains_key(key)),
-            #[cfg(feature = "json")]
-            Format::Json => serde_json::from_str::<serde_json::Value>(&self.text)
-                .is_ok_and(|value| value.get(key).is_some()),
-            #[cfg(feature = "yaml")]
-            Format::Yaml => serde_yaml_ng::from_str::<serde_yaml_ng::Value>(&self.text)
-                .is_ok_and(|value| value.get(key).is_some()),
-            #[allow(unreachable_patterns)]
-            _ => {
-                let _ = key;
-                false
-            }
-        }
-    }
-
     /// Reads a `T` from the document.
     ///
     /// # Errors
@@ -799,20 +775,23 @@ mod formats {
         field(&path_steps(path))
     }
 
-    #[cfg(feature = "json")]
-    pub(super) fn json<T: DeserializeOwned>(text: &str) -> Reading<T> {
-        if let Ok(value) = serde_json::from_str(text) {
-            return (Some(value), Vec::new(), Vec::new());
-        }
-        let tree = match serde_json::from_str::<serde_json::Value>(text) {
+    /// JSON and YAML, after one direct read of the text (`first`: where
+    /// it failed, the one place these formats give): the tree, or its
+    /// syntax error; then every fault, the first located.
+    #[cfg(any(feature = "json", feature = "yaml"))]
+    fn self_describing<T, V>(
+        text: &str,
+        tree: Result<V, Diagnostic>,
+        first: Option<(String, usize, usize)>,
+    ) -> Reading<T>
+    where
+        T: DeserializeOwned,
+        V: Tree + serde::Deserializer<'static>,
+        V::Error: std::fmt::Display,
+    {
+        let tree = match tree {
             Ok(tree) => tree,
-            Err(error) => {
-                let mut diagnostic =
-                    Diagnostic::error("syntax", "", strip_location(&error.to_string()));
-                diagnostic.location =
-                    (error.line() > 0).then(|| Location::at(text, error.line(), error.column()));
-                return (None, vec![diagnostic], Vec::new());
-            }
+            Err(syntax) => return (None, vec![syntax], Vec::new()),
         };
         let (value, mut diagnostics, removed) = collect(text, tree, |tree| {
             serde_path_to_error::deserialize(tree).map_err(|error| {
@@ -823,20 +802,36 @@ mod formats {
                 )
             })
         });
-        if !diagnostics.is_empty() {
-            let mut direct = serde_json::Deserializer::from_str(text);
-            let first = serde_path_to_error::deserialize::<_, T>(&mut direct)
-                .err()
-                .map(|error| {
-                    (
-                        path_field(error.path()),
-                        error.inner().line(),
-                        error.inner().column(),
-                    )
-                });
-            locate_first(text, &mut diagnostics, first);
-        }
+        locate_first(text, &mut diagnostics, first);
         (value, diagnostics, removed)
+    }
+
+    /// A syntax error of a JSON or YAML text, at `place` when known.
+    #[cfg(any(feature = "json", feature = "yaml"))]
+    fn syntax(text: &str, message: &str, place: Option<(usize, usize)>) -> Diagnostic {
+        let mut diagnostic = Diagnostic::error("syntax", "", strip_location(message));
+        diagnostic.location = place.map(|(line, column)| Location::at(text, line, column));
+        diagnostic
+    }
+
+    #[cfg(feature = "json")]
+    pub(super) fn json<T: DeserializeOwned>(text: &str) -> Reading<T> {
+        // The common case, a valid document, reads straight from the text.
+        let mut direct = serde_json::Deserializer::from_str(text);
+        let first = match serde_path_to_error::deserialize::<_, T>(&mut direct) {
+            Ok(value) if direct.end().is_ok() => return (Some(value), Vec::new(), Vec::new()),
+            Ok(_) => None,
+            Err(error) => Some((
+                path_field(error.path()),
+                error.inner().line(),
+                error.inner().column(),
+            )),
+        };
+        let tree = serde_json::from_str::<serde_json::Value>(text).map_err(|error| {
+            let place = (error.line() > 0).then(|| (error.line(), error.column()));
+            syntax(text, &error.to_string(), place)
+        });
+        self_describing(text, tree, first)
     }
 
     #[cfg(feature = "yaml")]
@@ -848,40 +843,19 @@ mod formats {
 
     #[cfg(feature = "yaml")]
     pub(super) fn yaml<T: DeserializeOwned>(text: &str) -> Reading<T> {
-        if let Ok(value) = serde_yaml_ng::from_str(text) {
-            return (Some(value), Vec::new(), Vec::new());
-        }
-        let tree = match serde_yaml_ng::from_str::<serde_yaml_ng::Value>(text) {
-            Ok(tree) => tree,
-            Err(error) => {
-                let mut diagnostic =
-                    Diagnostic::error("syntax", "", strip_location(&error.to_string()));
-                diagnostic.location = error
-                    .location()
-                    .map(|at| Location::at(text, at.line(), at.column()));
-                return (None, vec![diagnostic], Vec::new());
-            }
+        let direct = serde_yaml_ng::Deserializer::from_str(text);
+        let first = match serde_path_to_error::deserialize::<_, T>(direct) {
+            Ok(value) => return (Some(value), Vec::new(), Vec::new()),
+            Err(error) => error
+                .inner()
+                .location()
+                .map(|at| (path_field(error.path()), at.line(), at.column())),
         };
-        let (value, mut diagnostics, removed) = collect(text, tree, |tree| {
-            serde_path_to_error::deserialize(tree).map_err(|error| {
-                (
-                    path_steps(error.path()),
-                    strip_location(&error.inner().to_string()),
-                    None,
-                )
-            })
+        let tree = serde_yaml_ng::from_str::<serde_yaml_ng::Value>(text).map_err(|error| {
+            let place = error.location().map(|at| (at.line(), at.column()));
+            syntax(text, &error.to_string(), place)
         });
-        if !diagnostics.is_empty() {
-            let direct = serde_yaml_ng::Deserializer::from_str(text);
-            let first = serde_path_to_error::deserialize::<_, T>(direct)
-                .err()
-                .and_then(|error| {
-                    let at = error.inner().location()?;
-                    Some((path_field(error.path()), at.line(), at.column()))
-                });
-            locate_first(text, &mut diagnostics, first);
-        }
-        (value, diagnostics, removed)
+        self_describing(text, tree, first)
     }
 
     #[cfg(test)]

@@ -34,6 +34,7 @@
 mod cache;
 mod check;
 mod cookies;
+mod engine;
 mod error;
 mod harness;
 mod plan;
@@ -45,6 +46,7 @@ pub use check::{
     DEFAULT_MAX_AGE, PreflightResult, allow_origin, allows_credentials, check_preflight,
     check_response, cors_check, exposed_headers, header_list, header_value, max_age,
 };
+pub use engine::{Engine, UnknownEngine};
 pub use error::{Blocked, CorsFailure};
 pub use harness::{BlockedRequest, Browser, FetchError, ScriptResponse};
 pub use plan::{Page, Plan, PreflightRequest};

@@ -141,14 +141,7 @@ pub async fn run(args: ExplainArgs) -> anyhow::Result<ExitCode> {
     };
     let base = url::Url::parse(&base).map_err(|error| anyhow::anyhow!("{base}: {error}"))?;
     let url = args.url.as_deref().unwrap_or("/");
-    let (page, request) = args
-        .request
-        .request(url, Some(&base))
-        .map_err(anyhow::Error::msg)?;
     let mut server = PolicyServer::new(&file);
-    let transcript = match transcript::play(page, &request, &mut server).await {
-        Ok(transcript) => transcript,
-        Err(never) => match never {},
-    };
-    transcript::report(&transcript, args.format, "The policy")
+    let transcripts = args.request.play(url, Some(&base), &mut server).await?;
+    transcript::report(&transcripts, args.format, "The policy")
 }

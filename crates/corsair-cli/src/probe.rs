@@ -1,7 +1,8 @@
 //! `corsair probe`: the browser's side against a live server. corsair sends
 //! the preflight a browser would send (when Fetch requires one), then the
-//! actual request, checks each answer as Chromium does, and prints every
-//! exchange and the verdict.
+//! actual request, follows its redirects as browsers do, checks each answer
+//! as each engine does, and prints every exchange and the verdicts. Each
+//! distinct request is sent once, whatever the number of engines.
 
 use std::process::ExitCode;
 use std::time::Duration;
@@ -30,9 +31,10 @@ pub struct ProbeArgs {
     pub format: OutputFormat,
 }
 
-/// A live server reached over HTTP(S). Redirects are not followed: a
-/// browser never follows one for a preflight, and the answer to the first
-/// request is what the CORS check reads.
+/// A live server reached over HTTP(S), one exchange at a time: the client
+/// follows no redirect itself, since the browser model decides whether and
+/// how to follow each one (never for a preflight; with `Origin: null` after
+/// a hop between foreign origins).
 #[derive(Debug, Clone)]
 pub struct HttpServer {
     client: reqwest::Client,
@@ -136,14 +138,11 @@ pub(crate) fn chain(error: &dyn std::error::Error) -> String {
 /// # Errors
 /// When the arguments do not describe a request.
 pub async fn run(args: ProbeArgs) -> anyhow::Result<ExitCode> {
-    let (page, request) = args
-        .request
-        .request(&args.url, None)
-        .map_err(anyhow::Error::msg)?;
     let mut server = HttpServer::new(args.timeout)?;
-    let transcript = match transcript::play(page, &request, &mut server).await {
-        Ok(transcript) => transcript,
-        Err(error) => anyhow::bail!("could not probe: {error}"),
-    };
-    transcript::report(&transcript, args.format, "The server")
+    let transcripts = args
+        .request
+        .play(&args.url, None, &mut server)
+        .await
+        .map_err(|error| error.context("could not probe"))?;
+    transcript::report(&transcripts, args.format, "The server")
 }

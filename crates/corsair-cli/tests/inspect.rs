@@ -201,7 +201,9 @@ fn explain_shows_the_preflight_the_answer_and_the_fix() {
     ]);
     assert_eq!(blocked.code, 1, "{}", blocked.stdout);
     assert!(
-        blocked.stdout.contains("Verdict: BLOCKED."),
+        blocked
+            .stdout
+            .contains("Verdict: BLOCKED in Chromium, Firefox and WebKit."),
         "{}",
         blocked.stdout
     );
@@ -213,6 +215,30 @@ fn explain_shows_the_preflight_the_answer_and_the_fix() {
         blocked.stdout
     );
 
+    // One engine: the transcript's object, with the engine's name.
+    let json = explain(&[
+        "--origin",
+        "https://evil.example",
+        "--credentials",
+        "--browser",
+        "chromium",
+        "--format",
+        "json",
+    ]);
+    assert_eq!(json.code, 1);
+    let transcript: Value = serde_json::from_str(&json.stdout).unwrap();
+    assert_eq!(transcript["browser"], "chromium");
+    assert_eq!(transcript["allowed"], false);
+    assert_eq!(transcript["preflight"], Value::Null);
+    assert_eq!(transcript["cookies"], serde_json::json!([]));
+    assert!(
+        transcript["console"]
+            .as_str()
+            .unwrap()
+            .contains("has been blocked by CORS policy: No 'Access-Control-Allow-Origin' header"),
+        "{transcript}"
+    );
+    // Every engine (the default): one object per engine under "verdicts".
     let json = explain(&[
         "--origin",
         "https://evil.example",
@@ -221,15 +247,19 @@ fn explain_shows_the_preflight_the_answer_and_the_fix() {
         "json",
     ]);
     assert_eq!(json.code, 1);
-    let transcript: Value = serde_json::from_str(&json.stdout).unwrap();
-    assert_eq!(transcript["allowed"], false);
-    assert_eq!(transcript["preflight"], Value::Null);
+    let all: Value = serde_json::from_str(&json.stdout).unwrap();
+    for engine in ["chromium", "firefox", "webkit"] {
+        assert_eq!(all["verdicts"][engine]["browser"], engine, "{all}");
+        assert_eq!(all["verdicts"][engine]["allowed"], false, "{all}");
+    }
     assert!(
-        transcript["console"]
+        all["verdicts"]["webkit"]["console"]
             .as_str()
             .unwrap()
-            .contains("has been blocked by CORS policy: No 'Access-Control-Allow-Origin' header"),
-        "{transcript}"
+            .starts_with(
+                "Origin https://evil.example is not allowed by Access-Control-Allow-Origin."
+            ),
+        "{all}"
     );
 
     // The route's policy answers under its prefix.
@@ -258,7 +288,9 @@ fn explain_shows_the_preflight_the_answer_and_the_fix() {
     assert!(
         !path.stdout.contains("https://evil.example/items")
             && path.stdout.contains("/items/1 with fetch")
-            && path.stdout.contains("Verdict: BLOCKED."),
+            && path
+                .stdout
+                .contains("Verdict: BLOCKED in Chromium, Firefox and WebKit."),
         "{}",
         path.stdout
     );
@@ -316,8 +348,13 @@ fn explain_refuses_what_is_not_a_request() {
     }
 }
 
-/// An API behind corsair's tower layer, for `probe`.
+/// An API behind corsair's tower layer, for `probe`; its `/moved`
+/// redirects to a second server that sends no CORS header.
 async fn api() -> std::net::SocketAddr {
+    let plain = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let elsewhere = format!("http://{}/elsewhere", plain.local_addr().unwrap());
+    let bare = Router::new().route("/elsewhere", get(|| async { "no CORS here" }));
+    tokio::spawn(async move { axum::serve(plain, bare).await });
     let cors = Cors::new(Config {
         allow_origins: vec!["https://app.example.com".into()],
         allow_credentials: true,
@@ -334,7 +371,7 @@ async fn api() -> std::net::SocketAddr {
         // A redirect with the CORS headers, to a resource without them.
         .route(
             "/moved",
-            get(|| async { axum::response::Redirect::temporary("http://127.0.0.1:9/elsewhere") }),
+            get(move || async move { axum::response::Redirect::temporary(&elsewhere) }),
         )
         .layer(cors);
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
@@ -375,7 +412,9 @@ async fn probe_exit_codes_follow_the_browser_verdict() {
         allowed.stdout
     );
     assert!(
-        allowed.stdout.contains("Verdict: ALLOWED."),
+        allowed
+            .stdout
+            .contains("Verdict: ALLOWED in Chromium, Firefox and WebKit."),
         "{}",
         allowed.stdout
     );
@@ -395,13 +434,17 @@ async fn probe_exit_codes_follow_the_browser_verdict() {
         blocked.stdout
     );
     assert!(
-        blocked.stdout.contains("Verdict: BLOCKED."),
+        blocked
+            .stdout
+            .contains("Verdict: BLOCKED in Chromium, Firefox and WebKit."),
         "{}",
         blocked.stdout
     );
 
-    // Issue 15: the 307 passes the CORS check, but the script never gets
-    // it; the verdict says so and is not ALLOWED.
+    // Issue 15 and 16: the 307 passes the CORS check, and the browser
+    // follows it to a server that sends no CORS header, with `Origin: null`
+    // (a hop between two origins that are not the page's): blocked there,
+    // as in every engine.
     let redirected = probe(vec![
         format!("http://{addr}/moved"),
         "--origin".into(),
@@ -410,12 +453,15 @@ async fn probe_exit_codes_follow_the_browser_verdict() {
     .await
     .unwrap();
     assert_eq!(redirected.code, 1, "{}", redirected.stdout);
+    let out = &redirected.stdout;
     assert!(
-        redirected.stdout.contains("Verdict: REDIRECTED.")
-            && redirected.stdout.contains("http://127.0.0.1:9/elsewhere")
-            && !redirected.stdout.contains("ALLOWED"),
-        "{}",
-        redirected.stdout
+        out.contains("The browser follows the redirect to http://127.0.0.1:")
+            && out.contains("> origin: null")
+            && out.contains("< 307 Temporary Redirect")
+            && out.contains("Verdict: BLOCKED in Chromium, Firefox and WebKit.")
+            && out.contains(&format!("(redirected from 'http://{addr}/moved')"))
+            && !out.contains("ALLOWED"),
+        "{out}"
     );
 
     // Nothing listens on port 9 of loopback (the discard port): exit 2.

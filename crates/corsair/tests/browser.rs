@@ -16,9 +16,10 @@ use axum::Router;
 use axum::http::StatusCode;
 use corsair::Cors;
 use corsair::browser::{
-    Blocked, Browser, CorsFailure, CorsRequest, Credentials, Options, Page, ScriptResponse,
+    Blocked, Browser, CorsFailure, CorsRequest, Credentials, Engine, Page, Profile, ScriptResponse,
+    ThirdPartyCookies,
 };
-use corsair_seed::SeedApi;
+use corsair_seed::{CROSS_SITE_COOKIE, SAME_SITE_COOKIE, SeedApi};
 use serde_json::{Value, json};
 
 const APP: &str = "https://app.example.com";
@@ -32,10 +33,20 @@ fn api(max_age: Option<u64>) -> (Router, Arc<AtomicUsize>) {
 
 /// The same API, allowing the page at `page` instead.
 fn api_for(page: &str, max_age: Option<u64>) -> (Router, Arc<AtomicUsize>) {
+    api_with_cookie(page, max_age, SAME_SITE_COOKIE)
+}
+
+/// The same API, whose session cookie has `attributes`.
+fn api_with_cookie(
+    page: &str,
+    max_age: Option<u64>,
+    attributes: &'static str,
+) -> (Router, Arc<AtomicUsize>) {
     let reached = Arc::new(AtomicUsize::new(0));
     let counter = reached.clone();
     let cors = Cors::new(corsair_seed::policy(page, max_age)).unwrap();
     let router = SeedApi::new()
+        .with_cookie(attributes)
         .routes()
         .layer(axum::middleware::map_request(
             move |request: axum::extract::Request| {
@@ -51,7 +62,12 @@ fn api_for(page: &str, max_age: Option<u64>) -> (Router, Arc<AtomicUsize>) {
 /// CORS-safelisted type, so the request stays simple (no preflight); the
 /// seed API reads the body whatever its type.
 fn login() -> CorsRequest {
-    CorsRequest::new("POST", format!("{API}/login"))
+    login_at(API)
+}
+
+/// `POST /login` as ada to the API at `api`.
+fn login_at(api: &str) -> CorsRequest {
+    CorsRequest::new("POST", format!("{api}/login"))
         .header("content-type", "text/plain;charset=UTF-8")
         .body(r#"{"user": "ada"}"#)
         .credentials(Credentials::Include)
@@ -71,8 +87,14 @@ fn json(method: &str, path: &str) -> CorsRequest {
 
 #[tokio::test]
 async fn the_seed_flow_logs_in_and_sends_the_cookie_back() {
+    for engine in Engine::ALL {
+        seed_flow(engine).await;
+    }
+}
+
+async fn seed_flow(engine: Engine) {
     let (mut api, reached) = api(Some(600));
-    let mut browser = Browser::new(APP).unwrap();
+    let mut browser = Browser::new(APP).unwrap().with_engine(engine);
 
     let welcome = browser.fetch(&mut api, login()).await.unwrap();
     assert_eq!(welcome.status, StatusCode::OK);
@@ -239,31 +261,100 @@ async fn a_header_the_policy_does_not_allow_is_blocked_at_the_preflight() {
     );
 }
 
+/// Logs in from `page` to the seed API at `api_origin` (whose cookie has
+/// `attributes`), then asks `/me`: the status says whether the session
+/// cookie went back.
+async fn me_after_login(
+    browser: &mut Browser,
+    page: &str,
+    api_origin: &str,
+    attributes: &'static str,
+) -> StatusCode {
+    let (mut api, _) = api_with_cookie(page, None, attributes);
+    let welcome = browser.fetch(&mut api, login_at(api_origin)).await.unwrap();
+    assert_eq!(welcome.status, StatusCode::OK, "{:?}", browser.profile());
+    browser
+        .fetch(
+            &mut api,
+            CorsRequest::get(format!("{api_origin}/me")).credentials(Credentials::Include),
+        )
+        .await
+        .unwrap()
+        .status
+}
+
+/// Issue 16: the demo's layout, a page on `http://localhost:8080` and its
+/// API on `http://localhost:3000` (the same site). A `SameSite=None; Secure`
+/// session cookie works in Chromium and Firefox and never in WebKit, which
+/// keeps no `Secure` cookie from an `http://` URL; the seed's default,
+/// `SameSite=Lax`, works in all three.
 #[tokio::test]
-async fn cross_site_cookies_need_third_party_cookies() {
-    // The page is on another site than the API: the session cookie is a
-    // third-party cookie, which many browsers block.
-    const OTHER_SITE: &str = "https://app.other-site.example";
-    for (options, expected) in [
-        (Options::default(), StatusCode::UNAUTHORIZED),
-        (
-            Options {
-                third_party_cookies: true,
-                ..Options::default()
-            },
-            StatusCode::OK,
-        ),
+async fn a_login_over_http_localhost_works_in_each_engine_only_without_secure() {
+    const PAGE: &str = "http://localhost:8080";
+    const LOCAL_API: &str = "http://localhost:3000";
+    for (engine, secure_cookie) in [
+        (Engine::Chromium, StatusCode::OK),
+        (Engine::Firefox, StatusCode::OK),
+        (Engine::WebKit, StatusCode::UNAUTHORIZED),
     ] {
-        let (mut api, _) = api_for(OTHER_SITE, None);
-        let mut browser = Browser::new(OTHER_SITE).unwrap().with_options(options);
+        let mut browser = Browser::new(PAGE).unwrap().with_engine(engine);
+        let status = me_after_login(&mut browser, PAGE, LOCAL_API, CROSS_SITE_COOKIE).await;
+        assert_eq!(status, secure_cookie, "{engine} with SameSite=None; Secure");
+        let mut browser = Browser::new(PAGE).unwrap().with_engine(engine);
+        let status = me_after_login(&mut browser, PAGE, LOCAL_API, SAME_SITE_COOKIE).await;
+        assert_eq!(status, StatusCode::OK, "{engine} with SameSite=Lax");
+    }
+}
+
+/// The page is on another site than the API: the session cookie is a
+/// third-party cookie. Chromium as its stock headless profile blocks it
+/// and as desktop Chrome sends it; Firefox keeps it in a jar of the page's
+/// site, so it goes back from that page only; WebKit blocks it. A `Lax`
+/// cookie never crosses sites.
+#[tokio::test]
+async fn cross_site_cookies_meet_each_engines_third_party_rules() {
+    const OTHER_SITE: &str = "https://app.other-site.example";
+    let desktop_chrome = Profile::chromium().with_third_party_cookies(ThirdPartyCookies::Allowed);
+    for (profile, expected) in [
+        (Profile::chromium(), StatusCode::UNAUTHORIZED),
+        (desktop_chrome, StatusCode::OK),
+        (Profile::firefox(), StatusCode::OK),
+        (Profile::webkit(), StatusCode::UNAUTHORIZED),
+    ] {
+        let mut browser = Browser::new(OTHER_SITE).unwrap().with_profile(profile);
+        let status = me_after_login(&mut browser, OTHER_SITE, API, CROSS_SITE_COOKIE).await;
+        assert_eq!(status, expected, "{profile:?}");
+        let mut browser = Browser::new(OTHER_SITE).unwrap().with_profile(profile);
+        let status = me_after_login(&mut browser, OTHER_SITE, API, SAME_SITE_COOKIE).await;
+        assert_eq!(status, StatusCode::UNAUTHORIZED, "Lax, {profile:?}");
+    }
+}
+
+/// Firefox's partition is the page's site: logged in from one site, the
+/// user is a stranger to the same API called from another, while desktop
+/// Chrome's one jar serves both.
+#[tokio::test]
+async fn a_firefox_partition_stays_with_its_site() {
+    const FIRST: &str = "https://app.first.example";
+    const SECOND: &str = "https://app.second.example";
+    let mut config = corsair_seed::policy(FIRST, None);
+    config.allow_origins.push(SECOND.to_owned());
+    let desktop_chrome = Profile::chromium().with_third_party_cookies(ThirdPartyCookies::Allowed);
+    for (profile, from_second) in [
+        (Profile::firefox(), StatusCode::UNAUTHORIZED),
+        (desktop_chrome, StatusCode::OK),
+    ] {
+        let mut api = SeedApi::new()
+            .with_cookie(CROSS_SITE_COOKIE)
+            .routes()
+            .layer(Cors::new(config.clone()).unwrap());
+        let mut browser = Browser::new(FIRST).unwrap().with_profile(profile);
         browser.fetch(&mut api, login()).await.unwrap();
-        let me = browser
-            .fetch(
-                &mut api,
-                CorsRequest::get(format!("{API}/me")).credentials(Credentials::Include),
-            )
-            .await
-            .unwrap();
-        assert_eq!(me.status, expected, "{options:?}");
+        let me = CorsRequest::get(format!("{API}/me")).credentials(Credentials::Include);
+        let first = browser.fetch(&mut api, me.clone()).await.unwrap();
+        assert_eq!(first.status, StatusCode::OK, "{profile:?}");
+        browser.navigate(SECOND).unwrap();
+        let second = browser.fetch(&mut api, me).await.unwrap();
+        assert_eq!(second.status, from_second, "{profile:?}");
     }
 }

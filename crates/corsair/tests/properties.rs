@@ -301,8 +301,8 @@ fn check_agreement(
     if script.force_preflight {
         request = request.force_preflight();
     }
-    let options = script.options;
-    let plan = page.plan(&request, &options).unwrap();
+    let profile = script.profile;
+    let plan = page.plan(&request, &profile).unwrap();
     prop_assert!(plan.cross_origin);
 
     // The engine cannot know the credentials mode: a request in mode
@@ -322,7 +322,7 @@ fn check_agreement(
             ));
         };
         let response = policy.preflight_response::<()>(&decision);
-        let model = check_preflight(&plan, response.status(), response.headers(), &options);
+        let model = check_preflight(&plan, response.status(), response.headers(), &profile);
         let engine = matches!(decision, Preflight::Allowed(_));
         if credentials_refused {
             prop_assert!(

@@ -53,6 +53,23 @@ pub const INTERNAL_HEADER_VALUE: &str = "do-not-read";
 /// The name of the session cookie set by `POST /login`.
 pub const SESSION_COOKIE: &str = "session";
 
+/// The attributes of the session cookie by default: `SameSite=Lax`, for an
+/// API on the page's own site (`api.example.com` for `app.example.com`,
+/// another port of `localhost`).
+///
+/// It is the one choice that Chromium, Firefox and WebKit all keep and
+/// send back over `https` and over `http://localhost`, and the safest: no
+/// request from another site carries it. It leaves `Secure` out because
+/// WebKit keeps no `Secure` cookie from an `http://` URL, not even from
+/// `localhost`; an API served over `https` should add it.
+pub const SAME_SITE_COOKIE: &str = "Path=/; HttpOnly; SameSite=Lax";
+
+/// The attributes a session cookie needs to go with requests from another
+/// site: `SameSite=None; Secure`. Even then it is a third-party cookie,
+/// which WebKit and Chromium's Incognito block and Firefox keeps apart per
+/// site ([`SeedApi::with_cookie`]).
+pub const CROSS_SITE_COOKIE: &str = "Path=/; HttpOnly; SameSite=None; Secure";
+
 /// How many sessions the API remembers; when a login would exceed it, the
 /// oldest session is forgotten.
 pub const MAX_SESSIONS: usize = 1000;
@@ -99,7 +116,7 @@ pub fn policy(page_origin: &str, max_age: Option<u64>) -> Config {
 ///
 /// | route | answer |
 /// |---|---|
-/// | `POST /login` `{"user": NAME}` | `200 {"user": NAME}` and `Set-Cookie: session=TOKEN; Path=/; HttpOnly; SameSite=None; Secure`; `400` for a missing or empty NAME or one longer than [`MAX_USER`] |
+/// | `POST /login` `{"user": NAME}` | `200 {"user": NAME}` and `Set-Cookie: session=TOKEN; Path=/; HttpOnly; SameSite=Lax` (the attributes are [`SeedApi::with_cookie`]'s); `400` for a missing or empty NAME or one longer than [`MAX_USER`] |
 /// | `GET /me` | `200 {"user": NAME}` for the session's owner, or `401` |
 /// | `PUT /items/{id}` (a JSON object) | `201` (new) or `200` (replaced), the item |
 /// | `GET /items/{id}` | `200`, the item, or `404` |
@@ -121,9 +138,20 @@ pub fn policy(page_origin: &str, max_age: Option<u64>) -> Config {
 /// hasher: hard to guess for a demonstration on loopback, not a
 /// cryptographic secret. Clones share the same sessions, items and
 /// request counter.
-#[derive(Clone, Debug, Default)]
+#[derive(Clone, Debug)]
 pub struct SeedApi {
     store: Arc<Store>,
+    /// The session cookie's attributes.
+    cookie: &'static str,
+}
+
+impl Default for SeedApi {
+    fn default() -> Self {
+        SeedApi {
+            store: Arc::default(),
+            cookie: SAME_SITE_COOKIE,
+        }
+    }
 }
 
 /// The API's memory.
@@ -165,9 +193,28 @@ impl Sessions {
 }
 
 impl SeedApi {
-    /// A new API: no sessions, no items, the request counter at zero.
+    /// A new API: no sessions, no items, the request counter at zero, and
+    /// a [`SAME_SITE_COOKIE`] session cookie.
     pub fn new() -> Self {
         Self::default()
+    }
+
+    /// The same API with other attributes on its session cookie, such as
+    /// [`CROSS_SITE_COOKIE`] for pages on another site.
+    ///
+    /// ```
+    /// let api = corsair_seed::SeedApi::new().with_cookie(corsair_seed::CROSS_SITE_COOKIE);
+    /// assert_eq!(api.cookie(), "Path=/; HttpOnly; SameSite=None; Secure");
+    /// ```
+    #[must_use]
+    pub fn with_cookie(mut self, attributes: &'static str) -> Self {
+        self.cookie = attributes;
+        self
+    }
+
+    /// The attributes of the session cookie `POST /login` sets.
+    pub fn cookie(&self) -> &'static str {
+        self.cookie
     }
 
     /// The API's routes with its response headers ([`EXPOSED_HEADER`] and
@@ -177,7 +224,13 @@ impl SeedApi {
     /// Each call returns a router over the same store.
     pub fn routes(&self) -> Router {
         Router::new()
-            .route("/login", post(login))
+            .route(
+                "/login",
+                post({
+                    let cookie = self.cookie;
+                    move |state, body| login(state, body, cookie)
+                }),
+            )
             .route("/me", get(me))
             .route("/items/{id}", get(item).put(item).patch(item).delete(item))
             .fallback(|| async { problem(StatusCode::NOT_FOUND, "no such route") })
@@ -231,7 +284,7 @@ fn current_user(store: &Store, headers: &HeaderMap) -> Option<String> {
     lock(&store.sessions).by_token.get(token).cloned()
 }
 
-async fn login(State(store): State<Arc<Store>>, body: Bytes) -> Response {
+async fn login(State(store): State<Arc<Store>>, body: Bytes, attributes: &str) -> Response {
     let user = serde_json::from_slice::<Value>(&body)
         .ok()
         .and_then(|login| {
@@ -246,9 +299,7 @@ async fn login(State(store): State<Arc<Store>>, body: Bytes) -> Response {
     };
     let token = new_token(&store);
     lock(&store.sessions).insert(token.clone(), user.clone());
-    // `SameSite=None; Secure` is what a cookie needs to go with cross-site
-    // requests; browsers accept `Secure` over plain http on localhost.
-    let cookie = format!("{SESSION_COOKIE}={token}; Path=/; HttpOnly; SameSite=None; Secure");
+    let cookie = format!("{SESSION_COOKIE}={token}; {attributes}");
     (
         [(header::SET_COOKIE, cookie)],
         Json(json!({ "user": user })),

@@ -109,7 +109,7 @@ async fn login_sets_the_session_cookie() {
     let token = api.token_of("ada").unwrap();
     assert_eq!(
         cookie,
-        format!("session={token}; Path=/; HttpOnly; SameSite=None; Secure")
+        format!("session={token}; Path=/; HttpOnly; SameSite=Lax")
     );
     assert_eq!(token.len(), 32);
     assert!(token.chars().all(|c| c.is_ascii_hexdigit()), "{token}");
@@ -118,6 +118,14 @@ async fn login_sets_the_session_cookie() {
     let me = send(&api, request("GET", "/me", Some(&token), None)).await;
     assert_eq!(me.status, StatusCode::OK);
     assert_eq!(me.body, json!({"user": "ada"}));
+    // A cross-site API sets the attributes a third-party cookie needs.
+    let cross_site = SeedApi::new().with_cookie(corsair_seed::CROSS_SITE_COOKIE);
+    let other = login(&cross_site, "ada").await;
+    let other_token = cross_site.token_of("ada").unwrap();
+    assert_eq!(
+        other.header("set-cookie").unwrap(),
+        format!("session={other_token}; Path=/; HttpOnly; SameSite=None; Secure")
+    );
 }
 
 #[tokio::test]

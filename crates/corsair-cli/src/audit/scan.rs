@@ -340,7 +340,7 @@ fn observe_actual(sent: &Sent<'_>, answer: &Incoming, out: &mut Vec<Observation>
     }
     // The browser's own reading: a comma in an echoed origin is a
     // reflection (a special-character look-alike), not a list.
-    if let Err(CorsFailure::MultipleAllowOrigin { value }) =
+    if let Err(CorsFailure::MultipleAllowOrigin { value, .. }) =
         cors_check(headers, &candidate.origin, false)
     {
         note(

@@ -5,7 +5,7 @@ use std::time::Duration;
 
 use super::check::PreflightResult;
 use super::plan::Plan;
-use super::request::Options;
+use super::profile::Profile;
 
 /// Chromium does not cache preflights for URLs this long or longer.
 const MAX_URL_LEN: usize = 1024;
@@ -16,23 +16,23 @@ const MAX_URL_LEN: usize = 1024;
 /// Time is a `Duration` since an arbitrary start, so tests can move it.
 ///
 /// ```
-/// use corsair::browser::{check_preflight, CorsRequest, Options, Page, PreflightCache};
+/// use corsair::browser::{check_preflight, CorsRequest, Page, PreflightCache, Profile};
 /// use http::{HeaderMap, HeaderValue, StatusCode};
 /// use std::time::Duration;
 ///
-/// let options = Options::default();
+/// let profile = Profile::default();
 /// let plan = Page::new("https://app.example.com")?
-///     .plan(&CorsRequest::new("PUT", "https://api.example.com/items/1"), &options)?;
+///     .plan(&CorsRequest::new("PUT", "https://api.example.com/items/1"), &profile)?;
 /// let mut answer = HeaderMap::new();
 /// answer.insert("access-control-allow-origin", HeaderValue::from_static("https://app.example.com"));
 /// answer.insert("access-control-allow-methods", HeaderValue::from_static("PUT"));
 /// answer.insert("access-control-max-age", HeaderValue::from_static("600"));
-/// let result = check_preflight(&plan, StatusCode::NO_CONTENT, &answer, &options)?;
+/// let result = check_preflight(&plan, StatusCode::NO_CONTENT, &answer, &profile)?;
 ///
 /// let mut cache = PreflightCache::default();
 /// cache.store(&plan, result, Duration::ZERO);
-/// assert!(cache.covers(&plan, Duration::from_secs(599), &options));
-/// assert!(!cache.covers(&plan, Duration::from_secs(600), &options));
+/// assert!(cache.covers(&plan, Duration::from_secs(599), &profile));
+/// assert!(!cache.covers(&plan, Duration::from_secs(600), &profile));
 /// # Ok::<(), corsair::browser::Blocked>(())
 /// ```
 #[derive(Clone, Debug, Default)]
@@ -55,14 +55,14 @@ impl PreflightCache {
     /// `plan` (its credentials, its method and every CORS-unsafe header), so
     /// that no preflight is sent.
     #[must_use]
-    pub fn covers(&self, plan: &Plan, now: Duration, options: &Options) -> bool {
+    pub fn covers(&self, plan: &Plan, now: Duration, profile: &Profile) -> bool {
         self.entries.get(&key(plan)).is_some_and(|entry| {
             now < entry.expires
                 && (entry.result.credentials || !plan.includes_credentials())
                 && entry.result.allows_method(&plan.method)
                 && entry
                     .result
-                    .first_disallowed_header(&plan.unsafe_headers, options)
+                    .first_disallowed_header(&plan.unsafe_headers, profile)
                     .is_none()
         })
     }
@@ -117,7 +117,7 @@ mod tests {
     fn plan(request: CorsRequest) -> Plan {
         Page::new("https://app.example.com")
             .unwrap()
-            .plan(&request, &Options::default())
+            .plan(&request, &Profile::default())
             .unwrap()
     }
 
@@ -126,7 +126,7 @@ mod tests {
 
     #[test]
     fn credentialed_answers_serve_both_modes_and_not_the_reverse() {
-        let options = Options::default();
+        let profile = Profile::default();
         let credentialed = plan(
             CorsRequest::new("PUT", "https://api.example.com/a").credentials(Credentials::Include),
         );
@@ -142,22 +142,22 @@ mod tests {
 
         let mut cache = PreflightCache::default();
         let result =
-            check_preflight(&credentialed, StatusCode::NO_CONTENT, &headers, &options).unwrap();
+            check_preflight(&credentialed, StatusCode::NO_CONTENT, &headers, &profile).unwrap();
         cache.store(&credentialed, result, Duration::ZERO);
-        assert!(cache.covers(&credentialed, Duration::ZERO, &options));
-        assert!(cache.covers(&anonymous, Duration::ZERO, &options));
+        assert!(cache.covers(&credentialed, Duration::ZERO, &profile));
+        assert!(cache.covers(&anonymous, Duration::ZERO, &profile));
 
         let mut cache = PreflightCache::default();
         let result =
-            check_preflight(&anonymous, StatusCode::NO_CONTENT, &headers, &options).unwrap();
+            check_preflight(&anonymous, StatusCode::NO_CONTENT, &headers, &profile).unwrap();
         cache.store(&anonymous, result, Duration::ZERO);
-        assert!(cache.covers(&anonymous, Duration::ZERO, &options));
-        assert!(!cache.covers(&credentialed, Duration::ZERO, &options));
+        assert!(cache.covers(&anonymous, Duration::ZERO, &profile));
+        assert!(!cache.covers(&credentialed, Duration::ZERO, &profile));
     }
 
     #[test]
     fn one_answer_per_url_replaced_by_the_newest() {
-        let options = Options::default();
+        let profile = Profile::default();
         let put = plan(CorsRequest::new("PUT", "https://api.example.com/a"));
         let delete = plan(CorsRequest::new("DELETE", "https://api.example.com/a"));
         let other_url = plan(CorsRequest::new("PUT", "https://api.example.com/b"));
@@ -172,27 +172,27 @@ mod tests {
 
         cache.store(
             &put,
-            check_preflight(&put, StatusCode::OK, &allow("PUT"), &options).unwrap(),
+            check_preflight(&put, StatusCode::OK, &allow("PUT"), &profile).unwrap(),
             Duration::ZERO,
         );
-        assert!(cache.covers(&put, Duration::ZERO, &options));
+        assert!(cache.covers(&put, Duration::ZERO, &profile));
         assert!(
-            !cache.covers(&delete, Duration::ZERO, &options),
+            !cache.covers(&delete, Duration::ZERO, &profile),
             "not the method it allowed"
         );
         assert!(
-            !cache.covers(&other_url, Duration::ZERO, &options),
+            !cache.covers(&other_url, Duration::ZERO, &profile),
             "keyed by the full URL"
         );
 
         cache.store(
             &delete,
-            check_preflight(&delete, StatusCode::OK, &allow("DELETE"), &options).unwrap(),
+            check_preflight(&delete, StatusCode::OK, &allow("DELETE"), &profile).unwrap(),
             Duration::ZERO,
         );
-        assert!(cache.covers(&delete, Duration::ZERO, &options));
+        assert!(cache.covers(&delete, Duration::ZERO, &profile));
         assert!(
-            !cache.covers(&put, Duration::ZERO, &options),
+            !cache.covers(&put, Duration::ZERO, &profile),
             "replaced, not merged"
         );
         assert_eq!(cache.len(), 1);
@@ -200,7 +200,7 @@ mod tests {
 
     #[test]
     fn zero_max_age_long_urls_and_failures_leave_nothing() {
-        let options = Options::default();
+        let profile = Profile::default();
         let zero = answer(&[
             ORIGIN,
             ("access-control-allow-methods", "PUT"),
@@ -210,7 +210,7 @@ mod tests {
         let mut cache = PreflightCache::default();
         cache.store(
             &put,
-            check_preflight(&put, StatusCode::OK, &zero, &options).unwrap(),
+            check_preflight(&put, StatusCode::OK, &zero, &profile).unwrap(),
             Duration::ZERO,
         );
         assert!(cache.is_empty());
@@ -224,14 +224,14 @@ mod tests {
         ]);
         cache.store(
             &long,
-            check_preflight(&long, StatusCode::OK, &fresh, &options).unwrap(),
+            check_preflight(&long, StatusCode::OK, &fresh, &profile).unwrap(),
             Duration::ZERO,
         );
         assert!(cache.is_empty());
 
         cache.store(
             &put,
-            check_preflight(&put, StatusCode::OK, &fresh, &options).unwrap(),
+            check_preflight(&put, StatusCode::OK, &fresh, &profile).unwrap(),
             Duration::ZERO,
         );
         cache.forget(&put);
@@ -240,16 +240,16 @@ mod tests {
 
     #[test]
     fn default_max_age_is_five_seconds() {
-        let options = Options::default();
+        let profile = Profile::default();
         let put = plan(CorsRequest::new("PUT", "https://api.example.com/a"));
         let headers = answer(&[ORIGIN, ("access-control-allow-methods", "PUT")]);
         let mut cache = PreflightCache::default();
         cache.store(
             &put,
-            check_preflight(&put, StatusCode::OK, &headers, &options).unwrap(),
+            check_preflight(&put, StatusCode::OK, &headers, &profile).unwrap(),
             Duration::ZERO,
         );
-        assert!(cache.covers(&put, Duration::from_millis(4999), &options));
-        assert!(!cache.covers(&put, Duration::from_secs(5), &options));
+        assert!(cache.covers(&put, Duration::from_millis(4999), &profile));
+        assert!(!cache.covers(&put, Duration::from_secs(5), &profile));
     }
 }

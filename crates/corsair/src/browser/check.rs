@@ -12,9 +12,10 @@ use http::header::{
 use http::{HeaderMap, StatusCode};
 use url::Url;
 
+use super::engine::Engine;
 use super::error::{Blocked, CorsFailure};
 use super::plan::Plan;
-use super::request::Options;
+use super::profile::Profile;
 use crate::protocol::{
     ListLimits, TokenList, is_forbidden_response_header, is_safelisted_method,
     is_safelisted_response_header,
@@ -146,6 +147,7 @@ pub fn cors_check(
         } else if allow_origin.contains([',', ' ']) {
             CorsFailure::MultipleAllowOrigin {
                 value: allow_origin,
+                lines: headers.get_all(&ACCESS_CONTROL_ALLOW_ORIGIN).iter().count(),
             }
         } else if allow_origin != "null" && Url::parse(&allow_origin).is_err() {
             CorsFailure::InvalidAllowOrigin {
@@ -197,12 +199,12 @@ impl PreflightResult {
 
     /// The first of `names` (lowercase) the answer does not allow: each needs
     /// a case-insensitive entry, or `*` without credentials (which covers
-    /// `Authorization` only where `options` say so).
+    /// `Authorization` only where `profile` says so).
     #[must_use]
     pub fn first_disallowed_header<'a>(
         &self,
         names: &'a [String],
-        options: &Options,
+        profile: &Profile,
     ) -> Option<&'a str> {
         let wildcard = !self.credentials && self.headers.iter().any(|allowed| allowed == "*");
         names
@@ -213,7 +215,7 @@ impl PreflightResult {
                     .iter()
                     .any(|allowed| allowed.eq_ignore_ascii_case(name));
                 let covered = wildcard
-                    && (name.as_str() != "authorization" || options.wildcard_covers_authorization);
+                    && (name.as_str() != "authorization" || profile.wildcard_covers_authorization);
                 !listed && !covered
             })
             .map(String::as_str)
@@ -249,17 +251,21 @@ pub(crate) fn is_redirect(status: StatusCode, headers: &HeaderMap) -> bool {
     matches!(status.as_u16(), 301 | 302 | 303 | 307 | 308) && headers.contains_key(LOCATION)
 }
 
-/// Checks the answer to the preflight of `plan`, as Chromium does: no
-/// redirect, the CORS check with the request's credentials mode, an ok
-/// status, parseable lists that allow the method and every CORS-unsafe
-/// header.
+/// Checks the answer to the preflight of `plan` as `profile`'s engine
+/// does: no redirect, the CORS check with the request's credentials mode,
+/// an ok status, parseable lists that allow the method and every
+/// CORS-unsafe header.
 ///
 /// Fetch never follows a preflight's redirect: any 3xx simply fails the ok
-/// status check. Chromium reports a redirect ([`Blocked::PreflightRedirect`],
-/// "Redirect is not allowed for a preflight request.") before the CORS
-/// check, but only for what its network stack would follow (see
-/// `is_redirect`); a 304, a 300 or a 302 without `Location` gets the CORS
-/// check, then "It does not have HTTP ok status." (Chromium 156).
+/// status check. The engines report the first failure in their own order,
+/// which decides what their consoles say:
+/// - Chromium reports a redirect ([`Blocked::PreflightRedirect`]) first, but
+///   only for what its network stack would follow (see `is_redirect`); a
+///   304, a 300 or a 302 without `Location` gets the CORS check, then "It
+///   does not have HTTP ok status." (Chromium 156);
+/// - Firefox runs the CORS check first, then refuses the redirect;
+/// - WebKit checks the status first (a redirect is a status that is not
+///   ok), then the CORS check.
 ///
 /// # Errors
 /// The [`Blocked`] reason, always one for which
@@ -268,15 +274,40 @@ pub fn check_preflight(
     plan: &Plan,
     status: StatusCode,
     headers: &HeaderMap,
-    options: &Options,
+    profile: &Profile,
 ) -> Result<PreflightResult, Blocked> {
-    if is_redirect(status, headers) {
-        return Err(Blocked::PreflightRedirect { status });
-    }
     let credentials = plan.includes_credentials();
-    cors_check(headers, &plan.origin, credentials).map_err(Blocked::Preflight)?;
-    if !status.is_success() {
-        return Err(Blocked::PreflightStatus { status });
+    let redirect = || {
+        if is_redirect(status, headers) {
+            Err(Blocked::PreflightRedirect { status })
+        } else {
+            Ok(())
+        }
+    };
+    let cors = || cors_check(headers, &plan.origin, credentials).map_err(Blocked::Preflight);
+    let ok_status = || {
+        if status.is_success() {
+            Ok(())
+        } else {
+            Err(Blocked::PreflightStatus { status })
+        }
+    };
+    match profile.engine {
+        Engine::Chromium => {
+            redirect()?;
+            cors()?;
+            ok_status()?;
+        }
+        Engine::Firefox => {
+            cors()?;
+            redirect()?;
+            ok_status()?;
+        }
+        Engine::WebKit => {
+            redirect()?;
+            ok_status()?;
+            cors()?;
+        }
     }
     let mut methods = token_list(headers, &ACCESS_CONTROL_ALLOW_METHODS)
         .map_err(|value| Blocked::InvalidAllowMethods { value })?;
@@ -294,7 +325,7 @@ pub fn check_preflight(
     let result = PreflightResult {
         methods,
         headers: allowed_headers,
-        max_age: max_age(headers, options),
+        max_age: max_age(headers, profile),
         credentials,
     };
     if !result.allows_method(&plan.method) {
@@ -302,7 +333,7 @@ pub fn check_preflight(
             method: plan.method.clone(),
         });
     }
-    if let Some(name) = result.first_disallowed_header(&plan.unsafe_headers, options) {
+    if let Some(name) = result.first_disallowed_header(&plan.unsafe_headers, profile) {
         return Err(Blocked::HeaderNotAllowed {
             name: name.to_owned(),
         });
@@ -316,23 +347,23 @@ pub fn check_preflight(
 /// cap.
 ///
 /// ```
-/// use corsair::browser::{max_age, Options};
+/// use corsair::browser::{max_age, Profile};
 /// use http::{HeaderMap, HeaderValue};
 /// use std::time::Duration;
 ///
 /// let mut headers = HeaderMap::new();
 /// headers.insert("access-control-max-age", HeaderValue::from_static("86400"));
-/// assert_eq!(max_age(&headers, &Options::chromium()), Duration::from_secs(7200));
-/// assert_eq!(max_age(&headers, &Options::firefox()), Duration::from_secs(86400));
+/// assert_eq!(max_age(&headers, &Profile::chromium()), Duration::from_secs(7200));
+/// assert_eq!(max_age(&headers, &Profile::firefox()), Duration::from_secs(86400));
 /// ```
 #[must_use]
-pub fn max_age(headers: &HeaderMap, options: &Options) -> Duration {
+pub fn max_age(headers: &HeaderMap, profile: &Profile) -> Duration {
     let seconds =
         combined(headers, &ACCESS_CONTROL_MAX_AGE).and_then(|value| value.parse::<i64>().ok());
     match seconds {
         None => DEFAULT_MAX_AGE,
         Some(seconds) => {
-            Duration::from_secs(u64::try_from(seconds).unwrap_or(0)).min(options.max_age_cap)
+            Duration::from_secs(u64::try_from(seconds).unwrap_or(0)).min(profile.max_age_cap)
         }
     }
 }
@@ -413,7 +444,7 @@ mod tests {
     fn plan(request: CorsRequest) -> Plan {
         Page::new(ORIGIN)
             .unwrap()
-            .plan(&request, &Options::default())
+            .plan(&request, &Profile::default())
             .unwrap()
     }
 
@@ -453,7 +484,8 @@ mod tests {
         assert_eq!(
             check(&[(acao, ORIGIN), (acao, ORIGIN)], false),
             Err(CorsFailure::MultipleAllowOrigin {
-                value: format!("{ORIGIN}, {ORIGIN}")
+                value: format!("{ORIGIN}, {ORIGIN}"),
+                lines: 2
             })
         );
         assert_eq!(
@@ -488,11 +520,11 @@ mod tests {
             ("access-control-allow-origin", ORIGIN),
             ("access-control-allow-methods", "PUT"),
         ]);
-        let options = Options::default();
-        assert!(check_preflight(&plan, StatusCode::OK, &ok, &options).is_ok());
-        assert!(check_preflight(&plan, StatusCode::NO_CONTENT, &ok, &options).is_ok());
+        let profile = Profile::default();
+        assert!(check_preflight(&plan, StatusCode::OK, &ok, &profile).is_ok());
+        assert!(check_preflight(&plan, StatusCode::NO_CONTENT, &ok, &profile).is_ok());
         assert_eq!(
-            check_preflight(&plan, StatusCode::NOT_FOUND, &ok, &options),
+            check_preflight(&plan, StatusCode::NOT_FOUND, &ok, &profile),
             Err(Blocked::PreflightStatus {
                 status: StatusCode::NOT_FOUND
             })
@@ -500,7 +532,7 @@ mod tests {
         let mut redirect = ok.clone();
         redirect.insert("location", HeaderValue::from_static("/elsewhere"));
         assert_eq!(
-            check_preflight(&plan, StatusCode::FOUND, &redirect, &options),
+            check_preflight(&plan, StatusCode::FOUND, &redirect, &profile),
             Err(Blocked::PreflightRedirect {
                 status: StatusCode::FOUND
             })
@@ -511,7 +543,7 @@ mod tests {
                 &plan,
                 StatusCode::SEE_OTHER,
                 &headers(&[("location", "/elsewhere")]),
-                &options
+                &profile
             ),
             Err(Blocked::PreflightRedirect {
                 status: StatusCode::SEE_OTHER
@@ -521,18 +553,18 @@ mod tests {
         // is not ok: "It does not have HTTP ok status." (Chromium 156).
         for status in [StatusCode::FOUND, StatusCode::NOT_MODIFIED] {
             assert_eq!(
-                check_preflight(&plan, status, &ok, &options),
+                check_preflight(&plan, status, &ok, &profile),
                 Err(Blocked::PreflightStatus { status })
             );
         }
         assert_eq!(
-            check_preflight(&plan, StatusCode::MULTIPLE_CHOICES, &redirect, &options),
+            check_preflight(&plan, StatusCode::MULTIPLE_CHOICES, &redirect, &profile),
             Err(Blocked::PreflightStatus {
                 status: StatusCode::MULTIPLE_CHOICES
             })
         );
         assert_eq!(
-            check_preflight(&plan, StatusCode::NO_CONTENT, &headers(&[]), &options),
+            check_preflight(&plan, StatusCode::NO_CONTENT, &headers(&[]), &profile),
             Err(Blocked::Preflight(CorsFailure::MissingAllowOrigin))
         );
     }
@@ -547,7 +579,7 @@ mod tests {
             ("access-control-allow-methods", "PUT"),
         ]);
         assert_eq!(
-            check_preflight(&plan, StatusCode::NO_CONTENT, &answer, &Options::default()),
+            check_preflight(&plan, StatusCode::NO_CONTENT, &answer, &Profile::default()),
             Err(Blocked::Preflight(CorsFailure::CredentialsNotTrue {
                 value: String::new()
             }))
@@ -556,7 +588,7 @@ mod tests {
 
     #[test]
     fn methods_compare_byte_for_byte_and_star_only_without_credentials() {
-        let options = Options::default();
+        let profile = Profile::default();
         let answer = |methods: &'static str| {
             headers(&[
                 ("access-control-allow-origin", ORIGIN),
@@ -565,21 +597,21 @@ mod tests {
             ])
         };
         let patch = plan(CorsRequest::new("PATCH", "https://api.example.com/"));
-        assert!(check_preflight(&patch, StatusCode::OK, &answer("GET, PATCH"), &options).is_ok());
+        assert!(check_preflight(&patch, StatusCode::OK, &answer("GET, PATCH"), &profile).is_ok());
         assert_eq!(
-            check_preflight(&patch, StatusCode::OK, &answer("patch"), &options),
+            check_preflight(&patch, StatusCode::OK, &answer("patch"), &profile),
             Err(Blocked::MethodNotAllowed {
                 method: "PATCH".into()
             })
         );
         let lower = plan(CorsRequest::new("patch", "https://api.example.com/"));
-        assert!(check_preflight(&lower, StatusCode::OK, &answer("patch"), &options).is_ok());
-        assert!(check_preflight(&patch, StatusCode::OK, &answer("*"), &options).is_ok());
+        assert!(check_preflight(&lower, StatusCode::OK, &answer("patch"), &profile).is_ok());
+        assert!(check_preflight(&patch, StatusCode::OK, &answer("*"), &profile).is_ok());
         let credentialed = plan(
             CorsRequest::new("PATCH", "https://api.example.com/").credentials(Credentials::Include),
         );
         assert_eq!(
-            check_preflight(&credentialed, StatusCode::OK, &answer("*"), &options),
+            check_preflight(&credentialed, StatusCode::OK, &answer("*"), &profile),
             Err(Blocked::MethodNotAllowed {
                 method: "PATCH".into()
             })
@@ -590,7 +622,7 @@ mod tests {
             ("access-control-allow-origin", ORIGIN),
             ("access-control-allow-headers", "x-a"),
         ]);
-        assert!(check_preflight(&get, StatusCode::OK, &answer, &options).is_ok());
+        assert!(check_preflight(&get, StatusCode::OK, &answer, &profile).is_ok());
     }
 
     #[test]
@@ -606,8 +638,9 @@ mod tests {
                 .header("X-Api-Key", "k")
                 .header("Authorization", "Bearer t"),
         );
-        let chromium = Options::chromium();
-        let strict = Options::fetch_standard();
+        let chromium = Profile::chromium();
+        let mut strict = Profile::chromium();
+        strict.wildcard_covers_authorization = false;
         assert!(
             check_preflight(
                 &request,
@@ -644,7 +677,7 @@ mod tests {
     #[test]
     fn list_parse_failures_block() {
         let request = plan(CorsRequest::new("PUT", "https://api.example.com/"));
-        let options = Options::default();
+        let profile = Profile::default();
         let with = |name: &'static str, value: &'static str| {
             headers(&[
                 ("access-control-allow-origin", "*"),
@@ -657,7 +690,7 @@ mod tests {
                 &request,
                 StatusCode::OK,
                 &with("access-control-allow-methods", "GET POST"),
-                &options
+                &profile
             ),
             Err(Blocked::InvalidAllowMethods { .. })
         ));
@@ -666,7 +699,7 @@ mod tests {
                 &request,
                 StatusCode::OK,
                 &with("access-control-allow-headers", "x/y"),
-                &options
+                &profile
             ),
             Err(Blocked::InvalidAllowHeaders { .. })
         ));
@@ -676,7 +709,7 @@ mod tests {
                 &request,
                 StatusCode::OK,
                 &with("access-control-allow-headers", ",,x-a,"),
-                &options
+                &profile
             )
             .is_ok()
         );
@@ -684,10 +717,10 @@ mod tests {
 
     #[test]
     fn max_age_as_chromium_reads_it() {
-        let options = Options::chromium();
+        let profile = Profile::chromium();
         let age =
-            |value: &'static str| max_age(&headers(&[("access-control-max-age", value)]), &options);
-        assert_eq!(max_age(&headers(&[]), &options), DEFAULT_MAX_AGE);
+            |value: &'static str| max_age(&headers(&[("access-control-max-age", value)]), &profile);
+        assert_eq!(max_age(&headers(&[]), &profile), DEFAULT_MAX_AGE);
         assert_eq!(age("600"), Duration::from_secs(600));
         assert_eq!(age("0"), Duration::ZERO);
         assert_eq!(age("-1"), Duration::ZERO);
@@ -699,7 +732,7 @@ mod tests {
             ("access-control-max-age", "10"),
             ("access-control-max-age", "20"),
         ]);
-        assert_eq!(max_age(&two, &options), DEFAULT_MAX_AGE);
+        assert_eq!(max_age(&two, &profile), DEFAULT_MAX_AGE);
     }
 
     #[test]

@@ -1,14 +1,214 @@
-//! The cookie jar of the test [`Browser`](super::Browser): enough of
-//! Chromium's rules to say whether a credentialed cross-origin call carries
-//! the session cookie.
+//! The cookie jar of the test [`Browser`](super::Browser), and what each
+//! engine does with a cookie a response sets: enough of the engines' rules
+//! to say whether a credentialed cross-origin call carries the session
+//! cookie, and why not.
 
+use std::fmt;
 use std::time::Duration;
 
-use cookie::{Cookie, Expiration, SameSite};
+use cookie::{Cookie, Expiration};
 use url::{Host, Url};
 
-use super::request::Options;
+use super::engine::Engine;
+use super::profile::{CookieRules, Profile, SameSite, ThirdPartyCookies};
 use crate::origin::is_loopback_host;
+
+/// A schemeful site: a scheme and a registrable domain (the host itself
+/// for IP addresses and hosts without one, such as `localhost`). Ports do
+/// not count.
+#[derive(Clone, Debug, PartialEq, Eq, Hash)]
+pub(crate) struct Site {
+    scheme: String,
+    domain: String,
+}
+
+impl Site {
+    /// The site of `url`.
+    pub(crate) fn of(url: &Url) -> Self {
+        let domain = match url.host() {
+            Some(Host::Domain(domain)) => psl::domain_str(domain).unwrap_or(domain).to_owned(),
+            Some(host) => host.to_string(),
+            None => String::new(),
+        };
+        Site {
+            scheme: url.scheme().to_owned(),
+            domain,
+        }
+    }
+
+    /// The site of an opaque origin: a site of its own, cross-site to
+    /// every URL.
+    pub(crate) fn opaque() -> Self {
+        Site {
+            scheme: String::new(),
+            domain: String::new(),
+        }
+    }
+}
+
+impl fmt::Display for Site {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        if self.scheme.is_empty() {
+            f.write_str("(an opaque origin)")
+        } else {
+            write!(f, "{}://{}", self.scheme, self.domain)
+        }
+    }
+}
+
+/// Where a request stands for cookies: the page's site (the top-level
+/// document, which keys partitioned cookies) and whether the request's URL
+/// is on another site.
+#[derive(Clone, Debug)]
+pub(crate) struct Context<'a> {
+    pub(crate) page_site: &'a Site,
+    pub(crate) url: &'a Url,
+}
+
+impl Context<'_> {
+    fn cross_site(&self) -> bool {
+        Site::of(self.url) != *self.page_site
+    }
+}
+
+/// Why an engine refused to store a cookie.
+#[derive(Clone, Debug, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum CookieRefusal {
+    /// The `Set-Cookie` line does not parse.
+    Malformed,
+    /// `Secure` from a URL the engine does not trust with `Secure` cookies.
+    SecureFromInsecure,
+    /// `SameSite=None` without `Secure`.
+    NoneWithoutSecure,
+    /// `Partitioned` without `Secure`.
+    PartitionedWithoutSecure,
+    /// A `Lax` or `Strict` cookie (written, or by the engine's default) set
+    /// by a response to a cross-site request.
+    SameSiteFromCrossSite {
+        /// The cookie's effective `SameSite`.
+        same_site: SameSite,
+        /// Whether the cookie left `SameSite` out and got the engine's
+        /// default.
+        defaulted: bool,
+    },
+    /// A cross-site response, and the engine blocks third-party cookies.
+    ThirdPartyBlocked,
+    /// A `Domain` that the URL's host is not within, or a public suffix.
+    Domain {
+        /// The attribute's value.
+        domain: String,
+    },
+}
+
+/// What became of one cookie a response set.
+#[derive(Clone, Debug, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum CookieFate {
+    /// Stored.
+    Stored {
+        /// Kept in the jar of the page's site rather than the cookie's own
+        /// (third-party cookies in Firefox, the `Partitioned` attribute).
+        partitioned: bool,
+        /// Whether the same credentialed request, made again from the same
+        /// page, carries it.
+        sent_back: bool,
+    },
+    /// Refused.
+    Refused(CookieRefusal),
+    /// The cookie expired an existing one (`Max-Age=0`, a past `Expires`):
+    /// a logout.
+    Deleted,
+}
+
+/// One `Set-Cookie` of a response, and what an engine did with it.
+///
+/// ```
+/// use corsair::browser::{Browser, CorsRequest, Credentials, Engine, Incoming, Outgoing, Transport};
+/// use http::{HeaderMap, HeaderValue, StatusCode};
+///
+/// /// An API on another port of `localhost` that logs the user in.
+/// struct Login;
+///
+/// impl Transport for Login {
+///     type Error = std::convert::Infallible;
+///     async fn exchange(&mut self, _: &Outgoing) -> Result<Incoming, Self::Error> {
+///         let mut headers = HeaderMap::new();
+///         for (name, value) in [
+///             ("access-control-allow-origin", "http://localhost:8080"),
+///             ("access-control-allow-credentials", "true"),
+///             ("set-cookie", "session=abc; Path=/; SameSite=None; Secure"),
+///         ] {
+///             headers.append(name, HeaderValue::from_static(value));
+///         }
+///         Ok(Incoming::new(StatusCode::OK, headers))
+///     }
+/// }
+///
+/// # #[tokio::main(flavor = "current_thread")]
+/// # async fn main() -> Result<(), Box<dyn std::error::Error>> {
+/// let login = CorsRequest::new("POST", "http://localhost:3000/login").credentials(Credentials::Include);
+/// let mut chromium = Browser::new("http://localhost:8080")?;
+/// let transcript = chromium.play(&mut Login, &login).await?;
+/// assert!(transcript.cookies[0].stored());
+///
+/// let mut webkit = Browser::new("http://localhost:8080")?.with_engine(Engine::WebKit);
+/// let transcript = webkit.play(&mut Login, &login).await?;
+/// assert!(!transcript.cookies[0].stored());
+/// assert_eq!(
+///     transcript.cookies[0].why,
+///     "WebKit keeps no Secure cookie from an http:// URL, not even from localhost: \
+///      serve the API over https, or leave Secure out over http://localhost"
+/// );
+/// # Ok(())
+/// # }
+/// ```
+#[derive(Clone, Debug, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct CookieReport {
+    /// The cookie's name (empty when the line does not parse).
+    pub name: String,
+    /// The engine that judged it.
+    pub engine: Engine,
+    /// What the engine did with it.
+    pub fate: CookieFate,
+    /// Why, in a sentence, naming the engine and what to change where
+    /// something could be.
+    pub why: String,
+}
+
+impl CookieReport {
+    /// Whether the engine stored the cookie.
+    #[must_use]
+    pub fn stored(&self) -> bool {
+        matches!(self.fate, CookieFate::Stored { .. })
+    }
+
+    /// Whether it is stored in the jar of the page's site.
+    #[must_use]
+    pub fn partitioned(&self) -> bool {
+        matches!(
+            self.fate,
+            CookieFate::Stored {
+                partitioned: true,
+                ..
+            }
+        )
+    }
+
+    /// Whether the same credentialed request, made again from the same
+    /// page, carries it.
+    #[must_use]
+    pub fn sent_back(&self) -> bool {
+        matches!(
+            self.fate,
+            CookieFate::Stored {
+                sent_back: true,
+                ..
+            }
+        )
+    }
+}
 
 /// One stored cookie.
 #[derive(Clone, Debug)]
@@ -21,47 +221,22 @@ struct Stored {
     path: String,
     secure: bool,
     same_site: SameSite,
+    /// The site of the page whose jar holds it, for a partitioned cookie.
+    partition: Option<Site>,
     /// When it expires on the browser's clock; `None` for a session cookie.
     expires: Option<Duration>,
 }
 
-/// Why a `Set-Cookie` was not stored.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub(crate) enum Refused {
-    /// It does not parse.
-    Malformed,
-    /// `Secure` from a URL that is not a secure context.
-    SecureFromInsecure,
-    /// `SameSite=None` without `Secure`.
-    NoneWithoutSecure,
-    /// Set by a cross-site response without `SameSite=None`, or while
-    /// third-party cookies are blocked.
-    CrossSite,
-    /// A `Domain` the URL's host is not within.
-    Domain,
-}
-
-/// A cookie jar keyed by domain and path.
+/// A cookie jar keyed by domain, path and partition.
 #[derive(Clone, Debug, Default)]
 pub(crate) struct CookieJar {
     cookies: Vec<Stored>,
 }
 
-/// Whether a URL is a secure context for cookies: `https`, or a loopback
-/// host (Chromium sets and sends `Secure` cookies over http there).
-fn trustworthy(url: &Url) -> bool {
-    url.scheme() == "https" || url.host_str().is_some_and(is_loopback_host)
-}
-
-/// The schemeful site of a URL: its scheme and registrable domain (the host
-/// itself for IP addresses and hosts without one, such as `localhost`).
-pub(crate) fn site(url: &Url) -> (String, String) {
-    let registrable = match url.host() {
-        Some(Host::Domain(domain)) => psl::domain_str(domain).unwrap_or(domain).to_owned(),
-        Some(host) => host.to_string(),
-        None => String::new(),
-    };
-    (url.scheme().to_owned(), registrable)
+/// Whether `url` may set and receive `Secure` cookies under `rules`.
+fn secure_url(url: &Url, rules: &CookieRules) -> bool {
+    url.scheme() == "https"
+        || (rules.secure_over_http_loopback && url.host_str().is_some_and(is_loopback_host))
 }
 
 fn domain_matches(host: &str, domain: &str) -> bool {
@@ -86,36 +261,91 @@ fn default_path(url: &Url) -> String {
     }
 }
 
+/// What the engine decided for a cookie that parsed: stored (partitioned
+/// or not), or refused.
+fn admit(
+    cookie: &Cookie<'_>,
+    context: &Context<'_>,
+    rules: &CookieRules,
+) -> Result<(SameSite, bool), CookieRefusal> {
+    let secure = cookie.secure().unwrap_or(false);
+    if secure && !secure_url(context.url, rules) {
+        return Err(CookieRefusal::SecureFromInsecure);
+    }
+    let written = cookie.same_site().map(|same_site| match same_site {
+        cookie::SameSite::Strict => SameSite::Strict,
+        cookie::SameSite::Lax => SameSite::Lax,
+        cookie::SameSite::None => SameSite::None,
+    });
+    let same_site = written.unwrap_or(rules.default_same_site);
+    if written == Some(SameSite::None) && !secure && rules.none_requires_secure {
+        return Err(CookieRefusal::NoneWithoutSecure);
+    }
+    let wants_partition = rules.partitioned && cookie.partitioned().unwrap_or(false);
+    if wants_partition && !secure {
+        return Err(CookieRefusal::PartitionedWithoutSecure);
+    }
+    if !context.cross_site() {
+        return Ok((same_site, wants_partition));
+    }
+    if same_site != SameSite::None {
+        return Err(CookieRefusal::SameSiteFromCrossSite {
+            same_site,
+            defaulted: written.is_none(),
+        });
+    }
+    match rules.third_party {
+        ThirdPartyCookies::Allowed => Ok((same_site, wants_partition)),
+        ThirdPartyCookies::Partitioned => Ok((same_site, true)),
+        ThirdPartyCookies::Blocked if wants_partition => Ok((same_site, true)),
+        ThirdPartyCookies::Blocked => Err(CookieRefusal::ThirdPartyBlocked),
+    }
+}
+
 impl CookieJar {
-    /// Stores the cookie of one `Set-Cookie` line received from `url`, in a
-    /// request that is cross-site or not, at `now` on the browser's clock.
+    /// Stores the cookie of one `Set-Cookie` line received for a request in
+    /// `context`, at `now` on the browser's clock, as `profile`'s engine
+    /// would, and reports what became of it.
     pub(crate) fn store(
         &mut self,
         line: &str,
-        url: &Url,
-        cross_site: bool,
+        context: &Context<'_>,
         now: Duration,
-        options: &Options,
-    ) -> Result<(), Refused> {
-        let cookie = Cookie::parse(line).map_err(|_| Refused::Malformed)?;
-        let secure = cookie.secure().unwrap_or(false);
-        if secure && !trustworthy(url) {
-            return Err(Refused::SecureFromInsecure);
-        }
-        // Chromium treats a cookie without SameSite as Lax.
-        let same_site = cookie.same_site().unwrap_or(SameSite::Lax);
-        if same_site == SameSite::None && !secure {
-            return Err(Refused::NoneWithoutSecure);
-        }
-        if cross_site && (same_site != SameSite::None || !options.third_party_cookies) {
-            return Err(Refused::CrossSite);
-        }
-        let host = url.host_str().unwrap_or_default().to_owned();
+        profile: &Profile,
+    ) -> CookieReport {
+        let report = |name: &str, fate: CookieFate| {
+            let why = why(&fate, name, context, profile);
+            CookieReport {
+                name: name.to_owned(),
+                engine: profile.engine,
+                fate,
+                why,
+            }
+        };
+        let Ok(cookie) = Cookie::parse(line) else {
+            let name = line.split_once('=').map_or("", |(name, _)| name.trim());
+            return report(name, CookieFate::Refused(CookieRefusal::Malformed));
+        };
+        let rules = &profile.cookies;
+        let (same_site, partitioned) = match admit(&cookie, context, rules) {
+            Ok(admitted) => admitted,
+            Err(refusal) => return report(cookie.name(), CookieFate::Refused(refusal)),
+        };
+        let url = context.url;
+        let host = url.host_str().unwrap_or_default().to_ascii_lowercase();
         let (domain, host_only) = match cookie.domain() {
-            Some(domain) => {
-                let domain = domain.trim_start_matches('.').to_ascii_lowercase();
-                if !domain_matches(&host, &domain) {
-                    return Err(Refused::Domain);
+            Some(attribute) => {
+                let domain = attribute.trim_start_matches('.').to_ascii_lowercase();
+                let public_suffix = psl::suffix_str(&domain) == Some(domain.as_str())
+                    && domain != host
+                    && !is_loopback_host(&domain);
+                if !domain_matches(&host, &domain) || public_suffix {
+                    return report(
+                        cookie.name(),
+                        CookieFate::Refused(CookieRefusal::Domain {
+                            domain: attribute.to_owned(),
+                        }),
+                    );
                 }
                 (domain, false)
             }
@@ -125,7 +355,6 @@ impl CookieJar {
             .path()
             .filter(|path| path.starts_with('/'))
             .map_or_else(|| default_path(url), str::to_owned);
-
         let expires = match (cookie.max_age(), cookie.expires()) {
             (Some(max_age), _) => {
                 let seconds = u64::try_from(max_age.whole_seconds()).unwrap_or(0);
@@ -140,52 +369,50 @@ impl CookieJar {
             }
             _ => None,
         };
-
+        let partition = partitioned.then(|| context.page_site.clone());
         self.cookies.retain(|stored| {
-            !(stored.name == cookie.name() && stored.domain == domain && stored.path == path)
+            !(stored.name == cookie.name()
+                && stored.domain == domain
+                && stored.path == path
+                && stored.partition == partition)
         });
-        if expires.is_none_or(|expires| expires > now) {
-            self.cookies.push(Stored {
-                name: cookie.name().to_owned(),
-                value: cookie.value().to_owned(),
-                domain,
-                host_only,
-                path,
-                secure,
-                same_site,
-                expires,
-            });
+        if expires.is_some_and(|expires| expires <= now) {
+            return report(cookie.name(), CookieFate::Deleted);
         }
-        Ok(())
+        let stored = Stored {
+            name: cookie.name().to_owned(),
+            value: cookie.value().to_owned(),
+            domain,
+            host_only,
+            path,
+            secure: cookie.secure().unwrap_or(false),
+            same_site,
+            partition,
+            expires,
+        };
+        let sent_back = sends(&stored, context, now, rules);
+        self.cookies.push(stored);
+        report(
+            cookie.name(),
+            CookieFate::Stored {
+                partitioned,
+                sent_back,
+            },
+        )
     }
 
-    /// The `Cookie` header for a credentialed request to `url`, if any
+    /// The `Cookie` header for a credentialed request in `context`, if any
     /// cookie goes with it.
     pub(crate) fn header(
         &self,
-        url: &Url,
-        cross_site: bool,
+        context: &Context<'_>,
         now: Duration,
-        options: &Options,
+        rules: &CookieRules,
     ) -> Option<String> {
-        let host = url.host_str().unwrap_or_default();
-        let secure = trustworthy(url);
         let pairs: Vec<String> = self
             .cookies
             .iter()
-            .filter(|stored| {
-                let domain = if stored.host_only {
-                    host == stored.domain
-                } else {
-                    domain_matches(host, &stored.domain)
-                };
-                domain
-                    && path_matches(url.path(), &stored.path)
-                    && (!stored.secure || secure)
-                    && stored.expires.is_none_or(|expires| expires > now)
-                    && (!cross_site
-                        || (stored.same_site == SameSite::None && options.third_party_cookies))
-            })
+            .filter(|stored| sends(stored, context, now, rules))
             .map(|stored| format!("{}={}", stored.name, stored.value))
             .collect();
         (!pairs.is_empty()).then(|| pairs.join("; "))
@@ -195,6 +422,144 @@ impl CookieJar {
     #[cfg(test)]
     pub(crate) fn len(&self) -> usize {
         self.cookies.len()
+    }
+}
+
+/// Whether `stored` goes with a credentialed request in `context`.
+fn sends(stored: &Stored, context: &Context<'_>, now: Duration, rules: &CookieRules) -> bool {
+    let url = context.url;
+    let host = url.host_str().unwrap_or_default();
+    let domain = if stored.host_only {
+        host.eq_ignore_ascii_case(&stored.domain)
+    } else {
+        domain_matches(&host.to_ascii_lowercase(), &stored.domain)
+    };
+    let in_partition = match &stored.partition {
+        Some(site) => site == context.page_site,
+        None => true,
+    };
+    let third_party_ok = !context.cross_site()
+        || (stored.same_site == SameSite::None
+            && match rules.third_party {
+                ThirdPartyCookies::Allowed => true,
+                ThirdPartyCookies::Partitioned | ThirdPartyCookies::Blocked => {
+                    stored.partition.is_some()
+                }
+            });
+    domain
+        && in_partition
+        && third_party_ok
+        && path_matches(url.path(), &stored.path)
+        && (!stored.secure || secure_url(url, rules))
+        && stored.expires.is_none_or(|expires| expires > now)
+}
+
+/// The sentence that says why `fate` befell the cookie `name`.
+fn why(fate: &CookieFate, name: &str, context: &Context<'_>, profile: &Profile) -> String {
+    let engine = profile.engine.product();
+    let url = context.url;
+    let api_site = Site::of(url);
+    let page_site = context.page_site;
+    match fate {
+        CookieFate::Stored {
+            partitioned: false,
+            sent_back: true,
+        } => {
+            format!("{engine} stores it and sends it back with credentialed requests to {api_site}")
+        }
+        CookieFate::Stored {
+            partitioned: true,
+            sent_back,
+        } => {
+            let how = if context.cross_site()
+                && profile.cookies.third_party == ThirdPartyCookies::Partitioned
+            {
+                format!(
+                    "{engine} keeps third-party cookies in the jar of the page's site, {page_site} (Total Cookie Protection)"
+                )
+            } else {
+                format!(
+                    "{engine} keeps a Partitioned cookie in the jar of the page's site, {page_site}"
+                )
+            };
+            if *sent_back {
+                format!("{how}: it goes back to {api_site} only from pages of {page_site}")
+            } else {
+                format!("{how}, but this request's URL does not match its Domain, Path or Secure")
+            }
+        }
+        CookieFate::Stored {
+            partitioned: false,
+            sent_back: false,
+        } => format!(
+            "{engine} stores it, but not for this URL: its Domain, Path or Secure keep it off {url}"
+        ),
+        CookieFate::Deleted => {
+            format!("{engine} deletes any cookie {name} it had (the cookie has expired)")
+        }
+        CookieFate::Refused(refusal) => refused(refusal, context, profile),
+    }
+}
+
+fn refused(refusal: &CookieRefusal, context: &Context<'_>, profile: &Profile) -> String {
+    let engine = profile.engine.product();
+    let url = context.url;
+    let api_site = Site::of(url);
+    let page_site = context.page_site;
+    let host = url.host_str().unwrap_or_default();
+    match refusal {
+        CookieRefusal::Malformed => {
+            format!("{engine} ignores a Set-Cookie line that does not parse as name=value")
+        }
+        CookieRefusal::SecureFromInsecure if url.scheme() == "http" && is_loopback_host(host) => {
+            format!(
+                "{engine} keeps no Secure cookie from an http:// URL, not even from localhost: \
+                 serve the API over https, or leave Secure out over http://localhost"
+            )
+        }
+        CookieRefusal::SecureFromInsecure => format!(
+            "{engine} keeps no Secure cookie from {}://{host}, which is not a secure context: serve the API over https",
+            url.scheme()
+        ),
+        CookieRefusal::NoneWithoutSecure => format!(
+            "{engine} refuses SameSite=None without Secure: add Secure (over https, or http://localhost \
+             in Chromium and Firefox)"
+        ),
+        CookieRefusal::PartitionedWithoutSecure => {
+            format!("{engine} refuses a Partitioned cookie without Secure: add Secure")
+        }
+        CookieRefusal::SameSiteFromCrossSite {
+            same_site,
+            defaulted,
+        } => {
+            let which = if *defaulted {
+                format!(
+                    "a cookie without SameSite is SameSite={} in {engine}",
+                    same_site.as_str()
+                )
+            } else {
+                format!("a SameSite={} cookie", same_site.as_str())
+            };
+            format!(
+                "{which}, which a cross-site response cannot set: {api_site} is another site than the \
+                 page's, {page_site}; a cross-site API needs SameSite=None; Secure"
+            )
+        }
+        CookieRefusal::ThirdPartyBlocked => match profile.engine {
+            Engine::Chromium => format!(
+                "{engine} blocks third-party cookies in this profile ({api_site} is another site than the \
+                 page's, {page_site}), as headless Chromium, Incognito and Chrome with the setting on do; \
+                 a Chrome profile that allows them, desktop Chrome's default, stores it. A Partitioned \
+                 cookie is kept either way"
+            ),
+            _ => format!(
+                "{engine} blocks third-party cookies: {api_site} is another site than the page's, \
+                 {page_site}. Serve the API on the page's site (api.example.com for app.example.com)"
+            ),
+        },
+        CookieRefusal::Domain { domain } => format!(
+            "{engine} refuses Domain={domain}: {host} is not within it, or it is a public suffix"
+        ),
     }
 }
 
@@ -208,168 +573,231 @@ mod tests {
 
     const SESSION: &str = "session=abc; Path=/; HttpOnly; SameSite=None; Secure";
 
-    #[test]
-    fn localhost_ports_are_one_site_and_secure_cookies_work_over_http() {
-        let options = Options::default();
-        let api = url("http://localhost:3000/login");
-        assert_eq!(site(&api), site(&url("http://localhost:8080/")));
-        let mut jar = CookieJar::default();
-        jar.store(SESSION, &api, false, Duration::ZERO, &options)
-            .unwrap();
-        assert_eq!(
-            jar.header(
-                &url("http://localhost:3000/me"),
-                false,
-                Duration::ZERO,
-                &options
-            )
-            .as_deref(),
-            Some("session=abc")
-        );
-    }
+    /// The six cookies of the engines' differential (`crates/e2e`), each
+    /// with the fate it meets in each engine, same-site and cross-site.
+    const MATRIX: [&str; 6] = [
+        "none_insecure=1; Path=/; SameSite=None",
+        "none_secure=1; Path=/; SameSite=None; Secure",
+        "lax=1; Path=/; SameSite=Lax",
+        "strict=1; Path=/; SameSite=Strict",
+        "plain=1; Path=/",
+        "partitioned=1; Path=/; SameSite=None; Secure; Partitioned",
+    ];
 
-    #[test]
-    fn subdomains_of_one_registrable_domain_are_one_site() {
-        assert_eq!(
-            site(&url("https://app.example.com")),
-            site(&url("https://api.example.com"))
-        );
-        assert_ne!(
-            site(&url("http://app.example.com")),
-            site(&url("https://api.example.com"))
-        );
-        assert_ne!(
-            site(&url("https://a.github.io")),
-            site(&url("https://b.github.io"))
-        );
-        assert_ne!(
-            site(&url("http://localhost:1")),
-            site(&url("http://127.0.0.1:1"))
-        );
-    }
-
-    #[test]
-    fn chromium_refusals() {
-        let options = Options::default();
-        let mut jar = CookieJar::default();
-        let http = url("http://api.example.com/");
-        let https = url("https://api.example.com/");
-        assert_eq!(
-            jar.store("s=1; Secure", &http, false, Duration::ZERO, &options),
-            Err(Refused::SecureFromInsecure)
-        );
-        assert_eq!(
-            jar.store(
-                "s=1; SameSite=None",
-                &https,
-                false,
-                Duration::ZERO,
-                &options
-            ),
-            Err(Refused::NoneWithoutSecure)
-        );
-        assert_eq!(
-            jar.store("s=1; Secure", &https, true, Duration::ZERO, &options),
-            Err(Refused::CrossSite)
-        );
-        assert_eq!(
-            jar.store(
-                "s=1; Secure; SameSite=None",
-                &https,
-                true,
-                Duration::ZERO,
-                &options
-            ),
-            Err(Refused::CrossSite),
-            "third-party cookies are blocked by default"
-        );
-        let allowed = Options {
-            third_party_cookies: true,
-            ..Options::default()
+    /// The names each engine sends back after the API at `api` set the six
+    /// cookies for a page on `http://localhost:8080`.
+    fn sent_back(profile: &Profile, api: &str) -> String {
+        let page_site = Site::of(&url("http://localhost:8080/"));
+        let api = url(api);
+        let context = Context {
+            page_site: &page_site,
+            url: &api,
         };
+        let mut jar = CookieJar::default();
+        for line in MATRIX {
+            jar.store(line, &context, Duration::ZERO, profile);
+        }
+        let header = jar
+            .header(&context, Duration::ZERO, &profile.cookies)
+            .unwrap_or_default();
+        header
+            .split("; ")
+            .filter_map(|pair| pair.split_once('=').map(|(name, _)| name))
+            .collect::<Vec<_>>()
+            .join(" ")
+    }
+
+    #[test]
+    fn the_cookie_matrix_of_the_three_engines() {
+        let same_site = "http://localhost:3000/login";
+        let cross_site = "http://127.0.0.1:3000/login";
+        let everything_but_none_insecure = "none_secure lax strict plain partitioned";
         assert_eq!(
-            jar.store(
-                "s=1; Secure; SameSite=None",
-                &https,
-                true,
-                Duration::ZERO,
-                &allowed
+            sent_back(&Profile::chromium(), same_site),
+            everything_but_none_insecure
+        );
+        assert_eq!(
+            sent_back(&Profile::firefox(), same_site),
+            everything_but_none_insecure
+        );
+        assert_eq!(
+            sent_back(&Profile::webkit(), same_site),
+            "none_insecure lax strict plain"
+        );
+        assert_eq!(sent_back(&Profile::chromium(), cross_site), "partitioned");
+        assert_eq!(
+            sent_back(&Profile::firefox(), cross_site),
+            "none_secure plain partitioned"
+        );
+        assert_eq!(sent_back(&Profile::webkit(), cross_site), "");
+        assert_eq!(
+            sent_back(
+                &Profile::chromium().with_third_party_cookies(ThirdPartyCookies::Allowed),
+                cross_site
             ),
-            Ok(())
+            "none_secure partitioned"
+        );
+    }
+
+    #[test]
+    fn sites_ignore_ports_and_keep_schemes() {
+        let site = |text: &str| Site::of(&url(text));
+        assert_eq!(
+            site("http://localhost:3000"),
+            site("http://localhost:8080/")
         );
         assert_eq!(
-            jar.store(
-                "s=1; Domain=other.com",
-                &https,
-                false,
-                Duration::ZERO,
-                &options
+            site("https://app.example.com"),
+            site("https://api.example.com")
+        );
+        assert_ne!(
+            site("http://app.example.com"),
+            site("https://api.example.com")
+        );
+        assert_ne!(site("https://a.github.io"), site("https://b.github.io"));
+        assert_ne!(site("http://localhost:1"), site("http://127.0.0.1:1"));
+    }
+
+    #[test]
+    fn refusals_say_why() {
+        let profile = Profile::chromium();
+        let page_site = Site::of(&url("https://app.example.com"));
+        let mut jar = CookieJar::default();
+        let mut fate = |line: &str, api: &str| {
+            let api = url(api);
+            let context = Context {
+                page_site: &page_site,
+                url: &api,
+            };
+            jar.store(line, &context, Duration::ZERO, &profile).fate
+        };
+        let refused = CookieFate::Refused;
+        assert_eq!(
+            fate("s=1; Secure", "http://api.example.com/"),
+            refused(CookieRefusal::SecureFromInsecure)
+        );
+        assert_eq!(
+            fate("s=1; SameSite=None", "https://api.example.com/"),
+            refused(CookieRefusal::NoneWithoutSecure)
+        );
+        assert_eq!(
+            fate("s=1; Secure", "https://api.other.example/"),
+            refused(CookieRefusal::SameSiteFromCrossSite {
+                same_site: SameSite::Lax,
+                defaulted: true
+            })
+        );
+        assert_eq!(
+            fate("s=1; Secure; SameSite=None", "https://api.other.example/"),
+            refused(CookieRefusal::ThirdPartyBlocked)
+        );
+        assert_eq!(
+            fate("s=1; Domain=other.com", "https://api.example.com/"),
+            refused(CookieRefusal::Domain {
+                domain: "other.com".to_owned()
+            })
+        );
+        assert_eq!(
+            fate("s=1; Domain=com", "https://api.example.com/"),
+            refused(CookieRefusal::Domain {
+                domain: "com".to_owned()
+            })
+        );
+        assert_eq!(
+            fate("=", "https://api.example.com/"),
+            refused(CookieRefusal::Malformed)
+        );
+        assert_eq!(
+            fate("s=1; Domain=example.com", "https://api.example.com/"),
+            CookieFate::Stored {
+                partitioned: false,
+                sent_back: true
+            }
+        );
+        assert_eq!(
+            fate(
+                "s=; Domain=example.com; Max-Age=0",
+                "https://api.example.com/"
             ),
-            Err(Refused::Domain)
+            CookieFate::Deleted
         );
-        assert_eq!(
-            jar.store("=", &https, false, Duration::ZERO, &options),
-            Err(Refused::Malformed)
-        );
-        assert_eq!(jar.len(), 1);
+        assert_eq!(jar.len(), 0);
     }
 
     #[test]
     fn lax_cookies_stay_home_and_paths_and_max_age_apply() {
-        let options = Options::default();
+        let profile = Profile::chromium().with_third_party_cookies(ThirdPartyCookies::Allowed);
+        let rules = profile.cookies;
+        let home = Site::of(&url("https://app.example.com"));
+        let away = Site::of(&url("https://elsewhere.example"));
         let mut jar = CookieJar::default();
         let api = url("https://api.example.com/v1/login");
-        jar.store("lax=1; Secure", &api, false, Duration::ZERO, &options)
-            .unwrap();
-        jar.store(
-            "scoped=1; Path=/v1; Secure; SameSite=None; Max-Age=10",
-            &api,
-            false,
-            Duration::ZERO,
-            &options,
-        )
-        .unwrap();
-        let me = url("https://api.example.com/v1/me");
-        assert_eq!(
-            jar.header(&me, false, Duration::ZERO, &options).as_deref(),
-            Some("lax=1; scoped=1")
-        );
-        assert_eq!(
-            jar.header(
-                &url("https://api.example.com/v2"),
-                false,
-                Duration::ZERO,
-                &options
-            )
-            .as_deref(),
-            None
-        );
-        assert_eq!(
-            jar.header(&me, false, Duration::from_secs(10), &options)
-                .as_deref(),
-            Some("lax=1")
-        );
-        let third_party = Options {
-            third_party_cookies: true,
-            ..Options::default()
+        let at_home = Context {
+            page_site: &home,
+            url: &api,
         };
+        jar.store("lax=1; Secure", &at_home, Duration::ZERO, &profile);
+        let report = jar.store(
+            "scoped=1; Path=/v1; Secure; SameSite=None; Max-Age=10",
+            &at_home,
+            Duration::ZERO,
+            &profile,
+        );
+        assert!(report.sent_back(), "{report:?}");
+        let me = url("https://api.example.com/v1/me");
+        let header = |page_site: &Site, target: &Url, now: u64| {
+            let context = Context {
+                page_site,
+                url: target,
+            };
+            jar.header(&context, Duration::from_secs(now), &rules)
+        };
+        assert_eq!(header(&home, &me, 0).as_deref(), Some("lax=1; scoped=1"));
+        assert_eq!(header(&home, &url("https://api.example.com/v2"), 0), None);
+        assert_eq!(header(&home, &me, 10).as_deref(), Some("lax=1"));
         assert_eq!(
-            jar.header(&me, true, Duration::ZERO, &third_party)
-                .as_deref(),
+            header(&away, &me, 0).as_deref(),
             Some("scoped=1"),
             "cross-site requests carry SameSite=None cookies only"
         );
-        jar.store(
-            "scoped=; Path=/v1; Max-Age=0",
-            &api,
-            false,
-            Duration::ZERO,
-            &options,
-        )
-        .unwrap();
+        assert_eq!(header(&home, &url("http://api.example.com/v1/me"), 0), None);
+    }
+
+    #[test]
+    fn partitioned_cookies_go_back_only_from_their_partition() {
+        let profile = Profile::firefox();
+        let page = Site::of(&url("http://localhost:8080"));
+        let other_page = Site::of(&url("https://elsewhere.example"));
+        let api = url("http://127.0.0.1:3000/login");
+        let mut jar = CookieJar::default();
+        let context = Context {
+            page_site: &page,
+            url: &api,
+        };
+        let report = jar.store(SESSION, &context, Duration::ZERO, &profile);
+        assert!(report.partitioned() && report.sent_back(), "{report:?}");
+        assert!(
+            report.why.contains("Total Cookie Protection"),
+            "{}",
+            report.why
+        );
+        let elsewhere = Context {
+            page_site: &other_page,
+            url: &api,
+        };
         assert_eq!(
-            jar.header(&me, false, Duration::ZERO, &options).as_deref(),
-            Some("lax=1")
+            jar.header(&elsewhere, Duration::ZERO, &profile.cookies),
+            None
+        );
+        // Not even the API's own site, as a first party, sees it.
+        let api_site = Site::of(&api);
+        let first_party = Context {
+            page_site: &api_site,
+            url: &api,
+        };
+        assert_eq!(
+            jar.header(&first_party, Duration::ZERO, &profile.cookies),
+            None
         );
     }
 }

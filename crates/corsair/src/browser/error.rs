@@ -5,8 +5,6 @@ use std::fmt;
 
 use http::StatusCode;
 
-use super::request::Client;
-
 /// Why the CORS check (Fetch §CORS check) failed on a response.
 #[derive(Clone, Debug, PartialEq, Eq)]
 #[non_exhaustive]
@@ -17,6 +15,9 @@ pub enum CorsFailure {
     MultipleAllowOrigin {
         /// The combined value.
         value: String,
+        /// How many header lines carried it (Firefox words one line with a
+        /// list and several lines differently).
+        lines: usize,
     },
     /// A value that is not an origin, `null` or `*`.
     InvalidAllowOrigin {
@@ -43,7 +44,7 @@ impl fmt::Display for CorsFailure {
             CorsFailure::MissingAllowOrigin => f.write_str(
                 "No 'Access-Control-Allow-Origin' header is present on the requested resource.",
             ),
-            CorsFailure::MultipleAllowOrigin { value } => write!(
+            CorsFailure::MultipleAllowOrigin { value, .. } => write!(
                 f,
                 "The 'Access-Control-Allow-Origin' header contains multiple values '{value}', but only one \
                  is allowed. Have the server send the header with a valid value."
@@ -183,8 +184,28 @@ pub enum Blocked {
         /// The header name, lowercase.
         name: String,
     },
-    /// The actual response failed the CORS check.
+    /// The actual response, or a redirect on the way to it, failed the
+    /// CORS check.
     Cors(CorsFailure),
+    /// A redirect whose `Location` does not parse, or leads to a scheme
+    /// other than `http(s)` on a same-origin request: a network error.
+    InvalidRedirect {
+        /// The `Location`, as sent.
+        location: String,
+    },
+    /// A redirect of a CORS request to a scheme other than `http(s)`.
+    RedirectScheme {
+        /// The resolved `Location`.
+        location: String,
+    },
+    /// A redirect of a CORS request to a URL holding a user name or
+    /// password.
+    RedirectCredentials {
+        /// The resolved `Location`.
+        location: String,
+    },
+    /// More than 20 redirects.
+    TooManyRedirects,
 }
 
 impl Blocked {
@@ -200,6 +221,19 @@ impl Blocked {
                 | Blocked::ForbiddenMethod { .. }
                 | Blocked::InvalidHeader { .. }
                 | Blocked::BodyWithGetOrHead
+        )
+    }
+
+    /// Whether the browser refused to follow a redirect (the request and
+    /// the redirect were sent; nothing more).
+    #[must_use]
+    pub fn is_redirect(&self) -> bool {
+        matches!(
+            self,
+            Blocked::InvalidRedirect { .. }
+                | Blocked::RedirectScheme { .. }
+                | Blocked::RedirectCredentials { .. }
+                | Blocked::TooManyRedirects
         )
     }
 
@@ -258,6 +292,15 @@ impl Blocked {
                 "Request header field {name} is not allowed by Access-Control-Allow-Headers in preflight response."
             ),
             Blocked::Cors(failure) => failure.to_string(),
+            Blocked::InvalidRedirect { .. } => "net::ERR_INVALID_REDIRECT".to_owned(),
+            Blocked::RedirectScheme { location } => format!(
+                "Redirect location '{location}' has a disallowed scheme for cross-origin requests."
+            ),
+            Blocked::RedirectCredentials { location } => format!(
+                "Redirect location '{location}' contains a username and password, which is disallowed for \
+                 cross-origin requests."
+            ),
+            Blocked::TooManyRedirects => "net::ERR_TOO_MANY_REDIRECTS".to_owned(),
         }
     }
 
@@ -300,48 +343,20 @@ impl Blocked {
             Blocked::HeaderNotAllowed { name } => format!(
                 "add {name} to Access-Control-Allow-Headers (in corsair: allow_headers), or stop sending it"
             ),
+            Blocked::InvalidRedirect { location } => {
+                format!("send an absolute or relative http(s) URL in Location (got '{location}')")
+            }
+            Blocked::RedirectScheme { .. } => {
+                "redirect cross-origin requests to http or https URLs only".to_owned()
+            }
+            Blocked::RedirectCredentials { .. } => {
+                "take the user name and password out of the Location URL".to_owned()
+            }
+            Blocked::TooManyRedirects => {
+                "the redirects loop or chain more than 20 times: point the page at the final URL"
+                    .to_owned()
+            }
         }
-    }
-
-    /// The whole line Chromium's console prints, e.g. `Access to fetch at
-    /// 'https://api.example.com/me' from origin 'https://app.example.com'
-    /// has been blocked by CORS policy: ...`.
-    #[must_use]
-    pub fn console_message(&self, url: &str, origin: &str, client: Client) -> String {
-        if self.is_type_error() {
-            return match client {
-                Client::Fetch => {
-                    format!(
-                        "TypeError: Failed to execute 'fetch' on 'Window': {}",
-                        self.reason()
-                    )
-                }
-                Client::XmlHttpRequest => format!("TypeError: {}", self.reason()),
-            };
-        }
-        let api = match client {
-            Client::Fetch => "fetch",
-            Client::XmlHttpRequest => "XMLHttpRequest",
-        };
-        let mut message = format!(
-            "Access to {api} at '{url}' from origin '{origin}' has been blocked by CORS policy: {}",
-            self.reason()
-        );
-        let about_credentials = matches!(
-            self,
-            Blocked::Cors(
-                CorsFailure::WildcardWithCredentials | CorsFailure::CredentialsNotTrue { .. }
-            ) | Blocked::Preflight(
-                CorsFailure::WildcardWithCredentials | CorsFailure::CredentialsNotTrue { .. }
-            )
-        );
-        if client == Client::XmlHttpRequest && about_credentials {
-            message.push_str(
-                " The credentials mode of requests initiated by the XMLHttpRequest is controlled by \
-                 the withCredentials attribute.",
-            );
-        }
-        message
     }
 }
 
@@ -356,36 +371,6 @@ impl std::error::Error for Blocked {}
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    const URL: &str = "https://api.example.com/me";
-    const ORIGIN: &str = "https://app.example.com";
-
-    #[test]
-    fn console_lines_read_as_chromiums() {
-        let mismatch = Blocked::Cors(CorsFailure::AllowOriginMismatch {
-            value: "https://app.example.com/".into(),
-        });
-        assert_eq!(
-            mismatch.console_message(URL, ORIGIN, Client::Fetch),
-            "Access to fetch at 'https://api.example.com/me' from origin 'https://app.example.com' has \
-             been blocked by CORS policy: The 'Access-Control-Allow-Origin' header has a value \
-             'https://app.example.com/' that is not equal to the supplied origin. Have the server send \
-             the header with a valid value."
-        );
-        let wildcard = Blocked::Cors(CorsFailure::WildcardWithCredentials);
-        let xhr = wildcard.console_message(URL, ORIGIN, Client::XmlHttpRequest);
-        assert!(xhr.starts_with("Access to XMLHttpRequest at"));
-        assert!(xhr.ends_with("is controlled by the withCredentials attribute."));
-        assert!(
-            !wildcard
-                .console_message(URL, ORIGIN, Client::Fetch)
-                .contains("withCredentials")
-        );
-        assert_eq!(
-            Blocked::BodyWithGetOrHead.console_message(URL, ORIGIN, Client::Fetch),
-            "TypeError: Failed to execute 'fetch' on 'Window': Request with GET/HEAD method cannot have body."
-        );
-    }
 
     #[test]
     fn every_reason_has_a_fix_and_a_class() {
@@ -418,12 +403,23 @@ mod tests {
             },
             Blocked::HeaderNotAllowed { name: "x-a".into() },
             Blocked::Cors(CorsFailure::MissingAllowOrigin),
+            Blocked::InvalidRedirect {
+                location: "http://[".into(),
+            },
+            Blocked::RedirectScheme {
+                location: "data:,".into(),
+            },
+            Blocked::RedirectCredentials {
+                location: "https://u:p@b.example/".into(),
+            },
+            Blocked::TooManyRedirects,
         ];
         for blocked in all {
             assert!(!blocked.fix().is_empty());
             let classes = [
                 blocked.is_type_error(),
                 blocked.is_preflight(),
+                blocked.is_redirect(),
                 matches!(blocked, Blocked::Cors(_)),
             ];
             assert_eq!(classes.iter().filter(|c| **c).count(), 1, "{blocked:?}");

@@ -14,11 +14,13 @@ use http_body_util::{BodyExt, Full};
 use tower_service::Service;
 
 use super::cache::PreflightCache;
-use super::cookies::CookieJar;
+use super::cookies::{CookieJar, Site};
+use super::engine::Engine;
 use super::error::Blocked;
 use super::plan::Page;
 use super::play::{Incoming, Outgoing, Transport, Verdict};
-use super::request::{Client, CorsRequest, Options};
+use super::profile::Profile;
+use super::request::{Client, CorsRequest};
 
 /// A browser tab on one page: it plans each request, sends the preflight
 /// when Fetch requires one and the preflight cache does not cover it, then
@@ -72,7 +74,9 @@ use super::request::{Client, CorsRequest, Options};
 #[derive(Clone, Debug)]
 pub struct Browser {
     pub(super) page: Page,
-    pub(super) options: Options,
+    /// The page's site, which keys partitioned cookies.
+    pub(super) page_site: Site,
+    pub(super) profile: Profile,
     pub(super) cache: PreflightCache,
     pub(super) jar: CookieJar,
     pub(super) now: Duration,
@@ -106,30 +110,30 @@ impl ScriptResponse {
     }
 }
 
-/// A blocked request, with what Chromium's console would print and what to
+/// A blocked request, with what the engine's console prints and what to
 /// change.
 #[derive(Clone, Debug, PartialEq, Eq)]
 #[non_exhaustive]
 pub struct BlockedRequest {
     /// Why.
     pub reason: Blocked,
-    /// The request's URL.
+    /// The engine that blocked it.
+    pub engine: Engine,
+    /// The request's URL (the last one, after redirects).
     pub url: String,
     /// The page's origin.
     pub origin: String,
     /// The script API used.
     pub client: Client,
+    /// What the engine's console prints.
+    pub console: String,
+    /// What to change.
+    pub fix: String,
 }
 
 impl fmt::Display for BlockedRequest {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(
-            f,
-            "{}\nfix: {}",
-            self.reason
-                .console_message(&self.url, &self.origin, self.client),
-            self.reason.fix()
-        )
+        write!(f, "{}\nfix: {}", self.console, self.fix)
     }
 }
 
@@ -173,7 +177,8 @@ impl<E: fmt::Debug + fmt::Display> std::error::Error for FetchError<E> {}
 
 impl Browser {
     /// A browser on the page at `page_url` (an origin will do), behaving as
-    /// Chromium by default.
+    /// Chromium does by default ([`Browser::with_engine`] picks another
+    /// engine).
     ///
     /// # Errors
     /// [`Blocked::InvalidUrl`] when `page_url` does not parse.
@@ -186,8 +191,9 @@ impl Browser {
     #[must_use]
     pub fn on(page: Page) -> Self {
         Browser {
+            page_site: page_site(&page),
             page,
-            options: Options::default(),
+            profile: Profile::default(),
             cache: PreflightCache::default(),
             jar: CookieJar::default(),
             now: Duration::ZERO,
@@ -195,17 +201,59 @@ impl Browser {
         }
     }
 
-    /// The same browser with other settings (Firefox's, say).
+    /// The same browser as `engine` ships it: its safelist, its preflight
+    /// cache, its cookie rules, its console's words.
+    ///
+    /// ```
+    /// use corsair::browser::{Browser, Engine};
+    ///
+    /// let safari = Browser::new("https://app.example.com")?.with_engine(Engine::WebKit);
+    /// assert_eq!(safari.profile().engine, Engine::WebKit);
+    /// # Ok::<(), corsair::browser::Blocked>(())
+    /// ```
     #[must_use]
-    pub fn with_options(mut self, options: Options) -> Self {
-        self.options = options;
+    pub fn with_engine(self, engine: Engine) -> Self {
+        self.with_profile(engine.profile())
+    }
+
+    /// The same browser with another profile: an engine's, with a setting
+    /// changed (see [`Profile::with_third_party_cookies`]).
+    #[must_use]
+    pub fn with_profile(mut self, profile: Profile) -> Self {
+        self.profile = profile;
         self
+    }
+
+    /// The same browser with other settings.
+    #[deprecated(note = "use `with_profile` or `with_engine`")]
+    #[must_use]
+    pub fn with_options(self, profile: Profile) -> Self {
+        self.with_profile(profile)
+    }
+
+    /// The profile of the engine this browser plays.
+    #[must_use]
+    pub fn profile(&self) -> &Profile {
+        &self.profile
     }
 
     /// The page.
     #[must_use]
     pub fn page(&self) -> &Page {
         &self.page
+    }
+
+    /// Opens another page in the same browser: its cookies and preflight
+    /// cache stay, as when a user logs in on one site and then visits
+    /// another.
+    ///
+    /// # Errors
+    /// [`Blocked::InvalidUrl`] when `page_url` does not parse.
+    pub fn navigate(&mut self, page_url: &str) -> Result<(), Blocked> {
+        let page = Page::new(page_url)?;
+        self.page_site = page_site(&page);
+        self.page = page;
+        Ok(())
     }
 
     /// Moves the browser's clock forward.
@@ -233,7 +281,8 @@ impl Browser {
     /// # Errors
     /// [`FetchError::Blocked`] when the browser refuses the request or hides
     /// its response, [`FetchError::Service`] or [`FetchError::Body`] when the
-    /// service fails, [`FetchError::Unsupported`] for a redirect.
+    /// service fails, [`FetchError::Unsupported`] for what the model does
+    /// not cover.
     pub async fn fetch<S, ResBody>(
         &mut self,
         service: &mut S,
@@ -270,12 +319,22 @@ impl Browser {
             body: PhantomData::<fn() -> ReqBody>,
         };
         let transcript = self.play(&mut transport, &request).await?;
+        let console = transcript.console_message().unwrap_or_default();
+        let fix = transcript.fix().unwrap_or_default();
+        let url = transcript
+            .last_hop()
+            .map_or_else(|| transcript.url.clone(), |hop| hop.plan.url.to_string());
+        let actual = transcript
+            .hops
+            .last()
+            .and_then(|hop| hop.actual.as_ref())
+            .map(|actual| actual.response.clone());
         match transcript.verdict {
-            Verdict::Allowed { readable, .. } => match transcript.actual {
-                Some(actual) => Ok(ScriptResponse {
-                    status: actual.response.status,
+            Verdict::Allowed { readable, .. } => match actual {
+                Some(response) => Ok(ScriptResponse {
+                    status: response.status,
                     headers: readable,
-                    body: actual.response.body,
+                    body: response.body,
                 }),
                 None => Err(FetchError::Unsupported(
                     "an allowed request with no response",
@@ -283,13 +342,23 @@ impl Browser {
             },
             Verdict::Blocked(reason) => Err(FetchError::Blocked(BlockedRequest {
                 reason,
-                url: transcript.url,
+                engine: transcript.engine,
+                url,
                 origin: transcript.origin,
                 client: transcript.client,
+                console,
+                fix,
             })),
-            Verdict::Redirected { .. } => Err(FetchError::Unsupported("redirects")),
             Verdict::Unsupported(what) => Err(FetchError::Unsupported(what)),
         }
+    }
+}
+
+/// The site of a page: cross-site to everything when it is opaque.
+fn page_site(page: &Page) -> Site {
+    match url::Url::parse(page.origin()) {
+        Ok(url) => Site::of(&url),
+        Err(_) => Site::opaque(),
     }
 }
 
@@ -385,17 +454,20 @@ mod tests {
     }
 
     /// Only what the browser would follow (a redirect status with
-    /// `Location`) is a redirect; a 300 or 304 with `Location`, or a 302
+    /// `Location`) is followed; a 300 or 304 with `Location`, or a 302
     /// without, is an ordinary response that the script reads (Chromium 156
     /// returns a 300 with `Location` to the script: see
     /// `crates/e2e/tests/differential.rs`).
     #[tokio::test]
-    async fn only_followed_redirects_are_unsupported() {
+    async fn only_redirect_statuses_with_location_are_followed() {
         let mut service = tower::service_fn(|request: Request<Full<Bytes>>| async move {
             let path = request.uri().path().trim_start_matches('/').to_owned();
             let (status, location) = path.split_once('-').unwrap_or((&path, ""));
-            let mut response = Response::new(Full::new(Bytes::new()));
-            *response.status_mut() = StatusCode::from_u16(status.parse().unwrap()).unwrap();
+            let mut response = Response::new(Full::new(Bytes::from(path.clone())));
+            *response.status_mut() = match status.parse() {
+                Ok(status) => StatusCode::from_u16(status).unwrap(),
+                Err(_) => StatusCode::OK,
+            };
             let headers = response.headers_mut();
             headers.insert("access-control-allow-origin", HeaderValue::from_static("*"));
             if location == "location" {
@@ -411,20 +483,19 @@ mod tests {
             ("300-location", false),
             ("304-location", false),
         ] {
-            let result = browser
+            let response = browser
                 .fetch(
                     &mut service,
                     CorsRequest::get(format!("https://api.example.com/{path}")),
                 )
-                .await;
+                .await
+                .unwrap();
             if followed {
-                assert!(
-                    matches!(result, Err(FetchError::Unsupported("redirects"))),
-                    "{path}: {result:?}"
-                );
+                assert_eq!(response.status, StatusCode::OK, "{path}");
+                assert_eq!(response.text(), "elsewhere", "{path}");
             } else {
                 let status = path.split('-').next().unwrap();
-                assert_eq!(result.unwrap().status.as_str(), status, "{path}");
+                assert_eq!(response.status.as_str(), status, "{path}");
             }
         }
     }

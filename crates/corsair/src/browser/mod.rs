@@ -33,12 +33,14 @@
 
 mod cache;
 mod check;
+mod console;
 mod cookies;
 mod engine;
 mod error;
 mod harness;
 mod plan;
 mod play;
+mod profile;
 mod request;
 
 pub use cache::PreflightCache;
@@ -46,9 +48,15 @@ pub use check::{
     DEFAULT_MAX_AGE, PreflightResult, allow_origin, allows_credentials, check_preflight,
     check_response, cors_check, exposed_headers, header_list, header_value, max_age,
 };
+pub use console::Console;
+pub use cookies::{CookieFate, CookieRefusal, CookieReport};
 pub use engine::{Engine, UnknownEngine};
 pub use error::{Blocked, CorsFailure};
 pub use harness::{BlockedRequest, Browser, FetchError, ScriptResponse};
 pub use plan::{Page, Plan, PreflightRequest};
-pub use play::{Exchange, Incoming, Outgoing, Transcript, Transport, Verdict};
-pub use request::{Client, CorsRequest, Credentials, Options};
+pub use play::{Exchange, Hop, Incoming, Outgoing, Transcript, Transport, Verdict, play_in_each};
+pub use profile::{CookieRules, Profile, SameSite, ThirdPartyCookies};
+pub use request::{Client, CorsRequest, Credentials};
+
+/// The former name of [`Profile`].
+pub type Options = Profile;

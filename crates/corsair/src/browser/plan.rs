@@ -3,31 +3,33 @@
 //! exactly does the browser send.
 
 use http::header::{
-    ACCEPT, ACCESS_CONTROL_REQUEST_HEADERS, ACCESS_CONTROL_REQUEST_METHOD, HeaderName, HeaderValue,
+    ACCEPT, ACCESS_CONTROL_REQUEST_HEADERS, ACCESS_CONTROL_REQUEST_METHOD, AUTHORIZATION,
+    CONTENT_ENCODING, CONTENT_LANGUAGE, CONTENT_LOCATION, CONTENT_TYPE, HeaderName, HeaderValue,
     ORIGIN, USER_AGENT,
 };
-use http::{HeaderMap, Method};
+use http::{HeaderMap, Method, StatusCode};
 use url::Url;
 
 use super::error::Blocked;
-use super::request::{CorsRequest, Credentials, Options};
+use super::profile::Profile;
+use super::request::{CorsRequest, Credentials};
 use crate::protocol::{
-    Safelist, cors_unsafe_request_header_names, is_forbidden_method,
-    is_forbidden_request_header_pair, is_safelisted_method, is_token, normalize_method,
+    cors_unsafe_request_header_names, is_forbidden_method, is_forbidden_request_header_pair,
+    is_safelisted_method, is_token, normalize_method,
 };
 
 /// The page a script runs on: its origin decides what is cross-origin and
 /// what `Origin` says.
 ///
 /// ```
-/// use corsair::browser::{CorsRequest, Credentials, Options, Page};
+/// use corsair::browser::{CorsRequest, Credentials, Page, Profile};
 ///
 /// let page = Page::new("https://app.example.com/settings")?;
 /// let plan = page.plan(
 ///     &CorsRequest::new("PUT", "https://api.example.com/items/1")
 ///         .header("Content-Type", "application/json")
 ///         .credentials(Credentials::Include),
-///     &Options::default(),
+///     &Profile::default(),
 /// )?;
 /// assert!(plan.cross_origin);
 /// let preflight = plan.preflight.as_ref().expect("PUT with JSON needs a preflight");
@@ -77,7 +79,7 @@ impl Page {
     /// # Errors
     /// The `TypeError` a script would get: an invalid URL, method or header,
     /// a forbidden method, credentials in the URL, a body on `GET`.
-    pub fn plan(&self, request: &CorsRequest, options: &Options) -> Result<Plan, Blocked> {
+    pub fn plan(&self, request: &CorsRequest, profile: &Profile) -> Result<Plan, Blocked> {
         let url = match &self.base {
             Some(base) => base.join(&request.url),
             None => Url::parse(&request.url),
@@ -109,51 +111,200 @@ impl Page {
             return Err(Blocked::BodyWithGetOrHead);
         }
 
-        let (headers, dropped_headers) = author_headers(request, options)?;
-        let cross_origin = self.base.is_none() || url.origin().ascii_serialization() != self.origin;
-        let credentials = match request.credentials {
+        let (headers, dropped_headers) = author_headers(request, profile)?;
+        let cross_origin = !self.same_origin(&url);
+        Ok(self.hop(
+            Target {
+                url,
+                method,
+                headers,
+                cors: cross_origin,
+                tainted_origin: false,
+            },
+            request.credentials,
+            request.force_preflight,
+            dropped_headers,
+            profile,
+        ))
+    }
+
+    /// The plan of the request a browser makes when the answer to `plan`'s
+    /// request is a redirect (`status`, with `Location: location`), as
+    /// Fetch's HTTP-redirect fetch and main fetch make it: the new URL
+    /// resolved against the old, `POST` turned into `GET` where the status
+    /// says so (dropping the body's headers), `Authorization` dropped on a
+    /// hop to another origin, `Origin: null` once the chain has gone from one
+    /// origin to another that is not the page's, and a preflight of its own
+    /// where the new request needs one.
+    ///
+    /// ```
+    /// use corsair::browser::{CorsRequest, Page, Profile};
+    /// use http::StatusCode;
+    ///
+    /// let page = Page::new("https://app.example.com")?;
+    /// let profile = Profile::default();
+    /// let first = page.plan(&CorsRequest::get("https://api.example.com/a"), &profile)?;
+    /// let second = page.follow(&first, StatusCode::FOUND, "https://cdn.example.net/a", &profile)?;
+    /// assert_eq!(second.url.as_str(), "https://cdn.example.net/a");
+    /// assert!(second.tainted_origin);
+    /// assert_eq!(second.origin, "null"); // a hop from one foreign origin to another
+    /// # Ok::<(), corsair::browser::Blocked>(())
+    /// ```
+    ///
+    /// # Errors
+    /// The network error the script gets: a `Location` that does not parse
+    /// or is not `http(s)`, or one that holds a user name or password where
+    /// CORS applies.
+    pub fn follow(
+        &self,
+        plan: &Plan,
+        status: StatusCode,
+        location: &str,
+        profile: &Profile,
+    ) -> Result<Plan, Blocked> {
+        let invalid = || Blocked::InvalidRedirect {
+            location: location.to_owned(),
+        };
+        let mut url = plan.url.join(location).map_err(|_| invalid())?;
+        if url.fragment().is_none() {
+            url.set_fragment(plan.url.fragment());
+        }
+        if !matches!(url.scheme(), "http" | "https") {
+            return Err(if plan.cross_origin {
+                Blocked::RedirectScheme {
+                    location: url.to_string(),
+                }
+            } else {
+                invalid()
+            });
+        }
+        let has_credentials = !url.username().is_empty() || url.password().is_some();
+        if has_credentials && (plan.cross_origin || !self.same_origin(&url)) {
+            return Err(Blocked::RedirectCredentials {
+                location: url.to_string(),
+            });
+        }
+        let mut method = plan.method.clone();
+        let mut headers = plan.headers.clone();
+        let to_get = match status.as_u16() {
+            301 | 302 => method == "POST",
+            303 => !matches!(method.as_str(), "GET" | "HEAD"),
+            _ => false,
+        };
+        if to_get {
+            method = "GET".to_owned();
+            for name in [
+                CONTENT_ENCODING,
+                CONTENT_LANGUAGE,
+                CONTENT_LOCATION,
+                CONTENT_TYPE,
+            ] {
+                headers.remove(name);
+            }
+        }
+        let from = plan.url.origin();
+        let to = url.origin();
+        if from != to {
+            headers.remove(AUTHORIZATION);
+        }
+        let page_to_from = self.base.as_ref().is_some_and(|base| base.origin() == from);
+        let tainted_origin = plan.tainted_origin || (from != to && !page_to_from);
+        let cors = plan.cross_origin || !self.same_origin(&url);
+        Ok(self.hop(
+            Target {
+                url,
+                method,
+                headers,
+                cors,
+                tainted_origin,
+            },
+            plan.credentials_mode,
+            plan.forced_preflight,
+            plan.dropped_headers.clone(),
+            profile,
+        ))
+    }
+
+    /// Whether `url` is on the page's origin (never, for an opaque page).
+    fn same_origin(&self, url: &Url) -> bool {
+        self.base.is_some() && url.origin().ascii_serialization() == self.origin
+    }
+
+    /// The plan of one request of a chain: the first, or one after a
+    /// redirect.
+    fn hop(
+        &self,
+        target: Target,
+        credentials_mode: Credentials,
+        force_preflight: bool,
+        dropped_headers: Vec<String>,
+        profile: &Profile,
+    ) -> Plan {
+        let Target {
+            url,
+            method,
+            headers,
+            cors,
+            tainted_origin,
+        } = target;
+        // Fetch: credentials go with `include`, and with `same-origin` while
+        // no hop has needed CORS.
+        let credentials = match credentials_mode {
             Credentials::Include => true,
-            Credentials::SameOrigin => !cross_origin,
+            Credentials::SameOrigin => !cors,
             Credentials::Omit => false,
         };
         let unsafe_headers = cors_unsafe_request_header_names(
             headers
                 .iter()
                 .map(|(name, value)| (name.as_str(), value.as_bytes())),
-            options.safelist,
+            profile.safelist,
         );
-        let needs_preflight = cross_origin
-            && (request.force_preflight
-                || !is_safelisted_method(&method)
-                || !unsafe_headers.is_empty());
+        let origin = if tainted_origin {
+            "null".to_owned()
+        } else {
+            self.origin.clone()
+        };
+        let needs_preflight = cors
+            && (force_preflight || !is_safelisted_method(&method) || !unsafe_headers.is_empty());
         let preflight = needs_preflight.then(|| PreflightRequest {
             url: url.clone(),
-            origin: self.origin.clone(),
+            origin: origin.clone(),
             method: method.clone(),
             headers: unsafe_headers.clone(),
         });
-
-        Ok(Plan {
+        Plan {
             url,
-            origin: self.origin.clone(),
+            origin,
+            tainted_origin,
             method,
             headers,
             dropped_headers,
-            cross_origin,
-            credentials_mode: request.credentials,
+            cross_origin: cors,
+            credentials_mode,
             credentials,
             unsafe_headers,
             preflight,
-            forced_preflight: request.force_preflight,
-        })
+            forced_preflight: force_preflight,
+        }
     }
+}
+
+/// What changes from one request of a redirect chain to the next.
+struct Target {
+    url: Url,
+    method: String,
+    headers: HeaderMap,
+    /// Whether CORS applies (the response tainting is `cors`).
+    cors: bool,
+    tainted_origin: bool,
 }
 
 /// The headers a script set, as the `Headers` object keeps them: invalid
 /// ones refused, forbidden ones silently dropped (and reported here).
 fn author_headers(
     request: &CorsRequest,
-    options: &Options,
+    profile: &Profile,
 ) -> Result<(HeaderMap, Vec<String>), Blocked> {
     let mut headers = HeaderMap::new();
     let mut dropped = Vec::new();
@@ -165,8 +316,8 @@ fn author_headers(
         let header_value = HeaderValue::from_bytes(value).map_err(|_| invalid())?;
         // Chromium also keeps `User-Agent` for itself, which Fetch no
         // longer does (crbug.com/571722).
-        let chromium_only = options.safelist == Safelist::Chromium && header_name == USER_AGENT;
-        if chromium_only || is_forbidden_request_header_pair(name, value) {
+        let kept_by_engine = profile.forbids_user_agent && header_name == USER_AGENT;
+        if kept_by_engine || is_forbidden_request_header_pair(name, value) {
             dropped.push(header_name.as_str().to_owned());
             continue;
         }
@@ -181,8 +332,14 @@ fn author_headers(
 pub struct Plan {
     /// The resolved URL.
     pub url: Url,
-    /// The page's origin, as `Origin` carries it.
+    /// The request's origin as `Origin` carries it: the page's, or `null`
+    /// once a redirect chain has tainted it.
     pub origin: String,
+    /// Whether a redirect chain went from one origin to another that is not
+    /// the page's, so that the browser sends `Origin: null` from then on
+    /// and a server must answer `Access-Control-Allow-Origin: null` (or
+    /// `*`).
+    pub tainted_origin: bool,
     /// The method after Fetch's normalisation.
     pub method: String,
     /// The headers the script set that are sent.
@@ -190,7 +347,9 @@ pub struct Plan {
     /// The headers the script set that the browser silently dropped
     /// (forbidden request headers such as `Cookie` or `Origin`).
     pub dropped_headers: Vec<String>,
-    /// Whether the URL's origin differs from the page's.
+    /// Whether CORS applies: the URL's origin differs from the page's, or
+    /// an earlier request of the redirect chain went to another origin
+    /// (Fetch's response tainting `cors`).
     pub cross_origin: bool,
     /// The credentials mode.
     pub credentials_mode: Credentials,
@@ -219,12 +378,12 @@ impl Plan {
     /// when it needs none.
     ///
     /// ```
-    /// use corsair::browser::{CorsRequest, Options, Page};
+    /// use corsair::browser::{CorsRequest, Page, Profile};
     ///
     /// let page = Page::new("https://app.example.com")?;
     /// let request = CorsRequest::new("PUT", "https://api.example.com/items/1")
     ///     .header("x-trace", "1");
-    /// let plan = page.plan(&request, &Options::default())?;
+    /// let plan = page.plan(&request, &Profile::default())?;
     /// assert_eq!(
     ///     plan.preflight_reasons(),
     ///     [
@@ -323,7 +482,7 @@ mod tests {
     use super::*;
 
     fn plan(page: &str, request: CorsRequest) -> Result<Plan, Blocked> {
-        Page::new(page).unwrap().plan(&request, &Options::default())
+        Page::new(page).unwrap().plan(&request, &Profile::default())
     }
 
     #[test]
@@ -502,7 +661,7 @@ mod tests {
         let plan = Page::opaque()
             .plan(
                 &CorsRequest::get("https://api.example.com/"),
-                &Options::default(),
+                &Profile::default(),
             )
             .unwrap();
         assert!(plan.cross_origin);
@@ -539,13 +698,13 @@ mod tests {
         let request = CorsRequest::get("https://api.example.com/").header("DPR", "2.0");
         let page = Page::new("https://app.example.com").unwrap();
         assert!(
-            page.plan(&request, &Options::chromium())
+            page.plan(&request, &Profile::chromium())
                 .unwrap()
                 .preflight
                 .is_none()
         );
         assert_eq!(
-            page.plan(&request, &Options::firefox())
+            page.plan(&request, &Profile::firefox())
                 .unwrap()
                 .unsafe_headers,
             ["dpr"]

@@ -1,11 +1,6 @@
-//! What a script asks for: the request, its credentials mode, and the
-//! browser settings that change the verdict.
-
-use std::time::Duration;
+//! What a script asks for: the request and its credentials mode.
 
 use bytes::Bytes;
-
-use crate::protocol::{CHROMIUM_MAX_AGE, FIREFOX_MAX_AGE, Safelist};
 
 /// A request's credentials mode (`fetch`'s `credentials` option; for
 /// `XMLHttpRequest`, `withCredentials = true` is `Include` and `false` is
@@ -44,79 +39,6 @@ pub enum Client {
     Fetch,
     /// `XMLHttpRequest`.
     XmlHttpRequest,
-}
-
-/// The browser settings that change verdicts. [`Options::default`] is
-/// Chromium's.
-///
-/// ```
-/// use corsair::browser::Options;
-/// use std::time::Duration;
-///
-/// assert_eq!(Options::default().max_age_cap, Duration::from_secs(7200));
-/// assert_eq!(Options::firefox().max_age_cap, Duration::from_secs(86_400));
-/// ```
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub struct Options {
-    /// Which request headers are safelisted: Chromium's extras (`DPR`,
-    /// `Save-Data`...) by default.
-    pub safelist: Safelist,
-    /// The longest a preflight answer is cached, whatever
-    /// `Access-Control-Max-Age` says: 7200 s in Chromium, 86400 s in
-    /// Firefox, 600 s in WebKit.
-    pub max_age_cap: Duration,
-    /// Whether `Access-Control-Allow-Headers: *` also covers
-    /// `Authorization`. Fetch says it never does; Chromium and Firefox let it
-    /// by default, so `true` here.
-    pub wildcard_covers_authorization: bool,
-    /// Whether a cross-site response may set, and a cross-site request
-    /// carry, cookies. `false` by default: Safari blocks them, Firefox
-    /// partitions them, Chrome blocks them in Incognito and in headless
-    /// sessions driven by WebDriver. An API that needs them works for some of
-    /// its users only; set `true` to model a default Chrome profile.
-    pub third_party_cookies: bool,
-}
-
-impl Options {
-    /// Chromium's behaviour (the default).
-    #[must_use]
-    pub const fn chromium() -> Self {
-        Options {
-            safelist: Safelist::Chromium,
-            max_age_cap: CHROMIUM_MAX_AGE,
-            wildcard_covers_authorization: true,
-            third_party_cookies: false,
-        }
-    }
-
-    /// Firefox's behaviour: the Fetch safelist and a one-day cap.
-    #[must_use]
-    pub const fn firefox() -> Self {
-        Options {
-            safelist: Safelist::Fetch,
-            max_age_cap: FIREFOX_MAX_AGE,
-            wildcard_covers_authorization: true,
-            third_party_cookies: false,
-        }
-    }
-
-    /// The Fetch standard to the letter: its safelist, and `*` never covers
-    /// `Authorization` (the cap is Chromium's).
-    #[must_use]
-    pub const fn fetch_standard() -> Self {
-        Options {
-            safelist: Safelist::Fetch,
-            max_age_cap: CHROMIUM_MAX_AGE,
-            wildcard_covers_authorization: false,
-            third_party_cookies: false,
-        }
-    }
-}
-
-impl Default for Options {
-    fn default() -> Self {
-        Options::chromium()
-    }
 }
 
 /// A request as a script writes it: `fetch(url, { method, headers, body,

@@ -465,7 +465,7 @@ pub(crate) struct Script {
     pub(crate) headers: Vec<(String, String)>,
     pub(crate) credentials: corsair::browser::Credentials,
     pub(crate) force_preflight: bool,
-    pub(crate) options: corsair::browser::Options,
+    pub(crate) profile: corsair::browser::Profile,
 }
 
 const SCRIPT_HEADERS: &[(&str, &str)] = &[
@@ -484,7 +484,7 @@ const SCRIPT_HEADERS: &[(&str, &str)] = &[
 /// A script on a page calling a server with `config`: methods and headers
 /// often those it allows.
 pub(crate) fn script(config: &Config) -> impl Strategy<Value = Script> + use<> {
-    use corsair::browser::{Credentials, Options};
+    use corsair::browser::{Credentials, Profile};
     let methods = favouring(
         &config.allow_methods,
         &[
@@ -521,19 +521,20 @@ pub(crate) fn script(config: &Config) -> impl Strategy<Value = Script> + use<> {
         ),
         prop::bool::weighted(0.1),
         select(vec![
-            Options::chromium(),
-            Options::chromium(),
-            Options::firefox(),
-            Options::fetch_standard(),
+            Profile::chromium(),
+            Profile::chromium(),
+            Profile::firefox(),
+            Profile::webkit(),
+            fetch_standard(),
         ]),
     )
         .prop_map(
-            |(method, headers, credentials, force_preflight, options)| Script {
+            |(method, headers, credentials, force_preflight, profile)| Script {
                 method,
                 headers,
                 credentials,
                 force_preflight,
-                options,
+                profile,
             },
         )
 }
@@ -583,4 +584,13 @@ pub(crate) fn near_origin(patterns: &[String]) -> BoxedStrategy<Vec<u8>> {
             .into_bytes()
         })
         .boxed()
+}
+
+/// The Fetch standard to the letter: its safelist, and `*` never covering
+/// `Authorization`.
+fn fetch_standard() -> corsair::browser::Profile {
+    let mut profile = corsair::browser::Profile::chromium();
+    profile.safelist = corsair::protocol::Safelist::Fetch;
+    profile.wildcard_covers_authorization = false;
+    profile
 }

@@ -393,6 +393,75 @@ async fn a_wildcard_with_credentials_is_low() {
     assert_found(&audit(&server).await, &[(WildcardWithCredentials, Low)]);
 }
 
+/// Issue 16: a cookie that some engine refuses breaks the credentialed
+/// calls of that engine's users. From `https://app.example.com` the API on
+/// `http://127.0.0.1` is another site: `SameSite=None` without `Secure` is
+/// refused everywhere (Chromium and Firefox refuse the attribute pair,
+/// WebKit the third-party cookie), `SameSite=None; Secure` by Chromium (its
+/// stock profile blocks third-party cookies) and WebKit (no `Secure` over
+/// `http://`), while Firefox keeps it in the page's partition.
+#[tokio::test]
+async fn cookies_some_engine_refuses_are_low() {
+    for (cookie, scope, engines) in [
+        (
+            "session=1; Path=/; SameSite=None",
+            "every engine",
+            &[
+                "Chromium refuses SameSite=None without Secure",
+                "WebKit blocks third-party cookies",
+            ][..],
+        ),
+        (
+            "session=1; Path=/; SameSite=None; Secure",
+            "Chromium and WebKit",
+            &[
+                "Chromium blocks third-party cookies in this profile",
+                "Firefox keeps third-party cookies in the jar of the page's site",
+                "WebKit keeps no Secure cookie from an http:// URL",
+            ][..],
+        ),
+    ] {
+        let server = Rules {
+            set_cookie: Some(cookie),
+            ..Rules::SOUND
+        }
+        .serve()
+        .await;
+        let report = audit(&server).await;
+        assert_found(&report, &[(CookieRefused, Low)]);
+        let found = finding(&report, CookieRefused);
+        assert_eq!(found.origin.as_deref(), Some(TRUSTED));
+        assert!(
+            found.why.contains(&format!("is refused by {scope}")),
+            "{cookie}: {}",
+            found.why
+        );
+        for reason in engines {
+            assert!(
+                found.why.contains(reason),
+                "{cookie}: {reason}: {}",
+                found.why
+            );
+        }
+        assert!(
+            has_line(&found.evidence.response, &format!("set-cookie: {cookie}")),
+            "{:?}",
+            found.evidence.response
+        );
+    }
+    // A cookie every engine keeps from a same-site page is no finding: the
+    // page on another port of 127.0.0.1 is on the API's site.
+    let server = Rules {
+        set_cookie: Some("session=1; Path=/; SameSite=Lax"),
+        ..Rules::trusting(audit_servers::anything)
+    }
+    .serve()
+    .await;
+    let same_site = format!("http://127.0.0.1:{}", server.port() ^ 1);
+    let report = audit_url(&server.url(), &[&same_site]).await;
+    assert!(!report.kinds().contains(&CookieRefused), "{report:?}");
+}
+
 #[tokio::test]
 async fn a_missing_vary_is_medium() {
     let server = Rules {

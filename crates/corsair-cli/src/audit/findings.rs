@@ -90,13 +90,17 @@ pub enum Kind {
     WildcardHeadersWithCredentials,
     /// CR or LF in the `Origin` header ends up in the response headers.
     CrlfInjection,
+    /// A cookie set on a credentialed answer to a trusted page is refused
+    /// by some browser engine (`SameSite=None` without `Secure`, `Secure`
+    /// over `http://`, a third-party cookie where they are blocked).
+    CookieRefused,
     /// `Access-Control-Allow-Origin: *` without credentials: a public API.
     PublicApi,
 }
 
 impl Kind {
     /// Every kind, in the order reports list them.
-    pub const ALL: [Kind; 21] = [
+    pub const ALL: [Kind; 22] = [
         Kind::ReflectsAnyOrigin,
         Kind::AllowsNullOrigin,
         Kind::PrefixMatch,
@@ -117,6 +121,7 @@ impl Kind {
         Kind::WildcardMethodsWithCredentials,
         Kind::WildcardHeadersWithCredentials,
         Kind::CrlfInjection,
+        Kind::CookieRefused,
         Kind::PublicApi,
     ];
 
@@ -144,6 +149,7 @@ impl Kind {
             Kind::WildcardMethodsWithCredentials => "wildcard-methods-with-credentials",
             Kind::WildcardHeadersWithCredentials => "wildcard-headers-with-credentials",
             Kind::CrlfInjection => "crlf-injection",
+            Kind::CookieRefused => "cookie-refused",
             Kind::PublicApi => "public-api",
         }
     }
@@ -184,6 +190,9 @@ impl Kind {
                 "Access-Control-Allow-Headers: * with credentials (taken literally)"
             }
             Kind::CrlfInjection => "CR/LF in Origin reaches the response headers",
+            Kind::CookieRefused => {
+                "a cookie of a credentialed answer is refused by some browser engine"
+            }
             Kind::PublicApi => "a public API: any origin may read it, without credentials",
         }
     }
@@ -275,6 +284,13 @@ impl Kind {
                 "The server decodes or copies CR/LF from Origin into its response headers, so a \
                  request can add headers to the response (response splitting)."
             }
+            Kind::CookieRefused => {
+                "A credentialed call carries the user's session only if the browser stored its \
+                 cookie. Chromium and Firefox refuse SameSite=None without Secure; WebKit keeps \
+                 no Secure cookie over http://, even on localhost; engines that block \
+                 third-party cookies refuse those of another site. The users of those engines \
+                 are logged out of this API."
+            }
             Kind::PublicApi => {
                 "Access-Control-Allow-Origin: * without credentials lets any page read public \
                  data, which is sound for public data and never exposes cookies or logins."
@@ -345,6 +361,12 @@ impl Kind {
             Kind::CrlfInjection => {
                 "never decode or copy raw request bytes into response headers; echo only \
                  origins that passed the allowlist"
+            }
+            Kind::CookieRefused => {
+                "serve the API on the page's own site (api.example.com for app.example.com) with \
+                 `SameSite=Lax` cookies, which every engine keeps and sends back over https and \
+                 http://localhost alike; a cookie for another site needs `SameSite=None; Secure` \
+                 over https and still works only where third-party cookies do"
             }
             Kind::PublicApi => "nothing to fix if the data is public",
         }

@@ -5,16 +5,17 @@ use std::collections::BTreeSet;
 use std::time::Duration;
 
 use corsair::browser::{
-    CorsFailure, Incoming, Options, allow_origin, allows_credentials, cors_check, header_list,
-    header_value, max_age,
+    CookieReport, CorsFailure, Engine, Incoming, Page, Profile, allow_origin, allows_credentials,
+    cors_check, header_list, header_value, max_age,
 };
 use corsair::protocol::{
-    ACCESS_CONTROL_ALLOW_PRIVATE_NETWORK, CHROMIUM_MAX_AGE, FIREFOX_MAX_AGE, is_cors_header,
+    ACCESS_CONTROL_ALLOW_PRIVATE_NETWORK, CHROMIUM_MAX_AGE, FIREFOX_MAX_AGE, WEBKIT_MAX_AGE,
+    is_cors_header,
 };
 use http::header::{
     ACCESS_CONTROL_ALLOW_CREDENTIALS, ACCESS_CONTROL_ALLOW_HEADERS, ACCESS_CONTROL_ALLOW_METHODS,
     ACCESS_CONTROL_REQUEST_HEADERS, ACCESS_CONTROL_REQUEST_METHOD, HeaderMap, HeaderName,
-    HeaderValue, ORIGIN, VARY,
+    HeaderValue, ORIGIN, SET_COOKIE, VARY,
 };
 use url::Url;
 
@@ -296,8 +297,10 @@ fn evidence(method: &str, url: &str, request: &HeaderMap, answer: &Incoming) -> 
     }
     let mut response_lines = vec![format!("HTTP/1.1 {}", answer.status)];
     for (name, value) in &answer.headers {
-        let relevant =
-            is_cors_header(name.as_str()) || *name == VARY || name.as_str() == INJECTED_HEADER;
+        let relevant = is_cors_header(name.as_str())
+            || *name == VARY
+            || *name == SET_COOKIE
+            || name.as_str() == INJECTED_HEADER;
         if relevant {
             response_lines.push(format!(
                 "{}: {}",
@@ -390,6 +393,10 @@ fn observe_actual(sent: &Sent<'_>, answer: &Incoming, out: &mut Vec<Observation>
     if allowed != candidate.origin {
         return;
     }
+    if candidate.class == Class::Trusted && credentials {
+        observe_cookies(sent, answer, out);
+    }
+    let mut note = |kind, severity, why| out.push(sent.observation(answer, kind, severity, why));
     // The server echoed this origin: it allows it.
     if !list_contains(headers, &VARY, "origin") && !list_contains(headers, &VARY, "*") {
         note(
@@ -431,6 +438,48 @@ fn observe_actual(sent: &Sent<'_>, answer: &Incoming, out: &mut Vec<Observation>
     }
 }
 
+/// The cookies a credentialed answer to a trusted page sets, as each
+/// engine would keep them for a script on that page: a cookie some engine
+/// refuses breaks credentialed calls for the users of that engine.
+fn observe_cookies(sent: &Sent<'_>, answer: &Incoming, out: &mut Vec<Observation>) {
+    let (Ok(page), Ok(url)) = (Page::new(&sent.candidate.origin), Url::parse(sent.url)) else {
+        return;
+    };
+    for line in answer.headers.get_all(SET_COOKIE) {
+        let line = String::from_utf8_lossy(line.as_bytes());
+        let reports: Vec<CookieReport> = Engine::ALL
+            .iter()
+            .map(|engine| CookieReport::judge(&engine.profile(), &page, &url, &line))
+            .collect();
+        let Some(name) = reports.first().map(|report| report.name.clone()) else {
+            continue;
+        };
+        let refused: Vec<&CookieReport> = reports.iter().filter(|r| !r.stored()).collect();
+        if refused.is_empty() {
+            continue;
+        }
+        let scope = if refused.len() == reports.len() {
+            "every engine".to_owned()
+        } else {
+            let names: Vec<&str> = refused.iter().map(|r| r.engine.product()).collect();
+            names.join(" and ")
+        };
+        // Every engine's fate: the refusals, and how the others keep it.
+        let fates: Vec<&str> = reports.iter().map(|report| report.why.as_str()).collect();
+        out.push(sent.observation(
+            answer,
+            Kind::CookieRefused,
+            Severity::Low,
+            format!(
+                "the cookie {name} is refused by {scope}, so a page on {} loses its session \
+                 there. {}",
+                sent.candidate.origin,
+                fates.join(". ")
+            ),
+        ));
+    }
+}
+
 fn observe_preflight(sent: &Sent<'_>, answer: &Incoming, out: &mut Vec<Observation>) {
     let candidate = sent.candidate;
     let headers = &answer.headers;
@@ -454,7 +503,7 @@ fn observe_preflight(sent: &Sent<'_>, answer: &Incoming, out: &mut Vec<Observati
     let credentials = allows_credentials(headers);
     // The value as a browser without a cap would read it, against the
     // caps browsers do apply.
-    let mut uncapped = Options::chromium();
+    let mut uncapped = Profile::chromium();
     uncapped.max_age_cap = std::time::Duration::MAX;
     let asked = max_age(headers, &uncapped);
     if asked > CHROMIUM_MAX_AGE {
@@ -462,11 +511,12 @@ fn observe_preflight(sent: &Sent<'_>, answer: &Incoming, out: &mut Vec<Observati
             Kind::MaxAgeAboveCap,
             Severity::Info,
             format!(
-                "Access-Control-Max-Age is {}; Chromium caches preflights for at most {} s and \
-                 Firefox for {} s",
+                "Access-Control-Max-Age is {}; Chromium caches preflights for at most {} s, \
+                 Firefox for {} s and WebKit for {} s",
                 asked.as_secs(),
                 CHROMIUM_MAX_AGE.as_secs(),
-                FIREFOX_MAX_AGE.as_secs()
+                FIREFOX_MAX_AGE.as_secs(),
+                WEBKIT_MAX_AGE.as_secs()
             ),
         );
     }

@@ -278,6 +278,8 @@ pub(crate) struct Rules {
     /// `Access-Control-Allow-Private-Network: true` on every allowed
     /// preflight, asked or not.
     pub(crate) private_network: bool,
+    /// A `Set-Cookie` on every allowed actual answer.
+    pub(crate) set_cookie: Option<&'static str>,
 }
 
 impl Rules {
@@ -295,6 +297,7 @@ impl Rules {
         headers: List::Fixed("content-type, authorization"),
         max_age: Some(600),
         private_network: false,
+        set_cookie: None,
     };
 
     /// Both kinds of request trust the origins `trusts` accepts.
@@ -368,6 +371,9 @@ impl Rules {
             headers.insert(header::ACCESS_CONTROL_ALLOW_CREDENTIALS, value(credentials));
         }
         if !preflight {
+            if let Some(cookie) = self.set_cookie {
+                headers.insert(header::SET_COOKIE, value(cookie));
+            }
             return response;
         }
         let list = |list: List, asked: Option<&str>| match list {

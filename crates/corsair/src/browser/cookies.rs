@@ -10,6 +10,7 @@ use cookie::{Cookie, Expiration};
 use url::{Host, Url};
 
 use super::engine::Engine;
+use super::plan::Page;
 use super::profile::{CookieRules, Profile, SameSite, ThirdPartyCookies};
 use crate::origin::is_loopback_host;
 
@@ -36,12 +37,15 @@ impl Site {
         }
     }
 
-    /// The site of an opaque origin: a site of its own, cross-site to
-    /// every URL.
-    pub(crate) fn opaque() -> Self {
-        Site {
-            scheme: String::new(),
-            domain: String::new(),
+    /// The site of a page: cross-site to every URL when its origin is
+    /// opaque.
+    pub(crate) fn of_page(page: &Page) -> Self {
+        match Url::parse(page.origin()) {
+            Ok(origin) => Site::of(&origin),
+            Err(_) => Site {
+                scheme: String::new(),
+                domain: String::new(),
+            },
         }
     }
 }
@@ -178,6 +182,34 @@ pub struct CookieReport {
 }
 
 impl CookieReport {
+    /// What `profile`'s engine does with the cookie of `set_cookie`,
+    /// received from `url` in answer to a credentialed request by a script
+    /// on `page`, with an empty cookie jar.
+    ///
+    /// ```
+    /// use corsair::browser::{CookieReport, Page, Profile};
+    /// use url::Url;
+    ///
+    /// let page = Page::new("https://app.example.com")?;
+    /// let api = Url::parse("https://api.example.com/login")?;
+    /// let lax = "session=1; Secure; SameSite=Lax";
+    /// assert!(CookieReport::judge(&Profile::webkit(), &page, &api, lax).sent_back());
+    /// // The same API called from another site.
+    /// let elsewhere = Page::new("https://app.other.example")?;
+    /// let report = CookieReport::judge(&Profile::chromium(), &elsewhere, &api, lax);
+    /// assert!(!report.stored());
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    #[must_use]
+    pub fn judge(profile: &Profile, page: &Page, url: &Url, set_cookie: &str) -> Self {
+        let page_site = Site::of_page(page);
+        let context = Context {
+            page_site: &page_site,
+            url,
+        };
+        CookieJar::default().store(set_cookie, &context, Duration::ZERO, profile)
+    }
+
     /// Whether the engine stored the cookie.
     #[must_use]
     pub fn stored(&self) -> bool {

@@ -191,7 +191,7 @@ impl Browser {
     #[must_use]
     pub fn on(page: Page) -> Self {
         Browser {
-            page_site: page_site(&page),
+            page_site: Site::of_page(&page),
             page,
             profile: Profile::default(),
             cache: PreflightCache::default(),
@@ -251,7 +251,7 @@ impl Browser {
     /// [`Blocked::InvalidUrl`] when `page_url` does not parse.
     pub fn navigate(&mut self, page_url: &str) -> Result<(), Blocked> {
         let page = Page::new(page_url)?;
-        self.page_site = page_site(&page);
+        self.page_site = Site::of_page(&page);
         self.page = page;
         Ok(())
     }
@@ -351,14 +351,6 @@ impl Browser {
             })),
             Verdict::Unsupported(what) => Err(FetchError::Unsupported(what)),
         }
-    }
-}
-
-/// The site of a page: cross-site to everything when it is opaque.
-fn page_site(page: &Page) -> Site {
-    match url::Url::parse(page.origin()) {
-        Ok(url) => Site::of(&url),
-        Err(_) => Site::opaque(),
     }
 }
 

@@ -24,12 +24,18 @@
 //!
 //! ## Choices
 //! - **Origins.** The API and the page are both on `localhost`: different
-//!   origins (ports differ) but the same site, so the API's `SameSite=None;
-//!   Secure` session cookie is first-party and sent with the page's calls;
-//!   `localhost` is a secure context, so browsers take `Secure` cookies over
-//!   plain `http`. The attacker is on `127.0.0.1`, another site. The servers
-//!   bind `127.0.0.1` only: the demo is for the machine it runs on, and its
-//!   origins depend on these names, so there is no `--bind`.
+//!   origins (ports differ) but the same site, as `api.example.com` and
+//!   `app.example.com` are. The attacker is on `127.0.0.1`, another site.
+//!   The servers bind `127.0.0.1` only: the demo is for the machine it runs
+//!   on, and its origins depend on these names, so there is no `--bind`.
+//! - **The session cookie** is the seed API's, `Path=/; HttpOnly;
+//!   SameSite=Lax` ([`corsair_seed::SAME_SITE_COOKIE`]): first-party for
+//!   the page, so Chromium, Firefox and WebKit all keep it and send it back
+//!   over plain `http://localhost`, and never with the attacker's calls.
+//!   `SameSite=None; Secure` would fail in WebKit, which keeps no `Secure`
+//!   cookie from an `http://` URL. Both pages show, from the library's
+//!   cookie model, what each engine does with it and with the cookie a
+//!   cross-site API would need.
 //! - **Ports.** `--api-port`, `--page-port`, `--attacker-port`; `0` picks a
 //!   free port. The policy is built after binding, from the page's actual
 //!   origin.
@@ -69,6 +75,7 @@
 //! # Ok(()) }
 //! ```
 
+mod cookies;
 pub mod exchanges;
 mod pages;
 
@@ -166,9 +173,8 @@ pub fn policy(page_origin: &str) -> Config {
 /// The API's router: a new seed API, the marker of responses made by the
 /// application, `cors`, and outside everything the exchange log (so that
 /// preflights, which corsair answers, are logged too).
-fn api_router(cors: Cors, log: ExchangeLog) -> Router {
-    SeedApi::new()
-        .routes()
+fn api_router(api: &SeedApi, cors: Cors, log: ExchangeLog) -> Router {
+    api.routes()
         .layer(middleware::map_response(exchanges::mark_reached_app))
         .layer(cors)
         .layer(middleware::from_fn_with_state(log, exchanges::record))
@@ -227,20 +233,22 @@ impl Demo {
         let cors =
             Cors::new(config).map_err(|error| anyhow!("the demo's policy is invalid: {error}"))?;
         let log = ExchangeLog::default();
+        let seed = SeedApi::new();
+        let cookies = cookies::section(&origins, seed.cookie());
 
         let (stop, stopped) = watch::channel(false);
         let mut servers = JoinSet::new();
         let routers = [
-            ("the API", api, api_router(cors, log.clone())),
+            ("the API", api, api_router(&seed, cors, log.clone())),
             (
                 "the page",
                 page,
-                pages::router(Role::Page, &origins, &shown, log.clone()),
+                pages::router(Role::Page, &origins, &shown, &cookies, log.clone()),
             ),
             (
                 "the attacker's page",
                 attacker,
-                pages::router(Role::Attacker, &origins, &shown, log.clone()),
+                pages::router(Role::Attacker, &origins, &shown, &cookies, log.clone()),
             ),
         ];
         for (name, listener, router) in routers {
@@ -419,7 +427,11 @@ mod tests {
     async fn the_policy_allows_the_page_origin_only() {
         let page = "http://localhost:8080";
         let log = ExchangeLog::default();
-        let router = api_router(Cors::new(policy(page)).unwrap(), log.clone());
+        let router = api_router(
+            &SeedApi::new(),
+            Cors::new(policy(page)).unwrap(),
+            log.clone(),
+        );
         for method in ["PUT", "PATCH", "DELETE", "POST"] {
             let answer = router
                 .clone()
@@ -469,7 +481,11 @@ mod tests {
     async fn the_log_marks_what_reached_the_application() {
         let page = "http://localhost:8080";
         let log = ExchangeLog::default();
-        let router = api_router(Cors::new(policy(page)).unwrap(), log.clone());
+        let router = api_router(
+            &SeedApi::new(),
+            Cors::new(policy(page)).unwrap(),
+            log.clone(),
+        );
         let me = Request::get("/me?call=attacker-t-2")
             .header("origin", "http://127.0.0.1:8081")
             .header("cookie", "session=secret")

@@ -46,8 +46,15 @@ struct PageState {
     log: ExchangeLog,
 }
 
-/// The router of one page server.
-pub(crate) fn router(role: Role, origins: &Origins, policy: &str, log: ExchangeLog) -> Router {
+/// The router of one page server. `cookies` is the HTML section on the
+/// session cookie (see [`super::cookies::section`]).
+pub(crate) fn router(
+    role: Role,
+    origins: &Origins,
+    policy: &str,
+    cookies: &str,
+    log: ExchangeLog,
+) -> Router {
     let template = match role {
         Role::Page => PAGE_HTML,
         Role::Attacker => ATTACKER_HTML,
@@ -56,7 +63,8 @@ pub(crate) fn router(role: Role, origins: &Origins, policy: &str, log: ExchangeL
         .replace("__API__", &escape(&origins.api))
         .replace("__PAGE__", &escape(&origins.page))
         .replace("__ATTACKER__", &escape(&origins.attacker))
-        .replace("__POLICY__", &escape(policy));
+        .replace("__POLICY__", &escape(policy))
+        .replace("__COOKIES__", cookies);
     // Nothing but this server's files, and calls to the API: the demo
     // loads no external resource, and this header proves it.
     let csp = format!(
@@ -139,7 +147,7 @@ async fn exchanges(
 }
 
 /// Escapes text for HTML content and attribute values.
-fn escape(text: &str) -> String {
+pub(crate) fn escape(text: &str) -> String {
     let mut escaped = String::with_capacity(text.len());
     for c in text.chars() {
         match c {

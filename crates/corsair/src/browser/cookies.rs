@@ -162,7 +162,8 @@ pub enum CookieFate {
 /// assert_eq!(
 ///     transcript.cookies[0].why,
 ///     "WebKit keeps no Secure cookie from an http:// URL, not even from localhost: \
-///      serve the API over https, or leave Secure out over http://localhost"
+///      serve the API over https, or leave Secure out over http://localhost (a SameSite=Lax \
+///      cookie needs none)"
 /// );
 /// # Ok(())
 /// # }
@@ -544,9 +545,14 @@ fn refused(refusal: &CookieRefusal, context: &Context<'_>, profile: &Profile) ->
             format!("{engine} ignores a Set-Cookie line that does not parse as name=value")
         }
         CookieRefusal::SecureFromInsecure if url.scheme() == "http" && is_loopback_host(host) => {
+            let or = if context.cross_site() {
+                ""
+            } else {
+                ", or leave Secure out over http://localhost (a SameSite=Lax cookie needs none)"
+            };
             format!(
                 "{engine} keeps no Secure cookie from an http:// URL, not even from localhost: \
-                 serve the API over https, or leave Secure out over http://localhost"
+                 serve the API over https{or}"
             )
         }
         CookieRefusal::SecureFromInsecure => format!(

@@ -21,7 +21,7 @@ const CALLS = [
   { name: "put", how: "fetch", method: "PUT", path: "/items/1", body: { name: "buy milk", done: false },
     why: "PUT is not a CORS-safelisted method, and the body is JSON: preflight." },
   { name: "get", how: "fetch", method: "GET", path: "/items/1",
-    why: "A simple request again: no preflight, the cookie goes along." },
+    why: "A simple request again: no preflight, the cookie goes along (SameSite=Lax: the API is on this page's site)." },
   { name: "patch", how: "fetch", method: "PATCH", path: "/items/1", body: { done: true },
     why: "PATCH must be listed by the server (and is case-sensitive: patch is not PATCH): preflight." },
   { name: "delete", how: "fetch", method: "DELETE", path: "/items/1",
@@ -29,11 +29,11 @@ const CALLS = [
 ];
 
 // On the attacker's page the calls are the same, but the page is on
-// another site: whether the session cookie goes with them is the browser's
-// choice, and each card says so (and, once the call is made, which it was).
+// another site, and the session cookie is SameSite=Lax: no engine sends it
+// from here. Each card says so, and shows the request the server saw.
 const ATTACKER_COOKIES =
-  "From this page the call is cross-site: the session cookie goes along only if this browser " +
-  "sends third-party cookies, and the answer is hidden either way.";
+  "From this page the call is cross-site: the session cookie, SameSite=Lax, stays home in every " +
+  "browser, and the answer is hidden either way.";
 
 // ---------------------------------------------------------------------------
 // XMLHttpRequest, with credentials turned on once for every call.
@@ -158,7 +158,7 @@ function reason(preflight, actual) {
     const cookie = header(actual.request_headers, "cookie")
       ? "with the cookie"
       : ROLE === "attacker"
-        ? "without a cookie: this page is cross-site to the API, and this browser sent it no third-party cookie"
+        ? "without the session cookie: it is SameSite=Lax, and this page is another site than the API's"
         : "without a cookie";
     return `The request reached the server (${cookie}) and it answered ${actual.status}, but the browser hid the answer from this script: ${problem}`;
   }

@@ -1,33 +1,45 @@
 //! The browser's side of CORS: what a browser sends for a script's request,
-//! and whether it lets the script read the answer.
+//! whether it lets the script read the answer, and what becomes of the
+//! cookies that credentials mean.
 //!
-//! A faithful model of the Fetch standard's rules as Chromium applies them,
-//! with no browser and no network: users can test "will Chrome accept
-//! this?" in a unit test, and corsair's command-line tools explain why a
-//! browser blocks a request with the same code.
+//! A model of the Fetch standard's rules as Chromium, Firefox and WebKit
+//! apply them, with no browser and no network: users can test "will
+//! Chrome, Firefox and Safari accept this, and will my cookies go along?"
+//! in a unit test, and corsair's command-line tools explain why a browser
+//! blocks a request with the same code. The end-to-end suite
+//! (`crates/e2e`) holds every engine's model to the real engine.
 //!
+//! - [`Engine`] and its [`Profile`]: everything in which the engines
+//!   differ (safelists, preflight cache caps, cookie rules, the order of
+//!   their checks, their consoles' words).
 //! - [`Page::plan`] classifies a request: cross-origin or not, the
 //!   CORS-unsafe headers, whether a preflight is needed and exactly what it
-//!   carries.
+//!   carries; [`Page::follow`] plans the request after a redirect.
 //! - [`cors_check`], [`check_preflight`], [`check_response`], [`max_age`]
 //!   and [`exposed_headers`] judge the server's answers.
-//! - [`PreflightCache`] keeps preflight answers as Chromium does.
-//! - [`Blocked`] says why a request fails, in the words of Chromium's
-//!   console, and what to change.
+//! - [`PreflightCache`] keeps preflight answers.
+//! - [`Blocked`] says why a request fails and what to change;
+//!   [`Blocked::console`] prints it in each engine's words.
+//! - [`CookieReport`] says what an engine did with a cookie, and why.
 //! - [`Browser::play`] is the browser's request loop, written once: plan,
-//!   preflight (or the cache), the actual request with its cookies, each
-//!   answer judged; a [`Transport`] carries the exchanges and a
-//!   [`Transcript`] tells what happened. [`Browser::fetch`] plays through
-//!   any tower `Service`: the test helper that proves your single-page app
-//!   can call your API. `corsair probe` plays through an HTTP client and
+//!   preflight (or the cache), the request with its cookies, redirects
+//!   followed, each answer judged; a [`Transport`] carries the exchanges
+//!   and a [`Transcript`] tells what happened. [`Browser::fetch`] plays
+//!   through any tower `Service`: the test helper that proves your
+//!   single-page app can call your API, in the engine of your choice
+//!   ([`Browser::with_engine`]). [`play_in_each`] plays one request in
+//!   several engines. `corsair probe` plays through an HTTP client and
 //!   `corsair explain` through a policy in memory.
 //!
 //! ```
-//! use corsair::browser::{CorsRequest, Options, Page};
+//! use corsair::browser::{CorsRequest, Engine, Page};
 //!
 //! let page = Page::new("https://app.example.com")?;
-//! let plan = page.plan(&CorsRequest::get("https://api.example.com/me"), &Options::default())?;
-//! assert!(plan.cross_origin && plan.preflight.is_none()); // a simple request
+//! let request = CorsRequest::get("https://api.example.com/me").header("Save-Data", "on");
+//! // A client hint: safelisted in Chromium, a preflight in Firefox and WebKit.
+//! let chromium = page.plan(&request, &Engine::Chromium.profile())?;
+//! let firefox = page.plan(&request, &Engine::Firefox.profile())?;
+//! assert!(chromium.preflight.is_none() && firefox.preflight.is_some());
 //! # Ok::<(), corsair::browser::Blocked>(())
 //! ```
 

@@ -129,7 +129,7 @@ pub struct Exchange {
 ///     .play(&mut Public, &CorsRequest::get("https://api.example.com/"))
 ///     .await?;
 /// assert!(matches!(transcript.verdict, Verdict::Allowed { .. }));
-/// assert!(transcript.preflight.is_none());
+/// assert!(transcript.hops[0].preflight.is_none());
 /// # Ok(())
 /// # }
 /// ```

@@ -1,19 +1,24 @@
-//! One headless Chromium, driven through WebDriver, and the scripts run in it.
+//! One real browser (Chromium, Firefox or WebKit), driven through
+//! WebDriver, and the scripts run in it.
 
 use std::collections::BTreeMap;
 use std::time::Duration;
 
-use anyhow::{Context as _, Result, anyhow};
+use std::path::Path;
+
+use anyhow::{Context as _, Result, anyhow, bail};
+use corsair::browser::Engine;
 use fantoccini::wd::TimeoutConfiguration;
 use fantoccini::{Client, ClientBuilder};
 use hyper_util::client::legacy::connect::HttpConnector;
 use serde::Deserialize;
 use serde_json::{Value, json};
-use tempfile::TempDir;
 
-use crate::driver::{CHROMIUM, Driver};
+use crate::driver::Driver;
+use crate::proxy::start_proxy;
+use crate::server::Server;
 
-/// The flags every browser gets: headless, runnable as root, and quiet on
+/// The flags every Chromium gets: headless, runnable as root, and quiet on
 /// the network (no background requests, no component updates, no QUIC).
 pub const CHROMIUM_ARGS: &[&str] = &[
     "--headless",
@@ -26,6 +31,11 @@ pub const CHROMIUM_ARGS: &[&str] = &[
     "--disable-quic",
     "--no-proxy-server",
 ];
+
+/// The preferences every Firefox gets, before [`BrowserOptions::prefs`]:
+/// IPv4 only, so that `localhost` (and the mapped hosts) is never tried at
+/// `[::1]`, where no test server listens.
+pub const FIREFOX_PREFS: &[(&str, bool)] = &[("network.dns.disableIPv6", true)];
 
 /// JavaScript defined in every script that [`Browser::run`] runs, and in the
 /// sandboxed frames of `probeInSandbox`:
@@ -46,7 +56,16 @@ pub const CHROMIUM_ARGS: &[&str] = &[
 ///   [`Browser::run`]) in a new `<iframe sandbox=... srcdoc=...>`, whose
 ///   origin is opaque (`null`), and resolves to what it returned, which the
 ///   frame posts to its parent. The frame has these helpers too.
+/// - `describeError(error)`: the error's name and message, then its stack
+///   (V8 starts the stack with them; SpiderMonkey and JavaScriptCore do
+///   not).
 pub const PRELUDE: &str = r#"
+function describeError(error) {
+  const text = String(error);
+  const stack = error && error.stack ? String(error.stack) : "";
+  if (stack.startsWith(text)) return stack;
+  return stack ? text + "\n" + stack : text;
+}
 async function probeFetch(url, init = {}, read = []) {
   try {
     const response = await fetch(url, init);
@@ -75,14 +94,14 @@ function probeXhr(method, url, options = {}, read = []) {
   });
 }
 function probeInSandbox(body, args = [], sandbox = "allow-scripts") {
-  const helpers = [probeFetch, probeXhr, probeInSandbox].map(String).join("\n");
+  const helpers = [probeFetch, probeXhr, probeInSandbox, describeError].map(String).join("\n");
   const channel = "probe-" + Math.random().toString(36).slice(2);
   const script = helpers +
     "\n(async (args) => {\n" + body + "\n})(" + JSON.stringify(args) + ").then(" +
     "(value) => parent.postMessage({ channel: " + JSON.stringify(channel) +
     ", ok: value === undefined ? null : value }, '*'), " +
     "(error) => parent.postMessage({ channel: " + JSON.stringify(channel) +
-    ", thrown: String((error && error.stack) || error) }, '*'));";
+    ", thrown: describeError(error) }, '*'));";
   return new Promise((resolve, reject) => {
     const frame = document.createElement("iframe");
     frame.setAttribute("sandbox", sandbox);
@@ -148,22 +167,44 @@ impl Probe {
     }
 }
 
-/// How to launch a [`Browser`].
+/// How to launch a [`Browser`]. The default is each engine as it ships
+/// (its stock cookie policy included), launched as [`Browser::launch_with`]
+/// describes.
 #[derive(Clone, Debug)]
 pub struct BrowserOptions {
-    /// `--host-resolver-rules` entries, such as `MAP localhost 127.0.0.1`.
-    /// The default maps `localhost` to `127.0.0.1`, where [`crate::serve`]
-    /// listens, so that Chromium never tries `[::1]` first.
-    pub host_rules: Vec<String>,
-    /// More command-line flags for Chromium, after [`CHROMIUM_ARGS`].
+    /// Host names that resolve to `127.0.0.1`, where [`crate::serve`]
+    /// listens, besides `localhost` (always mapped). A name other than
+    /// `localhost`, `*.localhost` or a loopback address makes an origin
+    /// that is not a secure context: `Secure` cookies are then refused over
+    /// `http`. Chromium maps them with `--host-resolver-rules`, Firefox
+    /// with its `network.dns.localDomains` preference. MiniBrowser has
+    /// nothing of the kind: a WebKit browser with mapped hosts gets a
+    /// forward proxy of its own (`--proxy`, bypassed for `localhost` and
+    /// loopback addresses), which sends requests for these names to
+    /// `127.0.0.1` with their `Host` header unchanged; the servers see
+    /// what they would see without it. Prefer names under a real public
+    /// suffix (`app.example.com`): WebKit's cookie jar (libsoup) finds no
+    /// registrable domain under `.test`, and treats `a.corsair.test` and
+    /// `b.corsair.test` as different sites.
+    pub mapped_hosts: Vec<String>,
+    /// More command-line arguments for the browser: Chromium's flags after
+    /// [`CHROMIUM_ARGS`], Firefox's after `-headless`, MiniBrowser's after
+    /// `--automation`.
     pub extra_args: Vec<String>,
-    /// Chromium preferences (`goog:chromeOptions.prefs`). The default is
-    /// `{"profile.cookie_controls_mode": 0}`: third-party cookies allowed,
-    /// as in a desktop Chrome with default settings. Without it, headless
-    /// Chromium 156 under chromedriver blocks them, so a cross-site
-    /// credentialed request (`127.0.0.1` calling `localhost`) goes without
-    /// cookies. Set the mode to `1` to test a browser that blocks them.
+    /// Browser preferences: Chromium's `goog:chromeOptions.prefs`,
+    /// Firefox's `moz:firefoxOptions.prefs` (after [`FIREFOX_PREFS`]).
+    /// WebKit has none, and refuses to launch with any. Empty by default:
+    /// stock settings.
     pub prefs: serde_json::Map<String, Value>,
+    /// Whether third-party cookies are allowed, against the engine's stock
+    /// policy. `false` (the default) leaves it as the engine ships:
+    /// headless Chromium under chromedriver blocks third-party cookies,
+    /// Firefox partitions them (Total Cookie Protection), WebKit accepts
+    /// none from a third party. `true` sets Chromium's
+    /// `profile.cookie_controls_mode` to `0` (a desktop Chrome's default),
+    /// Firefox's `network.cookie.cookieBehavior` to `0`, and MiniBrowser's
+    /// `--cookies-policy=always`.
+    pub third_party_cookies: bool,
     /// How long a script run by [`Browser::run`] may take.
     pub script_timeout: Duration,
     /// How long [`Browser::open`] may wait for a page to load.
@@ -173,12 +214,10 @@ pub struct BrowserOptions {
 impl Default for BrowserOptions {
     fn default() -> Self {
         Self {
-            host_rules: vec!["MAP localhost 127.0.0.1".to_owned()],
+            mapped_hosts: Vec::new(),
             extra_args: Vec::new(),
-            prefs: serde_json::Map::from_iter([(
-                "profile.cookie_controls_mode".to_owned(),
-                json!(0),
-            )]),
+            prefs: serde_json::Map::new(),
+            third_party_cookies: false,
             script_timeout: Duration::from_secs(15),
             page_load_timeout: Duration::from_secs(15),
         }
@@ -186,92 +225,219 @@ impl Default for BrowserOptions {
 }
 
 impl BrowserOptions {
-    /// Adds a rule that resolves `host` (a name, or a pattern such as
-    /// `*.test`) to `ip`. A name other than `localhost`, `*.localhost` or a
-    /// loopback address makes an origin that is not a secure context:
-    /// `Secure` cookies are then refused over `http`.
-    pub fn map_host(mut self, host: &str, ip: &str) -> Self {
-        self.host_rules.push(format!("MAP {host} {ip}"));
+    /// Resolves `host` to `127.0.0.1` (see [`BrowserOptions::mapped_hosts`]).
+    pub fn map_host(mut self, host: &str) -> Self {
+        self.mapped_hosts.push(host.to_owned());
         self
+    }
+
+    /// Sets preference `name` (see [`BrowserOptions::prefs`]).
+    pub fn pref(mut self, name: &str, value: Value) -> Self {
+        self.prefs.insert(name.to_owned(), value);
+        self
+    }
+
+    /// Allows third-party cookies (see
+    /// [`BrowserOptions::third_party_cookies`]): what a desktop Chrome with
+    /// default settings does, so that a cross-site page's credentialed
+    /// request carries the user's cookie and only CORS keeps the answer
+    /// from it.
+    pub fn allow_third_party_cookies(mut self) -> Self {
+        self.third_party_cookies = true;
+        self
+    }
+
+    /// The WebDriver capabilities that launch `engine` (the browser at
+    /// `browser`) with these options, its profile in `profile`, and, for
+    /// WebKit, the mapping proxy listening on `proxy`.
+    ///
+    /// # Errors
+    /// When WebKit is asked for preferences (it has none), or for mapped
+    /// hosts without a proxy.
+    fn capabilities(
+        &self,
+        engine: Engine,
+        browser: &Path,
+        profile: &Path,
+        proxy: Option<u16>,
+    ) -> Result<serde_json::Map<String, Value>> {
+        let mut capabilities = serde_json::Map::new();
+        match engine {
+            Engine::Chromium => {
+                let mut args: Vec<String> =
+                    CHROMIUM_ARGS.iter().map(|&arg| arg.to_owned()).collect();
+                args.push(format!("--user-data-dir={}", profile.display()));
+                let rules: Vec<String> = std::iter::once("localhost")
+                    .chain(self.mapped_hosts.iter().map(String::as_str))
+                    .map(|host| format!("MAP {host} 127.0.0.1"))
+                    .collect();
+                args.push(format!("--host-resolver-rules={}", rules.join(",")));
+                args.extend(self.extra_args.iter().cloned());
+                let mut prefs = self.prefs.clone();
+                if self.third_party_cookies {
+                    prefs.insert("profile.cookie_controls_mode".to_owned(), json!(0));
+                }
+                capabilities.insert("browserName".to_owned(), json!("chrome"));
+                capabilities.insert(
+                    "goog:chromeOptions".to_owned(),
+                    json!({ "binary": browser, "args": args, "prefs": prefs }),
+                );
+            }
+            Engine::Firefox => {
+                let mut args = vec![
+                    "-headless".to_owned(),
+                    "-profile".to_owned(),
+                    profile.display().to_string(),
+                ];
+                args.extend(self.extra_args.iter().cloned());
+                let mut prefs: serde_json::Map<String, Value> = FIREFOX_PREFS
+                    .iter()
+                    .map(|&(name, value)| (name.to_owned(), json!(value)))
+                    .collect();
+                if !self.mapped_hosts.is_empty() {
+                    prefs.insert(
+                        "network.dns.localDomains".to_owned(),
+                        json!(self.mapped_hosts.join(",")),
+                    );
+                }
+                if self.third_party_cookies {
+                    prefs.insert("network.cookie.cookieBehavior".to_owned(), json!(0));
+                }
+                prefs.extend(self.prefs.clone());
+                capabilities.insert("browserName".to_owned(), json!("firefox"));
+                capabilities.insert(
+                    "moz:firefoxOptions".to_owned(),
+                    json!({ "binary": browser, "args": args, "prefs": prefs }),
+                );
+            }
+            Engine::WebKit => {
+                if !self.prefs.is_empty() {
+                    bail!(
+                        "WebKit has no preferences to set ({:?})",
+                        self.prefs.keys().collect::<Vec<_>>()
+                    );
+                }
+                let mut args = vec!["--automation".to_owned()];
+                if self.third_party_cookies {
+                    args.push("--cookies-policy=always".to_owned());
+                }
+                match (self.mapped_hosts.is_empty(), proxy) {
+                    (true, _) => {}
+                    (false, Some(port)) => {
+                        args.push(format!("--proxy=http://127.0.0.1:{port}"));
+                        for host in ["localhost", "127.0.0.1", "::1"] {
+                            args.push(format!("--ignore-host={host}"));
+                        }
+                    }
+                    (false, None) => bail!("WebKit maps host names through a proxy, and has none"),
+                }
+                args.extend(self.extra_args.iter().cloned());
+                capabilities.insert("browserName".to_owned(), json!("MiniBrowser"));
+                capabilities.insert(
+                    "webkitgtk:browserOptions".to_owned(),
+                    json!({ "binary": browser, "args": args }),
+                );
+            }
+        }
+        Ok(capabilities)
     }
 }
 
-/// A headless Chromium with a fresh profile, driven by its own
-/// chromedriver. One per test: nothing (cookies, preflight cache) carries
-/// over from one browser to another.
+/// A real browser with a fresh profile, driven by its own WebDriver server
+/// ([`Driver`]): headless Chromium, headless Firefox ESR, or WebKitGTK's
+/// MiniBrowser on an Xvfb display of its own. One per test: nothing
+/// (cookies, preflight cache) carries over from one browser to another.
 ///
 /// [`Browser::close`] ends it cleanly; dropping it (a test that panicked)
-/// ends the session, kills chromedriver and the browser, and removes the
-/// profile all the same.
+/// ends the session, kills the WebDriver server and the browser, and
+/// removes the profile all the same.
 #[derive(Debug)]
 pub struct Browser {
     client: Client,
     session: String,
     closed: bool,
-    // Dropped in this order: the session is ended in `drop`, then the
-    // processes are killed, then the profile is removed.
+    engine: Engine,
+    version: String,
+    // Dropped after the session is ended in `drop`: kills the processes,
+    // then removes the profile.
     driver: Driver,
-    profile: TempDir,
+    /// WebKit's host-mapping proxy, if it has mapped hosts.
+    _proxy: Option<Server>,
 }
 
 impl Browser {
-    /// Launches a browser with the default [`BrowserOptions`].
+    /// Launches headless Chromium with the default [`BrowserOptions`].
     ///
     /// # Errors
-    /// When Chromium or chromedriver is missing (the message says how to
-    /// install them), or either fails to start.
+    /// As [`Browser::launch_with`].
     pub async fn launch() -> Result<Self> {
-        Self::launch_with(&BrowserOptions::default()).await
+        Self::launch_engine(Engine::Chromium).await
     }
 
-    /// Launches a browser: starts chromedriver, then a WebDriver session of
-    /// Chromium with [`CHROMIUM_ARGS`], a new temporary `--user-data-dir`
-    /// and the options' host rules and flags.
+    /// Launches `engine` with the default [`BrowserOptions`].
     ///
     /// # Errors
-    /// As [`Browser::launch`].
-    pub async fn launch_with(options: &BrowserOptions) -> Result<Self> {
-        let driver = Driver::start().await?;
-        let profile = tempfile::Builder::new()
-            .prefix("corsair-e2e-profile-")
-            .tempdir()
-            .context("cannot create a temporary profile directory")?;
-        let mut args: Vec<String> = CHROMIUM_ARGS.iter().map(|&arg| arg.to_owned()).collect();
-        args.push(format!("--user-data-dir={}", profile.path().display()));
-        if !options.host_rules.is_empty() {
-            args.push(format!(
-                "--host-resolver-rules={}",
-                options.host_rules.join(",")
-            ));
-        }
-        args.extend(options.extra_args.iter().cloned());
+    /// As [`Browser::launch_with`].
+    pub async fn launch_engine(engine: Engine) -> Result<Self> {
+        Self::launch_with(engine, &BrowserOptions::default()).await
+    }
 
-        let mut capabilities = serde_json::Map::new();
-        capabilities.insert("browserName".to_owned(), json!("chrome"));
-        capabilities.insert(
-            "goog:chromeOptions".to_owned(),
-            json!({ "binary": CHROMIUM, "args": args, "prefs": options.prefs }),
-        );
+    /// Launches `engine`: starts its WebDriver server ([`Driver::start`]),
+    /// then a session of the browser with the options:
+    ///
+    /// - Chromium: [`CHROMIUM_ARGS`], a new `--user-data-dir`, and
+    ///   `--host-resolver-rules` mapping `localhost` (and the mapped hosts)
+    ///   to `127.0.0.1`, so that it never tries `[::1]` first;
+    /// - Firefox: `-headless`, a new `-profile`, and [`FIREFOX_PREFS`];
+    /// - WebKit: MiniBrowser `--automation`, on its driver's Xvfb display
+    ///   (and `--proxy`, for mapped hosts).
+    ///
+    /// # Errors
+    /// When the engine is not installed (the message says how to install
+    /// it), its server or the browser fails to start, or the options ask
+    /// for something the engine cannot do.
+    pub async fn launch_with(engine: Engine, options: &BrowserOptions) -> Result<Self> {
+        let driver = Driver::start(engine).await?;
+        let proxy = if engine == Engine::WebKit && !options.mapped_hosts.is_empty() {
+            Some(start_proxy(&options.mapped_hosts).await?)
+        } else {
+            None
+        };
+        let capabilities = options.capabilities(
+            engine,
+            &driver.installation().browser,
+            driver.profile_dir(),
+            proxy.as_ref().map(Server::port),
+        )?;
         let client = ClientBuilder::new(HttpConnector::new())
             .capabilities(capabilities)
             .connect(&driver.url())
             .await
             .map_err(|error| {
                 anyhow!(
-                    "chromedriver could not start Chromium: {error}\nchromedriver's log ends with:\n{}",
+                    "the WebDriver server could not start {}: {error}\nits log ends with:\n{}",
+                    engine.product(),
                     driver.log_tail()
                 )
             })?;
         let session = client
             .session_id()
             .await?
-            .context("chromedriver gave no session id")?;
+            .context("the WebDriver server gave no session id")?;
+        let version = client
+            .capabilities()
+            .and_then(|capabilities| capabilities.get("browserVersion"))
+            .and_then(Value::as_str)
+            .unwrap_or_default()
+            .to_owned();
         let browser = Self {
             client,
             session,
             closed: false,
+            engine,
+            version,
             driver,
-            profile,
+            _proxy: proxy,
         };
         browser
             .client
@@ -285,14 +451,30 @@ impl Browser {
         Ok(browser)
     }
 
+    /// The engine.
+    pub fn engine(&self) -> Engine {
+        self.engine
+    }
+
+    /// The browser's version, as its WebDriver server reported it
+    /// (`browserVersion`).
+    pub fn version(&self) -> &str {
+        &self.version
+    }
+
+    /// The WebDriver server, for its log and processes.
+    pub fn driver(&self) -> &Driver {
+        &self.driver
+    }
+
     /// The fantoccini client, for anything the helpers do not cover.
     pub fn client(&self) -> &Client {
         &self.client
     }
 
-    /// The browser's profile directory (`--user-data-dir`).
-    pub fn profile_dir(&self) -> &std::path::Path {
-        self.profile.path()
+    /// The browser's profile directory (see [`Driver::profile_dir`]).
+    pub fn profile_dir(&self) -> &Path {
+        self.driver.profile_dir()
     }
 
     /// Opens `url` in the current tab and waits until it has loaded.
@@ -336,7 +518,7 @@ const __args = Array.prototype.slice.call(arguments, 0, -1);
 {body}
 }})(__args).then(
   (value) => __done({{ ok: value === undefined ? null : value }}),
-  (error) => __done({{ thrown: String((error && error.stack) || error) }}));"
+  (error) => __done({{ thrown: describeError(error) }}));"
         );
         let answer = self
             .client
@@ -370,11 +552,11 @@ const __args = Array.prototype.slice.call(arguments, 0, -1);
             .with_context(|| format!("the script returned {value}, which is not a probe"))
     }
 
-    /// Ends the WebDriver session (chromedriver closes the browser), then
-    /// stops chromedriver and removes the profile.
+    /// Ends the WebDriver session (the server closes the browser), then
+    /// stops the server and removes the profile.
     ///
     /// # Errors
-    /// When chromedriver does not end the session; everything is still
+    /// When the server does not end the session; everything is still
     /// stopped and removed.
     pub async fn close(mut self) -> Result<()> {
         let result = self.client.clone().close().await;

@@ -26,9 +26,20 @@ pub struct LoggedSeed {
 }
 
 impl LoggedSeed {
-    /// A new API with empty logs, no sessions and no items.
+    /// A new API with empty logs, no sessions and no items, whose session
+    /// cookie is [`corsair_seed::SAME_SITE_COOKIE`] (`SameSite=Lax`).
     pub fn new() -> Self {
         Self::default()
+    }
+
+    /// The same API with other attributes on its session cookie (see
+    /// [`SeedApi::with_cookie`]), such as
+    /// [`corsair_seed::CROSS_SITE_COOKIE`] (`SameSite=None; Secure`), the
+    /// one a page on another site needs.
+    #[must_use]
+    pub fn with_cookie(mut self, attributes: &'static str) -> Self {
+        self.api = self.api.with_cookie(attributes);
+        self
     }
 
     /// The API's routes behind `Cors::new(config)`, with

@@ -1,6 +1,10 @@
-//! What corsair refuses, a real browser blocks: a page on an origin the
-//! policy does not list, a request header it does not allow, and the `null`
-//! origin of a sandboxed frame.
+//! What corsair refuses, every real browser blocks: a page on an origin
+//! the policy does not list, a request header it does not allow, and the
+//! `null` origin of a sandboxed frame. Each test runs in each engine, with
+//! its stock settings; the attacker's test runs once more in Chromium
+//! with third-party cookies allowed and a session cookie made for
+//! cross-site use, so that the attacker's request carries the victim's
+//! cookie and only CORS keeps the answer from it.
 #![allow(
     clippy::unwrap_used,
     clippy::expect_used,
@@ -8,15 +12,25 @@
     clippy::indexing_slicing
 )]
 
-use corsair_e2e::{Browser, LoggedSeed, Probe, Seen, Sites};
+use corsair_e2e::{Browser, BrowserOptions, Engine, LoggedSeed, Probe, Seen, Sites, per_engine};
+use corsair_seed::{CROSS_SITE_COOKIE, SAME_SITE_COOKIE};
 use serde_json::{Value, json};
 
-async fn setup() -> (LoggedSeed, Sites, Browser) {
-    let api = LoggedSeed::new();
+per_engine!(
+    a_disallowed_origin_is_blocked,
+    a_disallowed_request_header_is_refused_at_the_preflight,
+    the_null_origin_of_a_sandboxed_frame_is_blocked,
+);
+
+async fn setup(
+    engine: Engine,
+    options: &BrowserOptions,
+    api: LoggedSeed,
+) -> (LoggedSeed, Sites, Browser) {
     let sites = Sites::start(|origins| api.router(corsair_seed::policy(&origins.page, Some(600))))
         .await
         .unwrap();
-    let browser = Browser::launch().await.unwrap();
+    let browser = Browser::launch_with(engine, options).await.unwrap();
     (api, sites, browser)
 }
 
@@ -47,12 +61,43 @@ fn assert_no_cors_headers(seen: &Seen) {
 
 /// The attacker's page (`http://127.0.0.1:P3`, another site) calls the API
 /// after the user logged in on the trusted page. The simple `GET` reaches
-/// the API with the user's cookie (corsair lets the application answer,
-/// without CORS headers) but the script cannot read it; the preflighted
-/// `PUT` is refused at the preflight and never reaches the API.
+/// the API (corsair lets the application answer, without CORS headers) but
+/// the script cannot read it; the preflighted `PUT` is refused at the
+/// preflight and never reaches the API. The seed's session cookie is
+/// `SameSite=Lax`: no engine sends it along a cross-site `fetch`, so the
+/// API answers `401`.
+async fn a_disallowed_origin_is_blocked(engine: Engine) {
+    let options = BrowserOptions::default();
+    attacker_is_blocked(engine, &options, SAME_SITE_COOKIE, false).await;
+}
+
+/// [`a_disallowed_origin_is_blocked`] at its worst: a session cookie made
+/// for cross-site use (`SameSite=None; Secure`), in a Chromium that allows
+/// third-party cookies as a desktop Chrome does by default. The
+/// attacker's `GET` carries the victim's session cookie and the API
+/// answers `200` with the victim's data, which CORS alone keeps from the
+/// script.
 #[tokio::test]
-async fn a_disallowed_origin_is_blocked() {
-    let (api, sites, browser) = setup().await;
+async fn a_disallowed_origin_is_blocked_even_with_the_victims_cookie() {
+    let options = BrowserOptions::default().allow_third_party_cookies();
+    attacker_is_blocked(Engine::Chromium, &options, CROSS_SITE_COOKIE, true).await;
+}
+
+/// Third-party cookies allowed, but the seed's `SameSite=Lax` session
+/// cookie: it stays home.
+#[tokio::test]
+async fn a_lax_session_cookie_stays_home_even_with_third_party_cookies() {
+    let options = BrowserOptions::default().allow_third_party_cookies();
+    attacker_is_blocked(Engine::Chromium, &options, SAME_SITE_COOKIE, false).await;
+}
+
+async fn attacker_is_blocked(
+    engine: Engine,
+    options: &BrowserOptions,
+    cookie: &'static str,
+    cookie_sent: bool,
+) {
+    let (api, sites, browser) = setup(engine, options, LoggedSeed::new().with_cookie(cookie)).await;
     let origins = sites.origins().clone();
 
     browser.open(&origins.page).await.unwrap();
@@ -104,12 +149,17 @@ async fn a_disallowed_origin_is_blocked() {
             .is_some_and(|vary| vary.eq_ignore_ascii_case("origin")),
         "{get:?}"
     );
-    // The session cookie went along (third-party cookies are allowed, as in
-    // a default desktop Chrome: see `BrowserOptions::prefs`), so the API
-    // answered with the user's data; only CORS keeps it from the attacker.
+    // When the session cookie went along, the API answered with the user's
+    // data; only CORS keeps it from the attacker. Otherwise the API did not
+    // know the user.
     let token = api.token_of("ada").unwrap();
-    assert_eq!(get.cookie("session"), Some(token.as_str()), "{get:?}");
-    assert_eq!(get.status.map(|s| s.as_u16()), Some(200));
+    if cookie_sent {
+        assert_eq!(get.cookie("session"), Some(token.as_str()), "{get:?}");
+        assert_eq!(get.status.map(|s| s.as_u16()), Some(200));
+    } else {
+        assert_eq!(get.header("cookie"), None, "{get:?}");
+        assert_eq!(get.status.map(|s| s.as_u16()), Some(401));
+    }
     assert!(preflight.is_preflight(), "{preflight:?}");
     assert_eq!(preflight.path, "/items/1");
     assert_eq!(preflight.header("origin"), Some(origins.attacker.as_str()));
@@ -130,9 +180,8 @@ async fn a_disallowed_origin_is_blocked() {
 /// `x-api-key` is not in `allow_headers`: the preflight is refused, and
 /// neither the `GET` nor the `PUT` that asked for it is sent. The same calls
 /// without the header go through, so the header is the reason.
-#[tokio::test]
-async fn a_disallowed_request_header_is_refused_at_the_preflight() {
-    let (api, sites, browser) = setup().await;
+async fn a_disallowed_request_header_is_refused_at_the_preflight(engine: Engine) {
+    let (api, sites, browser) = setup(engine, &BrowserOptions::default(), LoggedSeed::new()).await;
     browser.open(&sites.origins().page).await.unwrap();
     let results = browser
         .run(
@@ -201,9 +250,8 @@ async fn a_disallowed_request_header_is_refused_at_the_preflight() {
 /// its requests carry `Origin: null`, which corsair never allows: the
 /// simple `GET` reaches the application but is not readable, the `PUT` is
 /// refused at its preflight.
-#[tokio::test]
-async fn the_null_origin_of_a_sandboxed_frame_is_blocked() {
-    let (api, sites, browser) = setup().await;
+async fn the_null_origin_of_a_sandboxed_frame_is_blocked(engine: Engine) {
+    let (api, sites, browser) = setup(engine, &BrowserOptions::default(), LoggedSeed::new()).await;
     browser.open(&sites.origins().page).await.unwrap();
     let results = browser
         .run(

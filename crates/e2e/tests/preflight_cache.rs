@@ -1,7 +1,7 @@
-//! `Access-Control-Max-Age` in a real browser: Chromium caches a preflight
-//! answer in its network service for that many seconds (5 without the
-//! header, none for 0), per origin and URL; loading another page does not
-//! clear the cache. The API's wire log, outside corsair, counts the
+//! `Access-Control-Max-Age` in each real engine: Chromium, Firefox and
+//! WebKit all cache a preflight answer for that many seconds (5 without
+//! the header, none for 0), per origin and URL; loading another page does
+//! not clear the cache. The API's wire log, outside corsair, counts the
 //! preflights the browser actually sent.
 #![allow(
     clippy::unwrap_used,
@@ -12,17 +12,23 @@
 
 use std::time::Duration;
 
-use corsair_e2e::{Browser, LoggedSeed, Sites};
+use corsair_e2e::{Browser, Engine, LoggedSeed, Sites, per_engine};
 use serde_json::json;
+
+per_engine!(
+    a_preflight_is_cached_for_max_age,
+    max_age_zero_preflights_every_request,
+    without_max_age_the_browser_caches_for_five_seconds,
+);
 
 /// Starts the sites with the seed policy and `max_age`, a browser on the
 /// page, and logs in; the logs are cleared after the login.
-async fn setup(max_age: Option<u64>) -> (LoggedSeed, Sites, Browser) {
+async fn setup(engine: Engine, max_age: Option<u64>) -> (LoggedSeed, Sites, Browser) {
     let api = LoggedSeed::new();
     let sites = Sites::start(|origins| api.router(corsair_seed::policy(&origins.page, max_age)))
         .await
         .unwrap();
-    let browser = Browser::launch().await.unwrap();
+    let browser = Browser::launch_engine(engine).await.unwrap();
     browser.open(&sites.origins().page).await.unwrap();
     let login = browser
         .probe(
@@ -76,9 +82,8 @@ fn seen(api: &LoggedSeed) -> (Vec<String>, usize) {
 
 /// `max_age = 600`: one preflight serves the same request again, after a
 /// new page load too, and serves other methods the answer allowed.
-#[tokio::test]
-async fn a_preflight_is_cached_for_max_age() {
-    let (api, sites, browser) = setup(Some(600)).await;
+async fn a_preflight_is_cached_for_max_age(engine: Engine) {
+    let (api, sites, browser) = setup(engine, Some(600)).await;
     call(&browser, &sites, "PUT").await;
     assert_eq!(
         api.wire.preflights()[0].response_header("access-control-max-age"),
@@ -98,9 +103,8 @@ async fn a_preflight_is_cached_for_max_age() {
 }
 
 /// `max_age = 0`: nothing is cached, every request is preflighted.
-#[tokio::test]
-async fn max_age_zero_preflights_every_request() {
-    let (api, sites, browser) = setup(Some(0)).await;
+async fn max_age_zero_preflights_every_request(engine: Engine) {
+    let (api, sites, browser) = setup(engine, Some(0)).await;
     call(&browser, &sites, "PUT").await;
     assert_eq!(
         api.wire.preflights()[0].response_header("access-control-max-age"),
@@ -116,12 +120,11 @@ async fn max_age_zero_preflights_every_request() {
     browser.close().await.unwrap();
 }
 
-/// No `max_age`: corsair sends no `Access-Control-Max-Age`, and Chromium
+/// No `max_age`: corsair sends no `Access-Control-Max-Age`, and the engine
 /// caches the answer for its default of 5 seconds: a request right after
 /// the first is not preflighted, one 6 seconds later is.
-#[tokio::test]
-async fn without_max_age_the_browser_caches_for_five_seconds() {
-    let (api, sites, browser) = setup(None).await;
+async fn without_max_age_the_browser_caches_for_five_seconds(engine: Engine) {
+    let (api, sites, browser) = setup(engine, None).await;
     call(&browser, &sites, "PUT").await;
     assert_eq!(
         api.wire.preflights()[0].response_header("access-control-max-age"),

@@ -1,4 +1,4 @@
-//! The seed scenario in a real browser: a page on `http://localhost:P1`
+//! The seed scenario in each real engine: a page on `http://localhost:P1`
 //! logs in to an API on `http://localhost:P2` and uses its session cookie,
 //! through `fetch` and through `XMLHttpRequest`; and the response headers a
 //! script can read.
@@ -9,19 +9,25 @@
     clippy::indexing_slicing
 )]
 
-use corsair_e2e::{Browser, LoggedSeed, Probe, Sites};
+use corsair_e2e::{Browser, Engine, LoggedSeed, Probe, Sites, per_engine};
 use corsair_seed::INTERNAL_HEADER_VALUE;
 use serde_json::{Value, json};
 
+per_engine!(
+    fetch_with_credentials_logs_in_and_uses_the_session,
+    xhr_with_credentials_logs_in_and_uses_the_session,
+    exposed_header_is_readable_and_others_are_not,
+);
+
 /// Starts the page, the API (seed policy, preflights cached `max_age`
 /// seconds) and the attacker page, and a browser on the page.
-async fn setup(max_age: u64) -> (LoggedSeed, Sites, Browser) {
+async fn setup(engine: Engine, max_age: u64) -> (LoggedSeed, Sites, Browser) {
     let api = LoggedSeed::new();
     let sites =
         Sites::start(|origins| api.router(corsair_seed::policy(&origins.page, Some(max_age))))
             .await
             .unwrap();
-    let browser = Browser::launch().await.unwrap();
+    let browser = Browser::launch_engine(engine).await.unwrap();
     browser.open(&sites.origins().page).await.unwrap();
     (api, sites, browser)
 }
@@ -145,9 +151,8 @@ fn assert_seed_flow(
 
 /// With `fetch`, and `max_age = 0`: no preflight answer is cached, so each
 /// of `PUT`, `PATCH` and `DELETE` is preflighted on the wire.
-#[tokio::test]
-async fn fetch_with_credentials_logs_in_and_uses_the_session() {
-    let (api, sites, browser) = setup(0).await;
+async fn fetch_with_credentials_logs_in_and_uses_the_session(engine: Engine) {
+    let (api, sites, browser) = setup(engine, 0).await;
     let results = browser
         .run(
             r#"
@@ -186,9 +191,8 @@ async fn fetch_with_credentials_logs_in_and_uses_the_session() {
 /// With `XMLHttpRequest`, and `max_age = 600`: the preflight answer for
 /// `/items/1` (which allows every method of the policy) is cached, so only
 /// the `PUT` is preflighted.
-#[tokio::test]
-async fn xhr_with_credentials_logs_in_and_uses_the_session() {
-    let (api, sites, browser) = setup(600).await;
+async fn xhr_with_credentials_logs_in_and_uses_the_session(engine: Engine) {
+    let (api, sites, browser) = setup(engine, 600).await;
     let results = browser
         .run(
             r#"
@@ -224,9 +228,8 @@ async fn xhr_with_credentials_logs_in_and_uses_the_session() {
 
 /// `x-request-id` is exposed, `x-internal` is not: a script reads the first
 /// and gets `null` for the second, with `fetch` and `XMLHttpRequest`.
-#[tokio::test]
-async fn exposed_header_is_readable_and_others_are_not() {
-    let (api, sites, browser) = setup(600).await;
+async fn exposed_header_is_readable_and_others_are_not(engine: Engine) {
+    let (api, sites, browser) = setup(engine, 600).await;
     let read = ["x-request-id", "x-internal", "content-type"];
     let results = browser
         .run(

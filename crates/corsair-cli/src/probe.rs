@@ -87,9 +87,17 @@ impl HttpServer {
         };
         let method_value = Method::from_bytes(method.as_bytes())
             .map_err(|_| error("not a method name".to_owned()))?;
+        // Browsers that follow a redirect to `user:pw@host` do not turn the
+        // user name into an Authorization header; the HTTP client would.
+        let mut target =
+            url::Url::parse(url).map_err(|parse| error(format!("not a URL: {parse}")))?;
+        if !target.username().is_empty() || target.password().is_some() {
+            let _ = target.set_username("");
+            let _ = target.set_password(None);
+        }
         let response = self
             .client
-            .request(method_value, url)
+            .request(method_value, target)
             .headers(headers.clone())
             .send()
             .await

@@ -757,18 +757,7 @@ enum Gap {
 /// disagree with a real engine, and how. The test fails when a scenario
 /// disagrees in any other way, and also when a listed one agrees (remove it
 /// from here then).
-const KNOWN_GAPS: &[(Engine, &str, &[Gap])] = &[
-    // Firefox drops an empty `Access-Control-Allow-Origin` line when it
-    // combines the two, and allows the origin left.
-    (
-        Engine::Firefox,
-        "an empty ACAO line and the origin",
-        &[Gap::Probe, Gap::Verdict],
-    ),
-    // WebKit hands the script the body of a 205; Chromium, Firefox and the
-    // model give an empty one.
-    (Engine::WebKit, "205 with ACAO", &[Gap::Verdict]),
-];
+const KNOWN_GAPS: &[(Engine, &str, &[Gap])] = &[];
 
 /// The browser model for `engine`, on `page`.
 fn model(engine: Engine, page: &str) -> Model {

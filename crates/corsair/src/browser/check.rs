@@ -284,7 +284,13 @@ pub fn check_preflight(
             Ok(())
         }
     };
-    let cors = || cors_check(headers, &plan.origin, credentials).map_err(Blocked::Preflight);
+    // The origin the preflight said, which is not always the request's
+    // (Firefox's preflights after a redirect carry the page's).
+    let origin = plan
+        .preflight
+        .as_ref()
+        .map_or(plan.origin.as_str(), |preflight| preflight.origin.as_str());
+    let cors = || cors_check(headers, origin, credentials).map_err(Blocked::Preflight);
     let ok_status = || {
         if status.is_success() {
             Ok(())
@@ -341,10 +347,11 @@ pub fn check_preflight(
     Ok(result)
 }
 
-/// How long a preflight answer may be cached, as Chromium reads
-/// `Access-Control-Max-Age`: a missing or unreadable value (not an integer,
-/// two headers) gives 5 s, a negative one 0, and anything above the cap the
-/// cap.
+/// How long a preflight answer may be cached, as `profile`'s engine reads
+/// `Access-Control-Max-Age`: a missing value gives 5 s, an unreadable one
+/// (not an integer, two headers) the profile's
+/// [`unreadable_max_age`](Profile::unreadable_max_age) (5 s, or nothing in
+/// Firefox), a negative one 0, and anything above the cap the cap.
 ///
 /// ```
 /// use corsair::browser::{max_age, Profile};
@@ -358,11 +365,12 @@ pub fn check_preflight(
 /// ```
 #[must_use]
 pub fn max_age(headers: &HeaderMap, profile: &Profile) -> Duration {
-    let seconds =
-        combined(headers, &ACCESS_CONTROL_MAX_AGE).and_then(|value| value.parse::<i64>().ok());
-    match seconds {
-        None => DEFAULT_MAX_AGE,
-        Some(seconds) => {
+    let Some(value) = combined(headers, &ACCESS_CONTROL_MAX_AGE) else {
+        return DEFAULT_MAX_AGE;
+    };
+    match value.parse::<i64>() {
+        Err(_) => profile.unreadable_max_age,
+        Ok(seconds) => {
             Duration::from_secs(u64::try_from(seconds).unwrap_or(0)).min(profile.max_age_cap)
         }
     }
@@ -721,6 +729,11 @@ mod tests {
         let age =
             |value: &'static str| max_age(&headers(&[("access-control-max-age", value)]), &profile);
         assert_eq!(max_age(&headers(&[]), &profile), DEFAULT_MAX_AGE);
+        // Not an integer: 5 s, but Firefox caches nothing.
+        let unreadable = headers(&[("access-control-max-age", "ten")]);
+        assert_eq!(max_age(&unreadable, &profile), DEFAULT_MAX_AGE);
+        assert_eq!(max_age(&unreadable, &Profile::webkit()), DEFAULT_MAX_AGE);
+        assert_eq!(max_age(&unreadable, &Profile::firefox()), Duration::ZERO);
         assert_eq!(age("600"), Duration::from_secs(600));
         assert_eq!(age("0"), Duration::ZERO);
         assert_eq!(age("-1"), Duration::ZERO);

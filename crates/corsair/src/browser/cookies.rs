@@ -372,7 +372,8 @@ impl CookieJar {
                 let public_suffix = psl::suffix_str(&domain) == Some(domain.as_str())
                     && domain != host
                     && !is_loopback_host(&domain);
-                if !domain_matches(&host, &domain) || public_suffix {
+                let dotless = rules.domain_needs_dot && !domain.contains('.');
+                if !domain_matches(&host, &domain) || public_suffix || dotless {
                     return report(
                         cookie.name(),
                         CookieFate::Refused(CookieRefusal::Domain {
@@ -595,6 +596,12 @@ fn refused(refusal: &CookieRefusal, context: &Context<'_>, profile: &Profile) ->
                  {page_site}. Serve the API on the page's site (api.example.com for app.example.com)"
             ),
         },
+        CookieRefusal::Domain { domain }
+            if !domain.trim_start_matches('.').contains('.')
+                && domain_matches(host, domain.trim_start_matches('.')) =>
+        {
+            format!("{engine} refuses Domain={domain}, a domain without a dot: leave Domain out")
+        }
         CookieRefusal::Domain { domain } => format!(
             "{engine} refuses Domain={domain}: {host} is not within it, or it is a public suffix"
         ),
@@ -675,6 +682,38 @@ mod tests {
             ),
             "none_secure partitioned"
         );
+    }
+
+    /// WebKit's libsoup refuses a `Domain` without a dot; the others take
+    /// `Domain=localhost` from localhost.
+    #[test]
+    fn domain_localhost_is_refused_by_webkit_only() {
+        let page = Site::of(&url("http://localhost:8080/"));
+        let api = url("http://localhost:3000/set");
+        let context = Context {
+            page_site: &page,
+            url: &api,
+        };
+        for (profile, stored) in [
+            (Profile::chromium(), true),
+            (Profile::firefox(), true),
+            (Profile::webkit(), false),
+        ] {
+            let report = CookieJar::default().store(
+                "domain=1; Domain=localhost; Path=/",
+                &context,
+                Duration::ZERO,
+                &profile,
+            );
+            assert_eq!(report.stored(), stored, "{:?}", profile.engine);
+        }
+        let report = CookieJar::default().store(
+            "domain=1; Domain=localhost; Path=/",
+            &context,
+            Duration::ZERO,
+            &Profile::webkit(),
+        );
+        assert!(report.why.contains("without a dot"), "{}", report.why);
     }
 
     #[test]

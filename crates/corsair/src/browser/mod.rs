@@ -67,7 +67,7 @@ pub use error::{Blocked, CorsFailure};
 pub use harness::{BlockedRequest, Browser, FetchError, ScriptResponse};
 pub use plan::{Page, Plan, PreflightRequest};
 pub use play::{Exchange, Hop, Incoming, Outgoing, Transcript, Transport, Verdict, play_in_each};
-pub use profile::{CookieRules, Profile, SameSite, ThirdPartyCookies};
+pub use profile::{CookieRules, Profile, RedirectPreflight, SameSite, ThirdPartyCookies};
 pub use request::{Client, CorsRequest, Credentials};
 
 /// The former name of [`Profile`].

@@ -11,7 +11,7 @@ use http::{HeaderMap, Method, StatusCode};
 use url::Url;
 
 use super::error::Blocked;
-use super::profile::Profile;
+use super::profile::{Profile, RedirectPreflight};
 use super::request::{CorsRequest, Credentials};
 use crate::protocol::{
     cors_unsafe_request_header_names, is_forbidden_method, is_forbidden_request_header_pair,
@@ -179,7 +179,9 @@ impl Page {
             });
         }
         let has_credentials = !url.username().is_empty() || url.password().is_some();
-        if has_credentials && (plan.cross_origin || !self.same_origin(&url)) {
+        let refused =
+            plan.cross_origin || !self.same_origin(&url) || profile.refuses_any_userinfo_redirect;
+        if has_credentials && refused {
             return Err(Blocked::RedirectCredentials {
                 location: url.to_string(),
             });
@@ -204,13 +206,14 @@ impl Page {
         }
         let from = plan.url.origin();
         let to = url.origin();
+        let before_stripping = headers.clone();
         if from != to {
             headers.remove(AUTHORIZATION);
         }
         let page_to_from = self.base.as_ref().is_some_and(|base| base.origin() == from);
         let tainted_origin = plan.tainted_origin || (from != to && !page_to_from);
         let cors = plan.cross_origin || !self.same_origin(&url);
-        Ok(self.hop(
+        let mut next = self.hop(
             Target {
                 url,
                 method,
@@ -222,7 +225,38 @@ impl Page {
             plan.forced_preflight,
             plan.dropped_headers.clone(),
             profile,
-        ))
+        );
+        if !next.cross_origin {
+            return Ok(next);
+        }
+        // How each engine preflights the new request, where it departs
+        // from Fetch (the e2e suite's redirect scenarios show each case).
+        let preflight = |origin: &str, names: Vec<String>| PreflightRequest {
+            url: next.url.clone(),
+            origin: origin.to_owned(),
+            method: next.method.clone(),
+            headers: names,
+        };
+        match profile.redirect_preflight {
+            RedirectPreflight::Fetch => {}
+            RedirectPreflight::PageOrigin => {
+                if next.preflight.is_some() || plan.preflight.is_some() {
+                    next.preflight = Some(preflight(&self.origin, next.unsafe_headers.clone()));
+                }
+            }
+            RedirectPreflight::NamesStrippedHeaders => {
+                let names = cors_unsafe_request_header_names(
+                    before_stripping
+                        .iter()
+                        .map(|(name, value)| (name.as_str(), value.as_bytes())),
+                    profile.safelist,
+                );
+                if names != next.unsafe_headers && (!names.is_empty() || next.preflight.is_some()) {
+                    next.preflight = Some(preflight(&next.origin, names));
+                }
+            }
+        }
+        Ok(next)
     }
 
     /// Whether `url` is on the page's origin (never, for an opaque page).

@@ -20,6 +20,7 @@ use super::engine::Engine;
 use super::error::{Blocked, CorsFailure};
 use super::harness::Browser;
 use super::plan::{Page, Plan};
+use super::profile::Profile;
 use super::request::{Client, CorsRequest};
 
 /// A request as it leaves the browser.
@@ -439,7 +440,7 @@ impl Browser {
                     headers,
                     body: Bytes::new(),
                 };
-                let response = received(transport.exchange(&outgoing).await?);
+                let response = received(transport.exchange(&outgoing).await?, &self.profile);
                 self.preflights += 1;
                 let checked =
                     check_preflight(plan, response.status, &response.headers, &self.profile);
@@ -484,14 +485,14 @@ impl Browser {
             headers,
             body: body.clone(),
         };
-        let mut response = received(transport.exchange(&outgoing).await?);
+        let mut response = received(transport.exchange(&outgoing).await?, &self.profile);
         if plan.credentials {
             for line in response.headers.get_all(SET_COOKIE) {
                 let line = String::from_utf8_lossy(line.as_bytes());
                 cookies.push(self.jar.store(&line, &context, self.now, &self.profile));
             }
         }
-        if has_null_body(&plan.method, response.status) {
+        if has_null_body(&plan.method, response.status, &self.profile) {
             response.body = Bytes::new();
         }
         // Fetch's HTTP fetch runs the CORS check before it looks at a
@@ -598,9 +599,14 @@ impl<T: Transport> Transport for Shared<'_, T> {
     }
 }
 
-/// A response as Fetch sees it after the browser's HTTP parser.
-fn received(mut response: Incoming) -> Incoming {
+/// A response as Fetch sees it after the engine's HTTP parser: values
+/// trimmed, and for Firefox the empty lines of a header that has others
+/// left out.
+fn received(mut response: Incoming, profile: &Profile) -> Incoming {
     strip_whitespace(&mut response.headers);
+    if profile.skips_empty_header_lines {
+        skip_empty_lines(&mut response.headers);
+    }
     response
 }
 
@@ -608,9 +614,33 @@ fn received(mut response: Incoming) -> Incoming {
 /// (§Main fetch) nulls the body of a response to `HEAD` or `CONNECT` and
 /// of one with a null body status (101, 103, 204, 205, 304). Over HTTP/1.1
 /// hyper does not even send a body for `HEAD`, 204 and 304; it does send
-/// one for 205, and Chromium 156 reads `""` all the same.
-fn has_null_body(method: &str, status: StatusCode) -> bool {
-    matches!(method, "HEAD" | "CONNECT") || matches!(status.as_u16(), 101 | 103 | 204 | 205 | 304)
+/// one for 205, and Chromium 156 and Firefox read `""` all the same, where
+/// WebKit hands the script what came.
+fn has_null_body(method: &str, status: StatusCode, profile: &Profile) -> bool {
+    let status = status.as_u16();
+    matches!(method, "HEAD" | "CONNECT")
+        || matches!(status, 101 | 103 | 204 | 304)
+        || (status == 205 && !profile.reads_205_body)
+}
+
+/// Leaves out the empty lines of every header that has a line with a
+/// value, as Firefox's header parser does when it merges lines.
+fn skip_empty_lines(headers: &mut HeaderMap) {
+    let names: Vec<http::HeaderName> = headers.keys().cloned().collect();
+    for name in names {
+        let lines: Vec<HeaderValue> = headers.get_all(&name).iter().cloned().collect();
+        if lines.len() < 2 || lines.iter().all(|line| !line.is_empty()) {
+            continue;
+        }
+        let kept: Vec<HeaderValue> = lines.into_iter().filter(|line| !line.is_empty()).collect();
+        if kept.is_empty() {
+            continue;
+        }
+        headers.remove(&name);
+        for line in kept {
+            headers.append(name.clone(), line);
+        }
+    }
 }
 
 /// Removes leading and trailing spaces and tabs from every header value, as
@@ -636,7 +666,7 @@ mod tests {
     use std::convert::Infallible;
 
     use super::*;
-    use crate::browser::Credentials;
+    use crate::browser::{Credentials, Engine};
 
     /// A server that answers every request with `status` and `headers`, and
     /// records what it was sent.
@@ -877,6 +907,156 @@ mod tests {
             .collect();
         assert_eq!(methods, ["OPTIONS /a", "PUT /a", "OPTIONS /b", "PUT /b"]);
         assert_eq!(server.sent[3].body, "{}");
+    }
+
+    /// Each engine's preflight after a redirect, as the e2e suite's
+    /// redirect scenarios show it: a preflighted `PUT` sent from one
+    /// foreign origin to another is preflighted again with `Origin: null`,
+    /// but by Firefox with the page's origin; a `GET` whose `Authorization`
+    /// the hop stripped needs no preflight in Chromium, one without
+    /// `Access-Control-Request-Headers` in Firefox, and one still naming
+    /// `authorization` in WebKit.
+    #[tokio::test]
+    async fn each_engine_preflights_after_a_redirect_in_its_own_way() {
+        const ECHO: Lines = &[
+            ("access-control-allow-origin", "*"),
+            ("access-control-allow-methods", "PUT, GET"),
+            ("access-control-allow-headers", "x-custom, authorization"),
+        ];
+        let routes = || {
+            Routes::new(&[
+                ("OPTIONS https://a.example.net/r", 204, ECHO),
+                (
+                    "https://a.example.net/r",
+                    307,
+                    &[
+                        ("access-control-allow-origin", "*"),
+                        ("location", "https://b.example.org/final"),
+                    ],
+                ),
+                ("https://b.example.org/final", 200, ECHO),
+            ])
+        };
+        let put = CorsRequest::new("PUT", "https://a.example.net/r").header("x-custom", "1");
+        let auth = CorsRequest::get("https://a.example.net/r").header("authorization", "Bearer t");
+        for (engine, put_wire, auth_wire) in [
+            (Engine::Chromium, "OPTIONS b null x-custom", "GET b null -"),
+            (
+                Engine::Firefox,
+                "OPTIONS b https://app.example.com x-custom",
+                "OPTIONS b https://app.example.com -",
+            ),
+            (
+                Engine::WebKit,
+                "OPTIONS b null x-custom",
+                "OPTIONS b null authorization",
+            ),
+        ] {
+            for (request, expected) in [(&put, put_wire), (&auth, auth_wire)] {
+                let mut server = routes();
+                let mut browser = Browser::new("https://app.example.com")
+                    .unwrap()
+                    .with_engine(engine);
+                let transcript = browser.play(&mut server, request).await.unwrap();
+                assert!(transcript.allowed(), "{engine}: {:?}", transcript.verdict);
+                let at_b: Vec<String> = server
+                    .sent
+                    .iter()
+                    .filter(|sent| sent.url.host_str() == Some("b.example.org"))
+                    .map(|sent| {
+                        let header = |name: &str| {
+                            sent.headers
+                                .get(name)
+                                .map_or("-", |value| value.to_str().unwrap())
+                                .to_owned()
+                        };
+                        format!(
+                            "{} b {} {}",
+                            sent.method,
+                            header("origin"),
+                            header("access-control-request-headers")
+                        )
+                    })
+                    .collect();
+                assert_eq!(at_b[0], expected, "{engine} {}", request.method());
+                let last = server.sent.last().unwrap();
+                assert_eq!(last.headers.get(ORIGIN).unwrap(), "null", "{engine}");
+                assert!(!last.headers.contains_key("authorization"), "{engine}");
+            }
+        }
+    }
+
+    /// A redirect to the page's own origin with a user name in the URL:
+    /// Chromium refuses it, Firefox and WebKit follow it.
+    #[tokio::test]
+    async fn only_chromium_refuses_a_same_origin_redirect_to_userinfo() {
+        for (engine, followed) in [
+            (Engine::Chromium, false),
+            (Engine::Firefox, true),
+            (Engine::WebKit, true),
+        ] {
+            let mut server = Routes::new(&[
+                (
+                    "https://app.example.com/r",
+                    302,
+                    &[("location", "https://user:pw@app.example.com/final")],
+                ),
+                ("https://user:pw@app.example.com/final", 200, &[]),
+            ]);
+            let mut browser = Browser::new("https://app.example.com")
+                .unwrap()
+                .with_engine(engine);
+            let transcript = browser
+                .play(&mut server, &CorsRequest::get("/r"))
+                .await
+                .unwrap();
+            assert_eq!(transcript.allowed(), followed, "{engine}");
+            assert_eq!(server.sent.len(), if followed { 2 } else { 1 }, "{engine}");
+        }
+    }
+
+    /// Firefox leaves an empty header line out when it combines lines;
+    /// Chromium and WebKit read `, <origin>` and refuse. WebKit hands the
+    /// script a 205's body.
+    #[tokio::test]
+    async fn empty_lines_and_205_bodies_per_engine() {
+        for (engine, allowed) in [
+            (Engine::Chromium, false),
+            (Engine::Firefox, true),
+            (Engine::WebKit, false),
+        ] {
+            let mut server = Fixed::new(
+                200,
+                &[
+                    ("access-control-allow-origin", ""),
+                    ("access-control-allow-origin", "https://app.example.com"),
+                ],
+            );
+            let mut browser = Browser::new("https://app.example.com")
+                .unwrap()
+                .with_engine(engine);
+            let transcript = browser
+                .play(&mut server, &CorsRequest::get("https://api.example.com/"))
+                .await
+                .unwrap();
+            assert_eq!(transcript.allowed(), allowed, "{engine}");
+        }
+        for (engine, body) in [
+            (Engine::Chromium, ""),
+            (Engine::Firefox, ""),
+            (Engine::WebKit, "body"),
+        ] {
+            let mut server = Fixed::new(205, &[("access-control-allow-origin", "*")]);
+            let mut browser = Browser::new("https://app.example.com")
+                .unwrap()
+                .with_engine(engine);
+            let transcript = browser
+                .play(&mut server, &CorsRequest::get("https://api.example.com/"))
+                .await
+                .unwrap();
+            let actual = transcript.hops[0].actual.as_ref().unwrap();
+            assert_eq!(actual.response.body, body, "{engine}");
+        }
     }
 
     /// More than 20 redirects is a network error.

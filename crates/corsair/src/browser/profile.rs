@@ -2,13 +2,21 @@
 //! in a way that changes a verdict, held in one value per engine.
 //!
 //! Each rule here is what the engine does out of the box, as the project's
-//! end-to-end suite (`crates/e2e`) sees it: Debian's Chromium, Firefox ESR
-//! and WebKitGTK, launched through WebDriver with fresh profiles. Where a
-//! user setting changes the outcome (Chrome's third-party cookie setting),
-//! the profile holds the setting and the model says what it changes.
+//! end-to-end suite (`crates/e2e`) sees it: Debian's Chromium 156, Firefox
+//! ESR 153 and WebKitGTK 2.50, launched through WebDriver with fresh
+//! profiles, and where the suite cannot see it (the cache caps, the order
+//! of checks that only changes a console message), the engines' sources.
+//! Where a user setting changes the outcome (Chrome's third-party cookie
+//! setting), the profile holds the setting and the model says what it
+//! changes.
+//!
+//! WebKit here is WebKitGTK, whose cookies are libsoup's: no `Secure`
+//! cookie over `http://` even on `localhost`, `Domain=localhost` refused.
+//! Safari's network stack is Apple's, and may differ there.
 
 use std::time::Duration;
 
+use super::check::DEFAULT_MAX_AGE;
 use super::engine::Engine;
 use crate::protocol::{CHROMIUM_MAX_AGE, FIREFOX_MAX_AGE, Safelist, WEBKIT_MAX_AGE};
 
@@ -54,6 +62,25 @@ pub enum ThirdPartyCookies {
     Blocked,
 }
 
+/// How an engine preflights the request a redirect leads to, where it
+/// needs one.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum RedirectPreflight {
+    /// As Fetch says (Chromium): the request as the redirect left it, with
+    /// its origin (`null` once tainted) and the headers it still carries,
+    /// gets a preflight if it needs one.
+    Fetch,
+    /// Firefox: a request that needed a preflight is preflighted again at
+    /// each new URL, even when the redirect stripped what made it need one
+    /// (`Authorization`), and every preflight carries the page's origin,
+    /// never `null`, while the request itself says `null` once tainted.
+    PageOrigin,
+    /// WebKit: the preflight names the headers the request carried before
+    /// the redirect, `Authorization` included when the redirect crossed
+    /// origins; the request itself then goes without it.
+    NamesStrippedHeaders,
+}
+
 /// How an engine stores and sends cookies: the rules that decide whether a
 /// credentialed cross-origin call carries the session cookie.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -76,6 +103,9 @@ pub struct CookieRules {
     /// is kept in the jar of the page's site, and so survives where
     /// third-party cookies are blocked. It needs `Secure`.
     pub partitioned: bool,
+    /// Whether a `Domain` attribute without a dot is refused
+    /// (`Domain=localhost`: WebKitGTK's libsoup refuses it).
+    pub domain_needs_dot: bool,
 }
 
 /// Everything in which one engine's handling of CORS and cookies differs
@@ -113,6 +143,24 @@ pub struct Profile {
     /// Whether a script's `User-Agent` header is dropped (Chromium keeps
     /// the header for itself; Fetch no longer forbids it).
     pub forbids_user_agent: bool,
+    /// How long a preflight answer is cached when `Access-Control-Max-Age`
+    /// is not an integer: 5 s in Chromium and WebKit; Firefox caches
+    /// nothing.
+    pub unreadable_max_age: Duration,
+    /// Whether an empty header line is left out when the lines of one
+    /// header are combined (Firefox): `Access-Control-Allow-Origin:` then
+    /// `Access-Control-Allow-Origin: <origin>` reads as the origin alone,
+    /// where Chromium and WebKit read `, <origin>` and refuse.
+    pub skips_empty_header_lines: bool,
+    /// Whether the script gets the body of a `205 Reset Content` (WebKit
+    /// does; Fetch and the other engines give an empty one).
+    pub reads_205_body: bool,
+    /// How the request after a redirect is preflighted.
+    pub redirect_preflight: RedirectPreflight,
+    /// Whether a redirect to a URL holding a user name or password fails
+    /// even on the page's own origin (Chromium), not only where CORS
+    /// applies (Fetch, Firefox, WebKit).
+    pub refuses_any_userinfo_redirect: bool,
     /// How cookies are stored and sent.
     pub cookies: CookieRules,
 }
@@ -130,12 +178,18 @@ impl Profile {
             max_age_cap: CHROMIUM_MAX_AGE,
             wildcard_covers_authorization: true,
             forbids_user_agent: true,
+            unreadable_max_age: DEFAULT_MAX_AGE,
+            skips_empty_header_lines: false,
+            reads_205_body: false,
+            redirect_preflight: RedirectPreflight::Fetch,
+            refuses_any_userinfo_redirect: true,
             cookies: CookieRules {
                 default_same_site: SameSite::Lax,
                 none_requires_secure: true,
                 secure_over_http_loopback: true,
                 third_party: ThirdPartyCookies::Blocked,
                 partitioned: true,
+                domain_needs_dot: false,
             },
         }
     }
@@ -150,12 +204,18 @@ impl Profile {
             max_age_cap: FIREFOX_MAX_AGE,
             wildcard_covers_authorization: true,
             forbids_user_agent: false,
+            unreadable_max_age: Duration::ZERO,
+            skips_empty_header_lines: true,
+            reads_205_body: false,
+            redirect_preflight: RedirectPreflight::PageOrigin,
+            refuses_any_userinfo_redirect: false,
             cookies: CookieRules {
                 default_same_site: SameSite::None,
                 none_requires_secure: true,
                 secure_over_http_loopback: true,
                 third_party: ThirdPartyCookies::Partitioned,
                 partitioned: true,
+                domain_needs_dot: false,
             },
         }
     }
@@ -170,12 +230,18 @@ impl Profile {
             max_age_cap: WEBKIT_MAX_AGE,
             wildcard_covers_authorization: true,
             forbids_user_agent: false,
+            unreadable_max_age: DEFAULT_MAX_AGE,
+            skips_empty_header_lines: false,
+            reads_205_body: true,
+            redirect_preflight: RedirectPreflight::NamesStrippedHeaders,
+            refuses_any_userinfo_redirect: false,
             cookies: CookieRules {
                 default_same_site: SameSite::None,
                 none_requires_secure: false,
                 secure_over_http_loopback: false,
                 third_party: ThirdPartyCookies::Blocked,
                 partitioned: false,
+                domain_needs_dot: true,
             },
         }
     }

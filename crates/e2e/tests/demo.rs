@@ -294,6 +294,89 @@ fn assert_attacker_blocked(demo: &Demo, results: &[Value], cards: &Value) {
     assert!(changed.is_empty(), "{changed:#?}");
 }
 
+/// Issue 15, item 12: each of the attacker's cards says why its calls
+/// carry no session cookie, as the browser shows it: the cookie is
+/// `SameSite=Lax` and the page is another site; the simple calls that
+/// reached the server say they went without it.
+async fn assert_attacker_says_why_no_cookie_went(browser: &Browser) {
+    let texts = browser
+        .run(
+            r#"return [...document.querySelectorAll("article.card")].map((card) => ({
+                 call: card.dataset.call,
+                 why: card.querySelector(".why").textContent,
+                 text: card.textContent,
+               }));"#,
+            vec![],
+        )
+        .await
+        .unwrap();
+    let cards = texts.as_array().unwrap();
+    assert_eq!(cards.len(), CALLS.len(), "{texts}");
+    for card in cards {
+        let why = card["why"].as_str().unwrap();
+        assert!(
+            why.contains("the session cookie, SameSite=Lax, stays home in every browser"),
+            "{}: {why}",
+            card["call"]
+        );
+    }
+    for (card, (name, _, _, preflighted)) in cards.iter().zip(CALLS) {
+        if !preflighted {
+            let text = card["text"].as_str().unwrap();
+            assert!(
+                text.contains(
+                    "without the session cookie: it is SameSite=Lax, and this page is another \
+                     site than the API's"
+                ),
+                "{name}: {text}"
+            );
+        }
+    }
+}
+
+/// Issue 16, item 6: the page names the cookie attributes it chose and,
+/// row by row, what each engine does with them and with a cross-site
+/// API's cookie. The row of the engine running the page says the chosen
+/// cookie goes back, which the calls above prove.
+async fn assert_cookie_section(browser: &Browser, engine: Engine) {
+    let rows = browser
+        .run(
+            r#"const section = document.getElementById("cookies");
+               if (!section) return null;
+               return {
+                 text: section.textContent,
+                 rows: [...section.querySelectorAll("tr")].slice(1)
+                   .map((row) => [...row.cells].map((cell) => cell.textContent)),
+               };"#,
+            vec![],
+        )
+        .await
+        .unwrap();
+    assert!(!rows.is_null(), "no cookie section in {engine}");
+    let text = rows["text"].as_str().unwrap();
+    assert!(
+        text.contains("Set-Cookie: session=…; Path=/; HttpOnly; SameSite=Lax"),
+        "{text}"
+    );
+    let rows = rows["rows"].as_array().unwrap();
+    assert_eq!(rows.len(), 4, "{rows:?}");
+    let row = rows
+        .iter()
+        .find(|row| row[0].as_str().unwrap().starts_with(engine.product()))
+        .unwrap_or_else(|| panic!("no row for {engine}: {rows:?}"));
+    assert!(
+        row[1].as_str().unwrap().starts_with("sent back: "),
+        "{engine}: {row:?}"
+    );
+    let cross_site = row[2].as_str().unwrap();
+    let expected = match engine {
+        Engine::Chromium => "lost: Chromium blocks third-party cookies",
+        Engine::Firefox => "sent back: Firefox keeps third-party cookies in the jar",
+        Engine::WebKit => "lost: WebKit keeps no Secure cookie from an http:// URL",
+    };
+    assert!(cross_site.starts_with(expected), "{engine}: {cross_site}");
+}
+
 per_engine!(the_demo_page_is_allowed_and_the_attacker_is_blocked);
 
 async fn the_demo_page_is_allowed_and_the_attacker_is_blocked(engine: Engine) {
@@ -313,6 +396,7 @@ async fn the_demo_page_is_allowed_and_the_attacker_is_blocked(engine: Engine) {
     browser.open(&demo.page_url()).await.unwrap();
     let (page_results, page_cards) = results_when_done(&browser).await;
     assert_page_allowed(&demo, &page_results, &page_cards);
+    assert_cookie_section(&browser, engine).await;
 
     screenshot(&browser, &format!("demo-{engine}-page.png")).await;
 
@@ -320,6 +404,8 @@ async fn the_demo_page_is_allowed_and_the_attacker_is_blocked(engine: Engine) {
     browser.open(&demo.attacker_url()).await.unwrap();
     let (attacker_results, attacker_cards) = results_when_done(&browser).await;
     assert_attacker_blocked(&demo, &attacker_results, &attacker_cards);
+    assert_attacker_says_why_no_cookie_went(&browser).await;
+    assert_cookie_section(&browser, engine).await;
     screenshot(&browser, &format!("demo-{engine}-attacker.png")).await;
 
     // The attacker's origin serves the log of its own calls only.

@@ -68,9 +68,9 @@ impl HttpServer {
         Ok(HttpServer { client })
     }
 
-    /// Sends one request and reads the answer's status and headers (the
-    /// body is discarded, up to 1 MiB, so that the connection can be
-    /// reused).
+    /// Sends one request with `body` and reads the answer's status and
+    /// headers (the body is discarded, up to 1 MiB, so that the connection
+    /// can be reused).
     ///
     /// # Errors
     /// When the server cannot be reached or does not answer in time.
@@ -79,6 +79,7 @@ impl HttpServer {
         method: &str,
         url: &str,
         headers: &HeaderMap,
+        body: bytes::Bytes,
     ) -> Result<Incoming, ExchangeError> {
         let error = |message: String| ExchangeError {
             method: method.to_owned(),
@@ -99,6 +100,7 @@ impl HttpServer {
             .client
             .request(method_value, target)
             .headers(headers.clone())
+            .body(body)
             .send()
             .await
             .map_err(|e| error(chain(&e)))?;
@@ -120,8 +122,13 @@ impl Transport for HttpServer {
     type Error = ExchangeError;
 
     async fn exchange(&mut self, request: &Outgoing) -> Result<Incoming, ExchangeError> {
-        self.send(&request.method, request.url.as_str(), &request.headers)
-            .await
+        self.send(
+            &request.method,
+            request.url.as_str(),
+            &request.headers,
+            request.body.clone(),
+        )
+        .await
     }
 }
 

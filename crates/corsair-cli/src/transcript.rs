@@ -49,7 +49,7 @@ impl Engines {
 }
 
 /// What the command line says of a request: `--origin`, `--method`,
-/// `--header`, `--credentials`, `--xhr`, `--browser`.
+/// `--header`, `--data`, `--credentials`, `--xhr`, `--browser`.
 #[derive(Clone, Debug, clap::Args)]
 pub struct RequestArgs {
     /// The origin of the page making the request, e.g.
@@ -62,6 +62,10 @@ pub struct RequestArgs {
     /// A header the script sets, `Name: value`; repeat for more.
     #[arg(long = "header", short = 'H', value_name = "NAME: VALUE")]
     pub headers: Vec<String>,
+    /// The request body, as the script sends it (a body on `GET` or `HEAD`
+    /// is the `TypeError` a script gets).
+    #[arg(long, short = 'd', value_name = "BODY")]
+    pub data: Option<String>,
     /// The script sends cookies (`fetch(url, {credentials: "include"})`,
     /// `xhr.withCredentials = true`).
     #[arg(long)]
@@ -97,6 +101,9 @@ impl RequestArgs {
                 return Err(format!("--header {header:?} must be written 'Name: value'"));
             };
             request = request.header(name.trim(), value.trim().as_bytes().to_vec());
+        }
+        if let Some(data) = &self.data {
+            request = request.body(data.clone());
         }
         if self.credentials {
             request = request.credentials(Credentials::Include);

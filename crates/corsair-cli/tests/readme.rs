@@ -13,7 +13,7 @@
 //! command line before it runs, and in the output after.
 //!
 //! What legitimately varies is normalised before comparing: the `date:`
-//! header, log timestamps, the request-duration histogram's sum and bucket
+//! header, session tokens, log timestamps, the request-duration histogram's sum and bucket
 //! counts, and the order of labelled series that the metrics library keeps
 //! in a hash map. A README line `...` (indented or not) stands for any
 //! number of lines.
@@ -641,6 +641,13 @@ fn key(line: &str) -> String {
         && first.ends_with('Z')
     {
         return format!("{indent}<time> {rest}");
+    }
+    // A session token the seed API made up (`session=` and 32 hex digits).
+    if let Some(at) = line.find("session=")
+        && let Some(token) = line.get(at + 8..at + 40)
+        && token.bytes().all(|byte| byte.is_ascii_hexdigit())
+    {
+        return format!("{}session=<token>{}", &line[..at], &line[at + 40..]);
     }
     // How long requests took.
     if (trimmed.starts_with("corsair_request_duration_seconds_sum ")

@@ -189,7 +189,7 @@ pub async fn scan_with_progress(
     // The baseline, without Origin: if it fails, nothing else can work.
     ticker.tick().await;
     let status = server
-        .send("GET", url, &HeaderMap::new())
+        .send("GET", url, &HeaderMap::new(), bytes::Bytes::new())
         .await?
         .status
         .as_u16();
@@ -201,7 +201,7 @@ pub async fn scan_with_progress(
             break;
         }
         ticker.tick().await;
-        let answer = server.send(method, url, headers).await;
+        let answer = server.send(method, url, headers, bytes::Bytes::new()).await;
         sent += 1;
         progress(sent, planned);
         let Ok(answer) = answer else {

@@ -14,7 +14,7 @@ use http_body_util::{BodyExt, Full};
 use tower_service::Service;
 
 use super::cache::PreflightCache;
-use super::cookies::{CookieJar, Site};
+use super::cookies::{CookieJar, CookieReport, Site};
 use super::engine::Engine;
 use super::error::Blocked;
 use super::plan::Page;
@@ -93,6 +93,9 @@ pub struct ScriptResponse {
     pub headers: HeaderMap,
     /// The body.
     pub body: Bytes,
+    /// What the engine did with each cookie the responses set (the script
+    /// cannot see these; a test can).
+    pub cookies: Vec<CookieReport>,
 }
 
 impl ScriptResponse {
@@ -335,6 +338,7 @@ impl Browser {
                     status: response.status,
                     headers: readable,
                     body: response.body,
+                    cookies: transcript.cookies,
                 }),
                 None => Err(FetchError::Unsupported(
                     "an allowed request with no response",

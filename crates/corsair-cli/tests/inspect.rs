@@ -558,3 +558,113 @@ fn check_suggests_the_final_spelling_in_one_step() {
         "{message}"
     );
 }
+
+/// Issue 16: for a credentialed request, probe says what each engine does
+/// with every cookie the response sets, and why; one engine's JSON lists
+/// them as `{name, stored, partitioned, sent_back, why}`. The page on
+/// `localhost` calls an API on `127.0.0.1`, another site, that sets a
+/// `SameSite=None; Secure` cookie over `http://`.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn probe_says_what_each_engine_does_with_the_cookies() {
+    const PAGE: &str = "http://localhost:8080";
+    let cors = Cors::new(Config {
+        allow_origins: vec![PAGE.into()],
+        allow_credentials: true,
+        ..Config::default()
+    })
+    .unwrap();
+    let app = Router::new()
+        .route(
+            "/login",
+            get(|| async {
+                (
+                    [(
+                        http::header::SET_COOKIE,
+                        "session=1; Path=/; SameSite=None; Secure",
+                    )],
+                    "welcome",
+                )
+            }),
+        )
+        .layer(cors);
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let url = format!("http://{}/login", listener.local_addr().unwrap());
+    tokio::spawn(async move { axum::serve(listener, app).await });
+    let probe = move |extra: &'static [&'static str]| {
+        let url = url.clone();
+        tokio::task::spawn_blocking(move || {
+            run(corsair()
+                .args(["probe", &url, "--origin", PAGE, "--credentials"])
+                .args(extra))
+        })
+    };
+
+    let all = probe(&[]).await.unwrap();
+    assert_eq!(
+        all.code, 0,
+        "the request is allowed everywhere: {}",
+        all.stdout
+    );
+    for line in [
+        "Cookies the responses set:",
+        "   session:",
+        "   - REFUSED by Chromium: Chromium blocks third-party cookies in this profile",
+        "   - stored by Firefox: Firefox keeps third-party cookies in the jar of the page's site, \
+         http://localhost (Total Cookie Protection)",
+        "   - REFUSED by WebKit: WebKit keeps no Secure cookie from an http:// URL, not even from \
+         localhost: serve the API over https\n",
+        "Verdict: ALLOWED in Chromium, Firefox and WebKit.",
+    ] {
+        assert!(all.stdout.contains(line), "{line}\n---\n{}", all.stdout);
+    }
+
+    let webkit = probe(&["--browser", "webkit", "--format", "json"])
+        .await
+        .unwrap();
+    assert_eq!(webkit.code, 0, "{}", webkit.stdout);
+    let transcript: Value = serde_json::from_str(&webkit.stdout).unwrap();
+    assert_eq!(transcript["browser"], "webkit");
+    let cookie = &transcript["cookies"][0];
+    assert_eq!(cookie["name"], "session");
+    assert_eq!(cookie["stored"], false);
+    assert_eq!(cookie["partitioned"], false);
+    assert!(
+        cookie["why"]
+            .as_str()
+            .unwrap()
+            .starts_with("WebKit keeps no Secure cookie from an http:// URL"),
+        "{transcript}"
+    );
+    let firefox = probe(&["--browser", "firefox", "--format", "json"])
+        .await
+        .unwrap();
+    let transcript: Value = serde_json::from_str(&firefox.stdout).unwrap();
+    assert_eq!(transcript["cookies"][0]["stored"], true, "{transcript}");
+    assert_eq!(
+        transcript["cookies"][0]["partitioned"], true,
+        "{transcript}"
+    );
+    assert_eq!(transcript["cookies"][0]["sent_back"], true, "{transcript}");
+}
+
+/// `--browser` takes one engine or `all`, and refuses anything else with
+/// the spellings it takes (a usage error: exit 2).
+#[test]
+fn browser_names_are_checked() {
+    let result = run(corsair().args([
+        "probe",
+        "http://127.0.0.1:9/",
+        "--origin",
+        "https://app.example.com",
+        "--browser",
+        "safari",
+    ]));
+    assert_eq!(result.code, 2, "{}", result.stderr);
+    assert!(
+        result.stderr.contains(
+            "unknown browser engine \"safari\": write chromium, firefox or webkit, or all"
+        ),
+        "{}",
+        result.stderr
+    );
+}

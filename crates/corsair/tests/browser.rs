@@ -187,6 +187,41 @@ async fn preflight_answers_are_cached_for_max_age_on_the_virtual_clock() {
     assert_eq!(browser.preflights_sent(), 2, "expired after max_age");
 }
 
+/// Issue 16: each engine caps `Access-Control-Max-Age: 86400` at its own
+/// limit (Chromium 7200 s, Firefox 86400 s, WebKit 600 s), on the model's
+/// clock: a second preflight goes out when the cap has passed, not before.
+#[tokio::test]
+async fn each_engine_caps_the_preflight_cache_at_its_own_limit() {
+    for (engine, cap) in [
+        (Engine::Chromium, 7200),
+        (Engine::Firefox, 86_400),
+        (Engine::WebKit, 600),
+    ] {
+        let (mut api, _) = api(Some(86_400));
+        let mut browser = Browser::new(APP).unwrap().with_engine(engine);
+        browser
+            .fetch(&mut api, json("PUT", "/items/1"))
+            .await
+            .unwrap();
+        browser.advance(Duration::from_secs(cap - 1));
+        browser
+            .fetch(&mut api, json("PUT", "/items/1"))
+            .await
+            .unwrap();
+        assert_eq!(
+            browser.preflights_sent(),
+            1,
+            "{engine}: cached until {cap} s"
+        );
+        browser.advance(Duration::from_secs(1));
+        browser
+            .fetch(&mut api, json("PUT", "/items/1"))
+            .await
+            .unwrap();
+        assert_eq!(browser.preflights_sent(), 2, "{engine}: expired at {cap} s");
+    }
+}
+
 #[tokio::test]
 async fn other_origins_and_opaque_pages_are_blocked_with_chromiums_words() {
     let (mut api, reached) = api(Some(600));

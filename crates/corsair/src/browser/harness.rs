@@ -227,13 +227,6 @@ impl Browser {
         self
     }
 
-    /// The same browser with other settings.
-    #[deprecated(note = "use `with_profile` or `with_engine`")]
-    #[must_use]
-    pub fn with_options(self, profile: Profile) -> Self {
-        self.with_profile(profile)
-    }
-
     /// The profile of the engine this browser plays.
     #[must_use]
     pub fn profile(&self) -> &Profile {

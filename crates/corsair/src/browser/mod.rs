@@ -69,6 +69,3 @@ pub use plan::{Page, Plan, PreflightRequest};
 pub use play::{Exchange, Hop, Incoming, Outgoing, Transcript, Transport, Verdict, play_in_each};
 pub use profile::{CookieRules, Profile, RedirectPreflight, SameSite, ThirdPartyCookies};
 pub use request::{Client, CorsRequest, Credentials};
-
-/// The former name of [`Profile`].
-pub type Options = Profile;

@@ -182,8 +182,18 @@ mod duration {
     ) -> Result<Duration, D::Error> {
         let text = String::deserialize(deserializer)?;
         humantime::parse_duration(&text).map_err(|error| {
+            // The parser's own words name byte offsets; say what a person
+            // can act on.
+            let why = match error {
+                humantime::DurationError::UnknownUnit { unit, .. } => {
+                    format!(" ({unit:?} is not a unit: use ms, s, m, h or d)")
+                }
+                humantime::DurationError::NumberOverflow => " (it is too long)".to_owned(),
+                humantime::DurationError::Empty => " (it is empty)".to_owned(),
+                _ => String::new(),
+            };
             serde::de::Error::custom(format!(
-                "{text:?} is not a duration ({error}): write it like \"10s\", \"500ms\" or \"1m 30s\""
+                "{text:?} is not a duration{why}: write it like \"10s\", \"500ms\" or \"1m 30s\""
             ))
         })
     }
@@ -619,6 +629,29 @@ allow_origins = ["https://app.example.com"]
         assert_eq!(settings.limits, Limits::default());
         assert_eq!(settings.forwarding, Forwarding::default());
         assert!(settings.tls.is_none() && settings.admin.is_none());
+    }
+
+    /// A duration that does not read says what to write, and names an
+    /// unknown unit, never the parser's byte offsets.
+    #[test]
+    fn durations_that_do_not_read_say_how_to_write_them() {
+        for (value, said) in [
+            (
+                "ten seconds",
+                "\"ten seconds\" is not a duration: write it like \"10s\"",
+            ),
+            (
+                "10 fortnights",
+                "\"10 fortnights\" is not a duration (\"fortnights\" is not a unit: use ms, s, m, h \
+                 or d): write it like \"10s\"",
+            ),
+        ] {
+            let text = format!("{MINIMAL}[limits]\nheader_read_timeout = {value:?}\n");
+            let error = compile(&text).unwrap_err();
+            let problems = problems(&error).join("\n");
+            assert!(problems.contains(said), "{problems}");
+            assert!(!problems.contains(" at 0"), "{problems}");
+        }
     }
 
     #[test]

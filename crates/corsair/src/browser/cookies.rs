@@ -24,10 +24,20 @@ pub(crate) struct Site {
 }
 
 impl Site {
-    /// The site of `url`.
-    pub(crate) fn of(url: &Url) -> Self {
+    /// The site of `url` under `rules`: its registrable domain by the
+    /// public-suffix list, or the host itself where there is none (an IP
+    /// address, `localhost`, and for WebKit a name under a suffix the list
+    /// does not hold, such as `.test`).
+    pub(crate) fn of(url: &Url, rules: &CookieRules) -> Self {
         let domain = match url.host() {
-            Some(Host::Domain(domain)) => psl::domain_str(domain).unwrap_or(domain).to_owned(),
+            Some(Host::Domain(domain)) => {
+                let listed = psl::suffix(domain.as_bytes()).is_some_and(|suffix| suffix.is_known());
+                if rules.unlisted_suffix_rule || listed {
+                    psl::domain_str(domain).unwrap_or(domain).to_owned()
+                } else {
+                    domain.to_owned()
+                }
+            }
             Some(host) => host.to_string(),
             None => String::new(),
         };
@@ -39,9 +49,9 @@ impl Site {
 
     /// The site of a page: cross-site to every URL when its origin is
     /// opaque.
-    pub(crate) fn of_page(page: &Page) -> Self {
+    pub(crate) fn of_page(page: &Page, rules: &CookieRules) -> Self {
         match Url::parse(page.origin()) {
-            Ok(origin) => Site::of(&origin),
+            Ok(origin) => Site::of(&origin, rules),
             Err(_) => Site {
                 scheme: String::new(),
                 domain: String::new(),
@@ -67,11 +77,16 @@ impl fmt::Display for Site {
 pub(crate) struct Context<'a> {
     pub(crate) page_site: &'a Site,
     pub(crate) url: &'a Url,
+    pub(crate) rules: &'a CookieRules,
 }
 
 impl Context<'_> {
     fn cross_site(&self) -> bool {
-        Site::of(self.url) != *self.page_site
+        self.url_site() != *self.page_site
+    }
+
+    fn url_site(&self) -> Site {
+        Site::of(self.url, self.rules)
     }
 }
 
@@ -203,10 +218,11 @@ impl CookieReport {
     /// ```
     #[must_use]
     pub fn judge(profile: &Profile, page: &Page, url: &Url, set_cookie: &str) -> Self {
-        let page_site = Site::of_page(page);
+        let page_site = Site::of_page(page, &profile.cookies);
         let context = Context {
             page_site: &page_site,
             url,
+            rules: &profile.cookies,
         };
         CookieJar::default().store(set_cookie, &context, Duration::ZERO, profile)
     }
@@ -424,7 +440,7 @@ impl CookieJar {
             partition,
             expires,
         };
-        let sent_back = sends(&stored, context, now, rules);
+        let sent_back = sends(&stored, context, now);
         self.cookies.push(stored);
         report(
             cookie.name(),
@@ -437,16 +453,11 @@ impl CookieJar {
 
     /// The `Cookie` header for a credentialed request in `context`, if any
     /// cookie goes with it.
-    pub(crate) fn header(
-        &self,
-        context: &Context<'_>,
-        now: Duration,
-        rules: &CookieRules,
-    ) -> Option<String> {
+    pub(crate) fn header(&self, context: &Context<'_>, now: Duration) -> Option<String> {
         let pairs: Vec<String> = self
             .cookies
             .iter()
-            .filter(|stored| sends(stored, context, now, rules))
+            .filter(|stored| sends(stored, context, now))
             .map(|stored| format!("{}={}", stored.name, stored.value))
             .collect();
         (!pairs.is_empty()).then(|| pairs.join("; "))
@@ -460,8 +471,9 @@ impl CookieJar {
 }
 
 /// Whether `stored` goes with a credentialed request in `context`.
-fn sends(stored: &Stored, context: &Context<'_>, now: Duration, rules: &CookieRules) -> bool {
+fn sends(stored: &Stored, context: &Context<'_>, now: Duration) -> bool {
     let url = context.url;
+    let rules = context.rules;
     let host = url.host_str().unwrap_or_default();
     let domain = if stored.host_only {
         host.eq_ignore_ascii_case(&stored.domain)
@@ -492,7 +504,7 @@ fn sends(stored: &Stored, context: &Context<'_>, now: Duration, rules: &CookieRu
 fn why(fate: &CookieFate, name: &str, context: &Context<'_>, profile: &Profile) -> String {
     let engine = profile.engine.product();
     let url = context.url;
-    let api_site = Site::of(url);
+    let api_site = context.url_site();
     let page_site = context.page_site;
     match fate {
         CookieFate::Stored {
@@ -538,7 +550,7 @@ fn why(fate: &CookieFate, name: &str, context: &Context<'_>, profile: &Profile) 
 fn refused(refusal: &CookieRefusal, context: &Context<'_>, profile: &Profile) -> String {
     let engine = profile.engine.product();
     let url = context.url;
-    let api_site = Site::of(url);
+    let api_site = context.url_site();
     let page_site = context.page_site;
     let host = url.host_str().unwrap_or_default();
     match refusal {
@@ -616,6 +628,11 @@ mod tests {
         Url::parse(text).unwrap()
     }
 
+    /// The site of `text` as Chromium and Firefox see it.
+    fn site(text: &str) -> Site {
+        Site::of(&url(text), &Profile::chromium().cookies)
+    }
+
     const SESSION: &str = "session=abc; Path=/; HttpOnly; SameSite=None; Secure";
 
     /// The six cookies of the engines' differential (`crates/e2e`), each
@@ -632,19 +649,18 @@ mod tests {
     /// The names each engine sends back after the API at `api` set the six
     /// cookies for a page on `http://localhost:8080`.
     fn sent_back(profile: &Profile, api: &str) -> String {
-        let page_site = Site::of(&url("http://localhost:8080/"));
+        let page_site = site("http://localhost:8080/");
         let api = url(api);
         let context = Context {
             page_site: &page_site,
             url: &api,
+            rules: &profile.cookies,
         };
         let mut jar = CookieJar::default();
         for line in MATRIX {
             jar.store(line, &context, Duration::ZERO, profile);
         }
-        let header = jar
-            .header(&context, Duration::ZERO, &profile.cookies)
-            .unwrap_or_default();
+        let header = jar.header(&context, Duration::ZERO).unwrap_or_default();
         header
             .split("; ")
             .filter_map(|pair| pair.split_once('=').map(|(name, _)| name))
@@ -688,17 +704,18 @@ mod tests {
     /// `Domain=localhost` from localhost.
     #[test]
     fn domain_localhost_is_refused_by_webkit_only() {
-        let page = Site::of(&url("http://localhost:8080/"));
+        let page = site("http://localhost:8080/");
         let api = url("http://localhost:3000/set");
-        let context = Context {
-            page_site: &page,
-            url: &api,
-        };
         for (profile, stored) in [
             (Profile::chromium(), true),
             (Profile::firefox(), true),
             (Profile::webkit(), false),
         ] {
+            let context = Context {
+                page_site: &page,
+                url: &api,
+                rules: &profile.cookies,
+            };
             let report = CookieJar::default().store(
                 "domain=1; Domain=localhost; Path=/",
                 &context,
@@ -707,18 +724,23 @@ mod tests {
             );
             assert_eq!(report.stored(), stored, "{:?}", profile.engine);
         }
+        let webkit = Profile::webkit();
+        let context = Context {
+            page_site: &page,
+            url: &api,
+            rules: &webkit.cookies,
+        };
         let report = CookieJar::default().store(
             "domain=1; Domain=localhost; Path=/",
             &context,
             Duration::ZERO,
-            &Profile::webkit(),
+            &webkit,
         );
         assert!(report.why.contains("without a dot"), "{}", report.why);
     }
 
     #[test]
     fn sites_ignore_ports_and_keep_schemes() {
-        let site = |text: &str| Site::of(&url(text));
         assert_eq!(
             site("http://localhost:3000"),
             site("http://localhost:8080/")
@@ -733,18 +755,34 @@ mod tests {
         );
         assert_ne!(site("https://a.github.io"), site("https://b.github.io"));
         assert_ne!(site("http://localhost:1"), site("http://127.0.0.1:1"));
+        // A suffix the public-suffix list does not hold: one site for
+        // Chromium and Firefox, a site per host for WebKit's libsoup.
+        assert_eq!(
+            site("http://app.corsair.test"),
+            site("http://api.corsair.test")
+        );
+        let webkit = |text: &str| Site::of(&url(text), &Profile::webkit().cookies);
+        assert_ne!(
+            webkit("http://app.corsair.test"),
+            webkit("http://api.corsair.test")
+        );
+        assert_eq!(
+            webkit("https://app.example.com"),
+            webkit("https://api.example.com")
+        );
     }
 
     #[test]
     fn refusals_say_why() {
         let profile = Profile::chromium();
-        let page_site = Site::of(&url("https://app.example.com"));
+        let page_site = site("https://app.example.com");
         let mut jar = CookieJar::default();
         let mut fate = |line: &str, api: &str| {
             let api = url(api);
             let context = Context {
                 page_site: &page_site,
                 url: &api,
+                rules: &profile.cookies,
             };
             jar.store(line, &context, Duration::ZERO, &profile).fate
         };
@@ -805,13 +843,14 @@ mod tests {
     fn lax_cookies_stay_home_and_paths_and_max_age_apply() {
         let profile = Profile::chromium().with_third_party_cookies(ThirdPartyCookies::Allowed);
         let rules = profile.cookies;
-        let home = Site::of(&url("https://app.example.com"));
-        let away = Site::of(&url("https://elsewhere.example"));
+        let home = site("https://app.example.com");
+        let away = site("https://elsewhere.example");
         let mut jar = CookieJar::default();
         let api = url("https://api.example.com/v1/login");
         let at_home = Context {
             page_site: &home,
             url: &api,
+            rules: &rules,
         };
         jar.store("lax=1; Secure", &at_home, Duration::ZERO, &profile);
         let report = jar.store(
@@ -826,8 +865,9 @@ mod tests {
             let context = Context {
                 page_site,
                 url: target,
+                rules: &rules,
             };
-            jar.header(&context, Duration::from_secs(now), &rules)
+            jar.header(&context, Duration::from_secs(now))
         };
         assert_eq!(header(&home, &me, 0).as_deref(), Some("lax=1; scoped=1"));
         assert_eq!(header(&home, &url("https://api.example.com/v2"), 0), None);
@@ -843,13 +883,14 @@ mod tests {
     #[test]
     fn partitioned_cookies_go_back_only_from_their_partition() {
         let profile = Profile::firefox();
-        let page = Site::of(&url("http://localhost:8080"));
-        let other_page = Site::of(&url("https://elsewhere.example"));
+        let page = site("http://localhost:8080");
+        let other_page = site("https://elsewhere.example");
         let api = url("http://127.0.0.1:3000/login");
         let mut jar = CookieJar::default();
         let context = Context {
             page_site: &page,
             url: &api,
+            rules: &profile.cookies,
         };
         let report = jar.store(SESSION, &context, Duration::ZERO, &profile);
         assert!(report.partitioned() && report.sent_back(), "{report:?}");
@@ -861,20 +902,16 @@ mod tests {
         let elsewhere = Context {
             page_site: &other_page,
             url: &api,
+            rules: &profile.cookies,
         };
-        assert_eq!(
-            jar.header(&elsewhere, Duration::ZERO, &profile.cookies),
-            None
-        );
+        assert_eq!(jar.header(&elsewhere, Duration::ZERO), None);
         // Not even the API's own site, as a first party, sees it.
-        let api_site = Site::of(&api);
+        let api_site = Site::of(&api, &profile.cookies);
         let first_party = Context {
             page_site: &api_site,
             url: &api,
+            rules: &profile.cookies,
         };
-        assert_eq!(
-            jar.header(&first_party, Duration::ZERO, &profile.cookies),
-            None
-        );
+        assert_eq!(jar.header(&first_party, Duration::ZERO), None);
     }
 }

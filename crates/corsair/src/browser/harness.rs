@@ -194,7 +194,7 @@ impl Browser {
     #[must_use]
     pub fn on(page: Page) -> Self {
         Browser {
-            page_site: Site::of_page(&page),
+            page_site: Site::of_page(&page, &Profile::default().cookies),
             page,
             profile: Profile::default(),
             cache: PreflightCache::default(),
@@ -223,6 +223,7 @@ impl Browser {
     /// changed (see [`Profile::with_third_party_cookies`]).
     #[must_use]
     pub fn with_profile(mut self, profile: Profile) -> Self {
+        self.page_site = Site::of_page(&self.page, &profile.cookies);
         self.profile = profile;
         self
     }
@@ -247,7 +248,7 @@ impl Browser {
     /// [`Blocked::InvalidUrl`] when `page_url` does not parse.
     pub fn navigate(&mut self, page_url: &str) -> Result<(), Blocked> {
         let page = Page::new(page_url)?;
-        self.page_site = Site::of_page(&page);
+        self.page_site = Site::of_page(&page, &self.profile.cookies);
         self.page = page;
         Ok(())
     }

@@ -461,6 +461,7 @@ impl Browser {
         let context = Context {
             page_site: &self.page_site,
             url: &plan.url,
+            rules: &self.profile.cookies,
         };
         let mut headers = plan.headers.clone();
         // Fetch's "append a request `Origin` header": every CORS request,
@@ -474,7 +475,7 @@ impl Browser {
             headers.insert(ORIGIN, origin);
         }
         if plan.credentials
-            && let Some(cookies) = self.jar.header(&context, self.now, &self.profile.cookies)
+            && let Some(cookies) = self.jar.header(&context, self.now)
             && let Ok(value) = HeaderValue::from_str(&cookies)
         {
             headers.insert(COOKIE, value);

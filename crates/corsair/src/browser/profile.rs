@@ -106,6 +106,12 @@ pub struct CookieRules {
     /// Whether a `Domain` attribute without a dot is refused
     /// (`Domain=localhost`: WebKitGTK's libsoup refuses it).
     pub domain_needs_dot: bool,
+    /// Whether a name under a top-level label the public-suffix list does
+    /// not hold (`app.corsair.test`) takes the list's implicit rule, so
+    /// that `corsair.test` is its site (Chromium, Firefox), or has no
+    /// registrable domain, each host a site of its own (WebKitGTK's
+    /// libsoup with libpsl).
+    pub unlisted_suffix_rule: bool,
 }
 
 /// Everything in which one engine's handling of CORS and cookies differs
@@ -190,6 +196,7 @@ impl Profile {
                 third_party: ThirdPartyCookies::Blocked,
                 partitioned: true,
                 domain_needs_dot: false,
+                unlisted_suffix_rule: true,
             },
         }
     }
@@ -216,6 +223,7 @@ impl Profile {
                 third_party: ThirdPartyCookies::Partitioned,
                 partitioned: true,
                 domain_needs_dot: false,
+                unlisted_suffix_rule: true,
             },
         }
     }
@@ -242,6 +250,7 @@ impl Profile {
                 third_party: ThirdPartyCookies::Blocked,
                 partitioned: false,
                 domain_needs_dot: true,
+                unlisted_suffix_rule: false,
             },
         }
     }

@@ -205,6 +205,13 @@ pub struct BrowserOptions {
     /// Firefox's `network.cookie.cookieBehavior` to `0`, and MiniBrowser's
     /// `--cookies-policy=always`.
     pub third_party_cookies: bool,
+    /// Whether [`Browser::console`] may read the page's console:
+    /// Chromium gets `goog:loggingPrefs` `{"browser": "ALL"}`, Firefox's
+    /// geckodriver `--allow-system-access` ([`Driver::start_privileged`]).
+    /// WebKit refuses it: WebKit writes no console of an automated
+    /// (ephemeral) page anywhere WebDriver can read; see
+    /// [`crate::MiniBrowserConsole`]. `false` by default.
+    pub console: bool,
     /// How long a script run by [`Browser::run`] may take.
     pub script_timeout: Duration,
     /// How long [`Browser::open`] may wait for a page to load.
@@ -218,6 +225,7 @@ impl Default for BrowserOptions {
             extra_args: Vec::new(),
             prefs: serde_json::Map::new(),
             third_party_cookies: false,
+            console: false,
             script_timeout: Duration::from_secs(15),
             page_load_timeout: Duration::from_secs(15),
         }
@@ -244,6 +252,13 @@ impl BrowserOptions {
     /// from it.
     pub fn allow_third_party_cookies(mut self) -> Self {
         self.third_party_cookies = true;
+        self
+    }
+
+    /// Lets [`Browser::console`] read the page's console (see
+    /// [`BrowserOptions::console`]).
+    pub fn capture_console(mut self) -> Self {
+        self.console = true;
         self
     }
 
@@ -278,6 +293,10 @@ impl BrowserOptions {
                     prefs.insert("profile.cookie_controls_mode".to_owned(), json!(0));
                 }
                 capabilities.insert("browserName".to_owned(), json!("chrome"));
+                if self.console {
+                    capabilities
+                        .insert("goog:loggingPrefs".to_owned(), json!({ "browser": "ALL" }));
+                }
                 capabilities.insert(
                     "goog:chromeOptions".to_owned(),
                     json!({ "binary": browser, "args": args, "prefs": prefs }),
@@ -311,6 +330,13 @@ impl BrowserOptions {
                 );
             }
             Engine::WebKit => {
+                if self.console {
+                    bail!(
+                        "WebKit writes no console of a page under WebDriver anywhere WebDriver \
+                         can read (MiniBrowser's automation session is ephemeral); read it with \
+                         MiniBrowserConsole"
+                    );
+                }
                 if !self.prefs.is_empty() {
                     bail!(
                         "WebKit has no preferences to set ({:?})",
@@ -397,7 +423,11 @@ impl Browser {
     /// it), its server or the browser fails to start, or the options ask
     /// for something the engine cannot do.
     pub async fn launch_with(engine: Engine, options: &BrowserOptions) -> Result<Self> {
-        let driver = Driver::start(engine).await?;
+        let driver = if options.console {
+            Driver::start_privileged(engine).await?
+        } else {
+            Driver::start(engine).await?
+        };
         let proxy = if engine == Engine::WebKit && !options.mapped_hosts.is_empty() {
             Some(start_proxy(&options.mapped_hosts).await?)
         } else {

@@ -202,6 +202,9 @@ pub struct Driver {
     /// Holds the log and the profile; removed on drop, after the
     /// processes are gone.
     dir: TempDir,
+    /// Whether geckodriver lets scripts run in Firefox's chrome context
+    /// (`--allow-system-access`; see [`Driver::start_privileged`]).
+    privileged: bool,
 }
 
 impl Driver {
@@ -212,12 +215,28 @@ impl Driver {
     /// When the engine is not installed (see [`require`]), or its server
     /// does not start; the error then holds the end of its log.
     pub async fn start(engine: Engine) -> Result<Self> {
+        Self::start_with(engine, false).await
+    }
+
+    /// [`Driver::start`], with Firefox's geckodriver started with
+    /// `--allow-system-access`, which lets a session's scripts run in the
+    /// browser's chrome context (`POST /session/{id}/moz/context`), where
+    /// the console of the page can be read ([`crate::Browser::console`]).
+    /// The other engines' servers start as with [`Driver::start`].
+    ///
+    /// # Errors
+    /// As [`Driver::start`].
+    pub async fn start_privileged(engine: Engine) -> Result<Self> {
+        Self::start_with(engine, true).await
+    }
+
+    async fn start_with(engine: Engine, privileged: bool) -> Result<Self> {
         let installation = require(engine)?;
         let mut last_error = None;
         // A port found free may be taken before the server binds it: then
         // the server exits and another port is tried.
         for _attempt in 0..3 {
-            match Self::try_start(&installation).await {
+            match Self::try_start(&installation, privileged).await {
                 Ok(driver) => return Ok(driver),
                 Err(error) => last_error = Some(error),
             }
@@ -225,7 +244,7 @@ impl Driver {
         Err(last_error.unwrap_or_else(|| anyhow!("{} did not start", driver_name(engine))))
     }
 
-    async fn try_start(installation: &Installation) -> Result<Self> {
+    async fn try_start(installation: &Installation, privileged: bool) -> Result<Self> {
         let engine = installation.engine;
         let dir = tempfile::Builder::new()
             .prefix(&format!("corsair-e2e-{}-", engine.name()))
@@ -245,6 +264,7 @@ impl Driver {
             log,
             profile,
             dir,
+            privileged,
         };
         // From here on, dropping `driver` on an error kills what was
         // started.
@@ -386,22 +406,71 @@ impl Driver {
                     .arg("--profile-root")
                     .arg(self.dir.path())
                     .args(["--log", "info"]);
+                if self.privileged {
+                    command.arg("--allow-system-access");
+                }
             }
             Engine::WebKit => {
-                let display = self.display.context("WebKit's X server has no display")?;
-                command
-                    .arg(format!("--port={port}"))
-                    .env("DISPLAY", format!(":{display}"))
-                    // MiniBrowser writes nothing under the user's home.
-                    .env("XDG_CONFIG_HOME", self.profile.join("config"))
-                    .env("XDG_CACHE_HOME", self.profile.join("cache"))
-                    .env("XDG_DATA_HOME", self.profile.join("data"))
-                    // Quiet: no accessibility bus, no GTK portals.
-                    .env("NO_AT_BRIDGE", "1")
-                    .env("GTK_USE_PORTAL", "0");
+                command.arg(format!("--port={port}"));
+                self.webkit_environment(&mut command)?;
             }
         }
         Ok(command)
+    }
+
+    /// What WebKit's processes need: the Xvfb display, and XDG base
+    /// directories in the profile.
+    fn webkit_environment(&self, command: &mut Command) -> Result<()> {
+        let display = self.display.context("WebKit's X server has no display")?;
+        command
+            .env("DISPLAY", format!(":{display}"))
+            // MiniBrowser writes nothing under the user's home.
+            .env("XDG_CONFIG_HOME", self.profile.join("config"))
+            .env("XDG_CACHE_HOME", self.profile.join("cache"))
+            .env("XDG_DATA_HOME", self.profile.join("data"))
+            // Quiet: no accessibility bus, no GTK portals.
+            .env("NO_AT_BRIDGE", "1")
+            .env("GTK_USE_PORTAL", "0");
+        Ok(())
+    }
+
+    /// Starts WebKit's MiniBrowser by itself, outside WebDriver, with
+    /// `args`, on this driver's Xvfb display, with its XDG directories in
+    /// [`Driver::profile_dir`] and its standard error (where WebKit writes
+    /// console messages when asked to) appended to `stderr`. It runs in
+    /// the driver's process group: dropping the driver ends it.
+    ///
+    /// A MiniBrowser under WebDriver (`--automation`) runs an ephemeral
+    /// session, and WebKit never writes an ephemeral page's console to
+    /// the terminal; one started here is not ephemeral.
+    ///
+    /// # Errors
+    /// When the engine is not WebKit, or MiniBrowser does not start.
+    pub fn spawn_minibrowser(&mut self, args: &[String], stderr: &Path) -> Result<()> {
+        if self.engine != Engine::WebKit {
+            bail!(
+                "MiniBrowser is WebKit's; this driver is {}'s",
+                self.engine.product()
+            );
+        }
+        let mut command = Command::new(&self.installation.browser);
+        command.args(args);
+        self.webkit_environment(&mut command)?;
+        let output = File::options()
+            .create(true)
+            .append(true)
+            .open(stderr)
+            .with_context(|| format!("cannot open {}", stderr.display()))?;
+        let group = self.children.first().map_or(0, pid_of);
+        let child = command
+            .stdin(Stdio::null())
+            .stdout(Stdio::null())
+            .stderr(output)
+            .process_group(group)
+            .spawn()
+            .with_context(|| format!("cannot start {}", self.installation.browser.display()))?;
+        self.children.push(child);
+        Ok(())
     }
 
     /// Spawns the server in the driver's process group (a new one unless

@@ -33,6 +33,15 @@
 //! - [`LoggedSeed`]: the API under test, [`corsair_seed`]'s seed API
 //!   (login, session cookie, items), behind corsair with both logs; the
 //!   tests give it the seed policy, [`corsair_seed::policy`].
+//! - [`RouterTransport`]: the browser model's requests
+//!   (`corsair::browser::Browser::play`) carried to an axum router in
+//!   memory, with the `Host` and `Content-Length` an HTTP client would
+//!   add, so that the model and a real engine can be played against the
+//!   same router and their wires compared.
+//! - [`Browser::console`] (with [`BrowserOptions::capture_console`]) and
+//!   [`MiniBrowserConsole`]: what each engine's developer console printed
+//!   ([`ConsoleLine`]), for the tests that hold the model's console lines
+//!   to the engines' own.
 //! - [`markdown_table`], for the tables the tests print.
 //!
 //! Nothing skips: an engine that is not installed fails its tests, with a
@@ -102,7 +111,9 @@
 //!   `Viewport-Width`...): Firefox and WebKit preflight them.
 
 mod browser;
+mod console;
 mod driver;
+mod model;
 mod proxy;
 mod record;
 mod seed;
@@ -110,11 +121,13 @@ mod server;
 mod table;
 
 pub use browser::{Browser, BrowserOptions, CHROMIUM_ARGS, FIREFOX_PREFS, PRELUDE, Probe};
+pub use console::{ConsoleLine, MiniBrowserConsole};
 pub use corsair::browser::Engine;
 pub use driver::{
     CHROMEDRIVER, CHROMIUM, Driver, FIREFOX, GECKODRIVER, Installation, MINIBROWSER,
     WEBKIT_WEBDRIVER, XVFB, find_geckodriver, find_minibrowser, install_hint, require,
 };
+pub use model::RouterTransport;
 pub use record::{Recorded, RequestLog, Seen};
 pub use seed::LoggedSeed;
 pub use server::{Listener, Origins, Server, Sites, blank_page, serve};

@@ -20,6 +20,9 @@ pub struct Console<'a> {
     pub method: &'a str,
     /// The page's origin.
     pub origin: &'a str,
+    /// The origin the failed request carried: the page's, or `null` once a
+    /// redirect chain has tainted it (WebKit names this one).
+    pub request_origin: &'a str,
     /// The URL of the blocked request (after redirects).
     pub url: &'a str,
     /// The URL the script called, when redirects led elsewhere.
@@ -41,6 +44,7 @@ impl<'a> Console<'a> {
             client,
             method: "GET",
             origin,
+            request_origin: origin,
             url,
             redirected_from: None,
             status: None,
@@ -165,11 +169,10 @@ fn firefox(blocked: &Blocked, at: &Console<'_>) -> String {
             "{BLOCKED} {url}. (Reason: CORS header \u{2018}Access-Control-Allow-Origin\u{2019} missing). \
              Status code: {status}."
         ),
-        CorsFailure::MultipleAllowOrigin { lines, .. } if *lines > 1 => format!(
-            "{BLOCKED} {url}. (Reason: Multiple CORS header \u{2018}Access-Control-Allow-Origin\u{2019} \
-             not allowed)."
-        ),
-        CorsFailure::MultipleAllowOrigin { value, .. }
+        // Firefox 153 joins several lines as Fetch does and reports the
+        // result as a mismatch; its "Multiple CORS header" reason is never
+        // printed (crates/e2e/tests/console.rs).
+        CorsFailure::MultipleAllowOrigin { value }
         | CorsFailure::InvalidAllowOrigin { value }
         | CorsFailure::AllowOriginMismatch { value } => format!(
             "{BLOCKED} {url}. (Reason: CORS header \u{2018}Access-Control-Allow-Origin\u{2019} does not \
@@ -256,7 +259,7 @@ fn webkit(blocked: &Blocked, at: &Console<'_>) -> String {
     if blocked.is_type_error() {
         return format!("TypeError: {}", webkit_type_error(blocked));
     }
-    let origin = at.origin;
+    let origin = at.request_origin;
     let status = status_text(at.status);
     let failure = |failure: &CorsFailure| match failure {
         CorsFailure::WildcardWithCredentials => {
@@ -403,22 +406,11 @@ mod tests {
              at https://api.example.com/me. (Reason: CORS header \u{2018}Access-Control-Allow-Origin\u{2019} \
              missing). Status code: 200."
         );
-        let two_lines = Blocked::Cors(CorsFailure::MultipleAllowOrigin {
+        let two = Blocked::Cors(CorsFailure::MultipleAllowOrigin {
             value: "a, b".into(),
-            lines: 2,
         });
         assert!(
-            two_lines
-                .console(&with_status)
-                .contains("(Reason: Multiple CORS header")
-        );
-        let one_line = Blocked::Cors(CorsFailure::MultipleAllowOrigin {
-            value: "a, b".into(),
-            lines: 1,
-        });
-        assert!(
-            one_line
-                .console(&with_status)
+            two.console(&with_status)
                 .contains("does not match \u{2018}a, b\u{2019}")
         );
         let header = Blocked::HeaderNotAllowed {

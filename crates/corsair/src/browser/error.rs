@@ -15,9 +15,6 @@ pub enum CorsFailure {
     MultipleAllowOrigin {
         /// The combined value.
         value: String,
-        /// How many header lines carried it (Firefox words one line with a
-        /// list and several lines differently).
-        lines: usize,
     },
     /// A value that is not an origin, `null` or `*`.
     InvalidAllowOrigin {
@@ -44,7 +41,7 @@ impl fmt::Display for CorsFailure {
             CorsFailure::MissingAllowOrigin => f.write_str(
                 "No 'Access-Control-Allow-Origin' header is present on the requested resource.",
             ),
-            CorsFailure::MultipleAllowOrigin { value, .. } => write!(
+            CorsFailure::MultipleAllowOrigin { value } => write!(
                 f,
                 "The 'Access-Control-Allow-Origin' header contains multiple values '{value}', but only one \
                  is allowed. Have the server send the header with a valid value."

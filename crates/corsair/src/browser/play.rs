@@ -270,11 +270,13 @@ impl Transcript {
                 exchange.request.url.join(location).ok()
             })
             .map(String::from);
+        let request_origin = last.map_or(self.origin.as_str(), |hop| hop.plan.origin.as_str());
         Some(blocked.console(&Console {
             engine: self.engine,
             client: self.client,
             method,
             origin: &self.origin,
+            request_origin,
             url,
             redirected_from,
             status: exchange.map(|exchange| exchange.response.status),

@@ -13,16 +13,16 @@
 //! ```
 //!
 //! Flags (one word, `-` for none): `i` credentials include, `o` omit
-//! (default same-origin), `f` force a preflight, `b` a body, `x` Firefox
-//! options, `s` the Fetch standard's, `n` an opaque page, `X`
-//! XMLHttpRequest. The page URL defaults to `https://app.example.com/`.
+//! (default same-origin), `f` force a preflight, `b` a body, `x` Firefox's
+//! profile, `w` WebKit's, `s` the Fetch standard's rules, `n` an opaque
+//! page, `X` XMLHttpRequest. The page URL defaults to `https://app.example.com/`.
 
 #![no_main]
 
 use std::time::Duration;
 
 use corsair::browser::{
-    self, Blocked, Client, CorsRequest, Credentials, DEFAULT_MAX_AGE, Options, Page, PreflightCache,
+    self, Blocked, Client, CorsRequest, Credentials, DEFAULT_MAX_AGE, Page, PreflightCache, Profile,
 };
 use corsair::protocol::is_forbidden_response_header;
 use http::StatusCode;
@@ -50,11 +50,16 @@ fuzz_target!(|data: &[u8]| {
     let page_url = control.next().unwrap_or("https://app.example.com/");
 
     let options = if flags.contains('x') {
-        Options::firefox()
+        Profile::firefox()
+    } else if flags.contains('w') {
+        Profile::webkit()
     } else if flags.contains('s') {
-        Options::fetch_standard()
+        let mut fetch = Profile::chromium();
+        fetch.safelist = corsair::protocol::Safelist::Fetch;
+        fetch.wildcard_covers_authorization = false;
+        fetch
     } else {
-        Options::chromium()
+        Profile::chromium()
     };
     let client = if flags.contains('X') {
         Client::XmlHttpRequest

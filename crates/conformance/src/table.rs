@@ -126,7 +126,7 @@ fn expand(pairs: &[(String, Value)]) -> Vec<(String, String)> {
 
 /// Whether a response header is one the table describes exactly.
 pub fn is_cors_related(name: &str) -> bool {
-    name.starts_with("access-control-") || name == "vary"
+    name.starts_with("access-control-") || name == "vary" || name == "timing-allow-origin"
 }
 
 impl Case {
@@ -201,7 +201,7 @@ impl Case {
         for name in self.expect.headers.keys() {
             if !is_cors_related(&name.to_ascii_lowercase()) {
                 problems.push(format!(
-                    "expect.headers names `{name}`, which is not access-control-* or vary"
+                    "expect.headers names `{name}`, which is not access-control-*, vary or timing-allow-origin"
                 ));
             }
         }

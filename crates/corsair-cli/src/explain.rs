@@ -59,9 +59,10 @@ impl PolicyServer {
             .refusal()
             .map(|refusal| explain_refusal(&refusal, section, headers));
         let response = match decision {
-            Decision::Preflight(preflight) => {
-                Incoming::new(preflight.status(), policy.preflight_headers(&preflight))
-            }
+            Decision::Preflight(preflight) => Incoming::new(
+                policy.preflight_status(&preflight),
+                policy.preflight_headers(&preflight),
+            ),
             Decision::Actual(actual) => {
                 let mut headers = HeaderMap::new();
                 policy.apply(&actual, &mut headers);

@@ -353,7 +353,7 @@ where
         let decision = policy.check_request(request.method().as_str(), request.headers());
         let actual = match decision {
             Decision::Preflight(preflight) => {
-                let status = StatusCode::from_u16(preflight.status().as_u16())
+                let status = StatusCode::from_u16(policy.preflight_status(&preflight).as_u16())
                     .unwrap_or(StatusCode::FORBIDDEN);
                 let mut response = HttpResponse::new(status);
                 policy.write_preflight_headers(

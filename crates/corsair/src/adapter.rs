@@ -5,7 +5,7 @@
 //! 2. calls [`Policy::check_request`](crate::policy::Policy::check_request)
 //!    with the request's method and header map,
 //! 3. for a [`Decision::Preflight`](crate::policy::Decision::Preflight),
-//!    answers with the decision's status and
+//!    answers with [`Policy::preflight_status`](crate::policy::Policy::preflight_status) and
 //!    [`Policy::write_preflight_headers`](crate::policy::Policy::write_preflight_headers),
 //!    without calling the application,
 //! 4. for a [`Decision::Actual`](crate::policy::Decision::Actual), calls the
@@ -77,7 +77,7 @@
 //!         Decision::Preflight(preflight) => {
 //!             let mut headers = Pairs::default();
 //!             policy.write_preflight_headers(&preflight, &mut headers);
-//!             (preflight.status().as_u16(), headers)
+//!             (policy.preflight_status(&preflight).as_u16(), headers)
 //!         }
 //!         Decision::Actual(actual) => {
 //!             let mut headers = app();

@@ -171,6 +171,21 @@ impl CorsBuilder {
         self
     }
 
+    /// Answers allowed preflights with `200 OK` instead of `204 No
+    /// Content`, for old clients that take a `204` for a failure: see
+    /// [`Config::preflight_status`].
+    pub fn preflight_status_ok(mut self) -> Self {
+        self.config.preflight_status = Some(200);
+        self
+    }
+
+    /// Sends `Timing-Allow-Origin` to allowed origins: see
+    /// [`Config::timing_allow_origin`].
+    pub fn timing_allow_origin(mut self, allow: bool) -> Self {
+        self.config.timing_allow_origin = allow;
+        self
+    }
+
     /// The configuration written so far, as a file would hold it.
     #[must_use]
     pub fn config(&self) -> &Config {

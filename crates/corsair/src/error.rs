@@ -145,6 +145,11 @@ pub enum ConfigProblem {
         /// The value given.
         value: u64,
     },
+    /// `preflight_status` other than 200 or 204.
+    PreflightStatus {
+        /// The value given.
+        value: u16,
+    },
 }
 
 impl fmt::Display for ConfigProblem {
@@ -223,6 +228,12 @@ impl fmt::Display for ConfigProblem {
          seconds, Firefox at {MAX_AGE_LIMIT}); use at most {MAX_AGE_LIMIT}",
                 crate::protocol::CHROMIUM_MAX_AGE.as_secs()
             ),
+            ConfigProblem::PreflightStatus { value } => write!(
+                f,
+                "preflight_status = {value}: an allowed preflight is answered 204 (the default) or \
+         200; browsers refuse any status outside 200-299, and other 2xx statuses mean \
+         something else"
+            ),
         }
     }
 }
@@ -257,6 +268,7 @@ impl ConfigProblem {
             | ConfigProblem::ExposedSetCookie { index, .. }
             | ConfigProblem::AnyExposeWithCredentials { index } => ("expose_headers", Some(index)),
             ConfigProblem::MaxAgeTooLarge { .. } => ("max_age", None),
+            ConfigProblem::PreflightStatus { .. } => ("preflight_status", None),
         };
         match index {
             Some(index) => format!("{name}[{index}]"),

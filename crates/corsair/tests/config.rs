@@ -771,6 +771,39 @@ fn set_cookie_in_expose_headers_is_refused() {
     assert_message(&problem, "expose_headers[0]", &["is not a header name"]);
 }
 
+/// Issue 17: an allowed preflight is answered 204 or 200, nothing else.
+#[test]
+fn preflight_status_is_204_or_200() {
+    for value in [0, 201, 202, 299, 302, 403] {
+        let problem = sole_problem(Config {
+            preflight_status: Some(value),
+            ..open(&["https://app.example.com"])
+        });
+        assert_eq!(problem, ConfigProblem::PreflightStatus { value });
+        assert_message(
+            &problem,
+            "preflight_status",
+            &[
+                &format!("preflight_status = {value}:"),
+                "204 (the default) or 200",
+            ],
+        );
+    }
+    for value in [None, Some(200), Some(204)] {
+        accepted(Config {
+            preflight_status: value,
+            ..open(&["https://app.example.com"])
+        });
+    }
+    let built = Cors::builder()
+        .allow_origin("https://app.example.com")
+        .preflight_status_ok()
+        .timing_allow_origin(true)
+        .into_config();
+    assert_eq!(built.preflight_status, Some(200));
+    assert!(built.timing_allow_origin);
+}
+
 #[test]
 fn max_age_above_a_day_is_refused() {
     for value in [86_401, 1_000_000, u64::MAX] {
@@ -1191,6 +1224,8 @@ expose_headers = ["x-request-id"]
 max_age = 600
 dangerously_allow_insecure_origins = true
 dangerously_allow_public_suffix_wildcards = true
+preflight_status = 200
+timing_allow_origin = true
 "#;
 
     fn every_field() -> Config {
@@ -1208,6 +1243,8 @@ dangerously_allow_public_suffix_wildcards = true
             max_age: Some(600),
             dangerously_allow_insecure_origins: true,
             dangerously_allow_public_suffix_wildcards: true,
+            preflight_status: Some(200),
+            timing_allow_origin: true,
         }
     }
 
@@ -1242,7 +1279,9 @@ dangerously_allow_public_suffix_wildcards = true
                 "expose_headers": ["x-request-id"],
                 "max_age": 600,
                 "dangerously_allow_insecure_origins": true,
-                "dangerously_allow_public_suffix_wildcards": true
+                "dangerously_allow_public_suffix_wildcards": true,
+                "preflight_status": 200,
+                "timing_allow_origin": true
             }"#,
         )
         .unwrap();
@@ -1400,6 +1439,8 @@ fn building_never_panics_on_garbage() {
             max_age: Some(u64::MAX),
             dangerously_allow_insecure_origins: credentials,
             dangerously_allow_public_suffix_wildcards: credentials,
+            preflight_status: Some(u16::MAX),
+            timing_allow_origin: credentials,
         })
         .unwrap_err();
         let origin_problems = error
@@ -1408,9 +1449,14 @@ fn building_never_panics_on_garbage() {
             .filter(|problem| problem.field().starts_with("allow_origins"))
             .count();
         assert_eq!(origin_problems, hostile.len(), "{error}");
+        assert!(
+            error
+                .problems()
+                .contains(&ConfigProblem::MaxAgeTooLarge { value: u64::MAX })
+        );
         assert!(matches!(
             error.problems().last(),
-            Some(ConfigProblem::MaxAgeTooLarge { value: u64::MAX })
+            Some(ConfigProblem::PreflightStatus { value: u16::MAX })
         ));
         assert!(!error.to_string().is_empty());
     }

@@ -34,7 +34,7 @@ use corsair::policy::{Actual, Decision, Policy, Preflight};
 use corsair::{Config, MAX_AGE_LIMIT};
 use http::header::{
     ACCESS_CONTROL_ALLOW_CREDENTIALS, ACCESS_CONTROL_ALLOW_HEADERS, ACCESS_CONTROL_ALLOW_METHODS,
-    ACCESS_CONTROL_ALLOW_ORIGIN, ACCESS_CONTROL_EXPOSE_HEADERS, ACCESS_CONTROL_MAX_AGE,
+    ACCESS_CONTROL_ALLOW_ORIGIN, ACCESS_CONTROL_EXPOSE_HEADERS, ACCESS_CONTROL_MAX_AGE, HeaderName,
     HeaderValue, ORIGIN, VARY,
 };
 use http::{HeaderMap, Method, StatusCode};
@@ -160,7 +160,16 @@ fn check_engine_output(
                 vary
             );
             if allowed {
-                prop_assert_eq!(response.status(), StatusCode::NO_CONTENT);
+                let expected = if config.preflight_status == Some(200) {
+                    StatusCode::OK
+                } else {
+                    StatusCode::NO_CONTENT
+                };
+                prop_assert_eq!(response.status(), expected);
+                prop_assert!(
+                    !out.contains_key("timing-allow-origin"),
+                    "TAO on a preflight"
+                );
                 prop_assert!(out.contains_key(ACCESS_CONTROL_ALLOW_ORIGIN));
                 prop_assert_eq!(
                     out.contains_key(ACCESS_CONTROL_ALLOW_CREDENTIALS),
@@ -247,9 +256,29 @@ fn check_engine_output(
                     "Vary: Origin merged twice: {after:?}"
                 );
             }
+            // Timing-Allow-Origin: the policy's (the allowed origin, or
+            // `*`) when it sends one, else the application's untouched.
+            let timing = lines(&out, &HeaderName::from_static("timing-allow-origin"));
+            if !config.timing_allow_origin {
+                prop_assert_eq!(
+                    &timing,
+                    &lines(app, &HeaderName::from_static("timing-allow-origin"))
+                );
+            } else if allowed {
+                let acao = lines(&out, &ACCESS_CONTROL_ALLOW_ORIGIN);
+                prop_assert_eq!(&timing, &acao, "Timing-Allow-Origin is the allowed origin");
+            } else {
+                prop_assert!(
+                    timing.is_empty(),
+                    "Timing-Allow-Origin for a refused origin"
+                );
+            }
             // Everything else the application said is untouched.
             for name in app.keys() {
-                if name != VARY && !name.as_str().starts_with("access-control-") {
+                if name != VARY
+                    && name.as_str() != "timing-allow-origin"
+                    && !name.as_str().starts_with("access-control-")
+                {
                     prop_assert_eq!(lines(app, name), lines(&out, name));
                 }
             }
@@ -456,9 +485,20 @@ fn any_config() -> impl Strategy<Value = Config> {
         ],
         any::<bool>(),
         any::<bool>(),
+        (proptest::option::of(any::<u16>()), any::<bool>()),
     )
         .prop_map(
-            |(origins, credentials, methods, headers, expose, max_age, insecure, suffix)| Config {
+            |(
+                origins,
+                credentials,
+                methods,
+                headers,
+                expose,
+                max_age,
+                insecure,
+                suffix,
+                (preflight_status, timing_allow_origin),
+            )| Config {
                 allow_origins: origins,
                 allow_credentials: credentials,
                 allow_methods: methods,
@@ -467,6 +507,8 @@ fn any_config() -> impl Strategy<Value = Config> {
                 max_age,
                 dangerously_allow_insecure_origins: insecure,
                 dangerously_allow_public_suffix_wildcards: suffix,
+                preflight_status,
+                timing_allow_origin,
             },
         )
 }

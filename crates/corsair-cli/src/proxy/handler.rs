@@ -158,7 +158,7 @@ pub(crate) async fn handle(
     let decision = policy.check(request.method(), request.headers());
     let actual = match decision {
         Decision::Preflight(preflight) => {
-            let outcome = if preflight.status().is_success() {
+            let outcome = if preflight.is_allowed() {
                 Outcome::PreflightAllowed
             } else {
                 Outcome::PreflightRefused

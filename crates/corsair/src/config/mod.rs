@@ -43,6 +43,8 @@ pub const MAX_AGE_LIMIT: u64 = crate::protocol::FIREFOX_MAX_AGE.as_secs();
 /// | `max_age` | seconds a browser may cache a preflight answer, at most 86400 | unset (browsers use 5 s) |
 /// | `dangerously_allow_insecure_origins` | allow `http://` non-loopback origins with credentials | `false` |
 /// | `dangerously_allow_public_suffix_wildcards` | allow `https://*.com`-like patterns with credentials | `false` |
+/// | `preflight_status` | the status of an allowed preflight: `204` or `200` | `204` |
+/// | `timing_allow_origin` | send `Timing-Allow-Origin: <origin>` to allowed origins | `false` |
 ///
 /// Methods are compared case-sensitively after Fetch's normalisation:
 /// `delete` is read as `DELETE` (browsers send nothing else), but `patch` is
@@ -88,6 +90,14 @@ pub struct Config {
     /// together with credentials. Anyone who can register a site there can
     /// then act as your users.
     pub dangerously_allow_public_suffix_wildcards: bool,
+    /// The status of an allowed preflight's answer: `204` (when unset) or
+    /// `200`, for old clients that take a `204` for a failure.
+    #[cfg_attr(feature = "serde", serde(skip_serializing_if = "Option::is_none"))]
+    pub preflight_status: Option<u16>,
+    /// Send `Timing-Allow-Origin` with the allowed origin on actual
+    /// responses, so that the page's Resource Timing sees this API's
+    /// timings (without it, a cross-origin entry has zeros).
+    pub timing_allow_origin: bool,
 }
 
 /// Which names or methods a list allows.
@@ -121,6 +131,11 @@ impl Config {
             && value > MAX_AGE_LIMIT
         {
             problems.push(ConfigProblem::MaxAgeTooLarge { value });
+        }
+        if let Some(value) = self.preflight_status
+            && !matches!(value, 200 | 204)
+        {
+            problems.push(ConfigProblem::PreflightStatus { value });
         }
         if problems.is_empty() {
             Ok(Checked {

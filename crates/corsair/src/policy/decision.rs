@@ -3,7 +3,6 @@
 use std::borrow::Cow;
 use std::fmt;
 
-use http::StatusCode;
 use http::header::{HeaderMap, HeaderValue};
 
 use crate::adapter::{RequestHeaders, ResponseValue};
@@ -43,20 +42,19 @@ impl<'r, H: RequestHeaders> Decision<'r, H> {
 /// The verdict on a preflight.
 #[derive(Clone, Debug)]
 pub enum Preflight<'r, H: RequestHeaders = HeaderMap> {
-    /// Allowed: answer `204` with the CORS headers.
+    /// Allowed: answer `204` (or the configured `preflight_status`) with
+    /// the CORS headers.
     Allowed(PreflightGrant<'r, H>),
     /// Refused: answer `403` without CORS headers.
     Refused(Refusal<'r>),
 }
 
 impl<H: RequestHeaders> Preflight<'_, H> {
-    /// `204 No Content` when allowed, `403 Forbidden` when refused.
+    /// Whether the preflight is allowed. The status of its answer is the
+    /// policy's to say: [`Policy::preflight_status`](crate::policy::Policy::preflight_status).
     #[must_use]
-    pub fn status(&self) -> StatusCode {
-        match self {
-            Preflight::Allowed(_) => StatusCode::NO_CONTENT,
-            Preflight::Refused(_) => StatusCode::FORBIDDEN,
-        }
+    pub fn is_allowed(&self) -> bool {
+        matches!(self, Preflight::Allowed(_))
     }
 }
 

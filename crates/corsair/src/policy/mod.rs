@@ -16,8 +16,8 @@ mod write;
 use std::borrow::Cow;
 use std::fmt;
 
-use http::Method;
 use http::header::{HeaderMap, HeaderValue, VARY};
+use http::{Method, StatusCode};
 
 use decision::ANY;
 pub use decision::{
@@ -114,6 +114,10 @@ pub struct Policy {
     preflight_refused: HeaderMap,
     /// Debug mode: every decision is logged, and refusals say why.
     debug: bool,
+    /// The status of an allowed preflight's answer.
+    allowed_status: StatusCode,
+    /// Whether allowed actual responses get `Timing-Allow-Origin`.
+    timing_allow_origin: bool,
 }
 
 impl Policy {
@@ -199,8 +203,45 @@ impl Policy {
             preflight_allowed,
             preflight_refused,
             debug: false,
+            allowed_status: match config.preflight_status {
+                Some(200) => StatusCode::OK,
+                _ => StatusCode::NO_CONTENT,
+            },
+            timing_allow_origin: config.timing_allow_origin,
             config,
         })
+    }
+
+    /// The status of the answer to `preflight`: `204 No Content` (or `200
+    /// OK` when the configuration says `preflight_status = 200`) when it is
+    /// allowed, `403 Forbidden` when it is refused.
+    ///
+    /// ```
+    /// use corsair::Config;
+    /// use corsair::policy::{Decision, Policy};
+    /// use http::{HeaderMap, HeaderValue, Method, StatusCode};
+    ///
+    /// let policy = Policy::new(Config {
+    ///     allow_origins: vec!["https://app.example.com".into()],
+    ///     allow_methods: vec!["PUT".into()],
+    ///     preflight_status: Some(200),
+    ///     ..Config::default()
+    /// })?;
+    /// let mut request = HeaderMap::new();
+    /// request.insert("origin", HeaderValue::from_static("https://app.example.com"));
+    /// request.insert("access-control-request-method", HeaderValue::from_static("PUT"));
+    /// let Decision::Preflight(preflight) = policy.check(&Method::OPTIONS, &request) else {
+    ///     unreachable!()
+    /// };
+    /// assert_eq!(policy.preflight_status(&preflight), StatusCode::OK);
+    /// # Ok::<(), corsair::ConfigError>(())
+    /// ```
+    #[must_use]
+    pub fn preflight_status<H: RequestHeaders>(&self, preflight: &Preflight<'_, H>) -> StatusCode {
+        match preflight {
+            Preflight::Allowed(_) => self.allowed_status,
+            Preflight::Refused(_) => StatusCode::FORBIDDEN,
+        }
     }
 
     /// The same policy in debug mode or not: see

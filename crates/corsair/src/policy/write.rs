@@ -11,6 +11,7 @@ use http::header::{
 use super::Policy;
 use super::decision::{Actual, Preflight, PreflightGrant};
 use crate::adapter::{RequestHeader, RequestHeaders, ResponseHeaders, ResponseValue};
+use crate::protocol::TIMING_ALLOW_ORIGIN;
 
 /// `Vary` of an actual response whose CORS headers depend on the origin.
 static VARY_ORIGIN: HeaderValue = HeaderValue::from_static("Origin");
@@ -104,7 +105,7 @@ impl Policy {
     #[must_use]
     pub fn preflight_response<B: Default>(&self, preflight: &Preflight<'_>) -> Response<B> {
         let mut response = Response::new(B::default());
-        *response.status_mut() = preflight.status();
+        *response.status_mut() = self.preflight_status(preflight);
         *response.headers_mut() = self.preflight_headers(preflight);
         response
     }
@@ -235,14 +236,24 @@ impl Policy {
 
     /// Applies the policy to the response of an actual request: removes any
     /// CORS header the application set, adds the policy's when the origin is
-    /// allowed, and merges `Vary: Origin` into the application's `Vary`
-    /// whenever the answer depends on the origin.
+    /// allowed (with `Timing-Allow-Origin` where the policy sends it), and
+    /// merges `Vary: Origin` into the application's `Vary` whenever the
+    /// answer depends on the origin.
     pub fn apply<V, R>(&self, actual: &Actual<'_, V>, headers: &mut R)
     where
         V: Clone,
         R: ResponseHeaders<V>,
     {
         headers.remove_cors_headers();
+        if self.timing_allow_origin {
+            // The policy owns the header: the application's goes.
+            match actual {
+                Actual::Allowed(origin) => {
+                    headers.insert(&TIMING_ALLOW_ORIGIN, origin.response_value());
+                }
+                Actual::NoOrigin | Actual::Refused(_) => headers.remove(&TIMING_ALLOW_ORIGIN),
+            }
+        }
         if let Actual::Allowed(origin) = actual {
             headers.insert(&ACCESS_CONTROL_ALLOW_ORIGIN, origin.response_value());
             if self.credentials {

@@ -29,9 +29,9 @@ pub use max_age::{CHROMIUM_MAX_AGE, FIREFOX_MAX_AGE, WEBKIT_MAX_AGE};
 pub use method::{is_forbidden_method, is_safelisted_method, normalize_method};
 pub use mime::MimeType;
 pub use names::{
-    ACCESS_CONTROL_ALLOW_PRIVATE_NETWORK, CORS_RESPONSE_HEADERS, is_cors_header,
-    is_forbidden_request_header, is_forbidden_request_header_pair, is_forbidden_response_header,
-    is_safelisted_response_header,
+    ACCESS_CONTROL_ALLOW_PRIVATE_NETWORK, CORS_RESPONSE_HEADERS, SEC_FETCH_SITE,
+    TIMING_ALLOW_ORIGIN, is_cors_header, is_forbidden_request_header,
+    is_forbidden_request_header_pair, is_forbidden_response_header, is_safelisted_response_header,
 };
 pub use safelist::{
     Safelist, cors_unsafe_request_header_names, is_cors_safelisted_request_header,

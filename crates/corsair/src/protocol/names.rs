@@ -24,6 +24,16 @@ pub const CORS_RESPONSE_HEADERS: [HeaderName; 6] = [
 pub static ACCESS_CONTROL_ALLOW_PRIVATE_NETWORK: HeaderName =
     HeaderName::from_static("access-control-allow-private-network");
 
+/// `Timing-Allow-Origin`, with which a response lets the origins it names
+/// see its Resource Timing details (the `http` crate has no constant for
+/// it).
+pub static TIMING_ALLOW_ORIGIN: HeaderName = HeaderName::from_static("timing-allow-origin");
+
+/// `Sec-Fetch-Site`, with which a browser says how the request's initiator
+/// relates to its target: `same-origin`, `same-site`, `cross-site` or
+/// `none` (a user's own navigation).
+pub static SEC_FETCH_SITE: HeaderName = HeaderName::from_static("sec-fetch-site");
+
 /// Whether `name` belongs to the CORS protocol: `Access-Control-*`, in a
 /// request or a response.
 ///

@@ -148,9 +148,20 @@ pub(crate) fn valid_config() -> impl Strategy<Value = Config> {
         option::of(0..=MAX_AGE_LIMIT),
         any::<bool>(),
         any::<bool>(),
+        (select(&[None, Some(200), Some(204)][..]), any::<bool>()),
     )
         .prop_map(
-            |(origins, credentials, methods, headers, expose, max_age, insecure, suffix)| {
+            |(
+                origins,
+                credentials,
+                methods,
+                headers,
+                expose,
+                max_age,
+                insecure,
+                suffix,
+                (preflight_status, timing_allow_origin),
+            )| {
                 let mut config = Config {
                     allow_origins: origins,
                     allow_credentials: credentials,
@@ -160,6 +171,8 @@ pub(crate) fn valid_config() -> impl Strategy<Value = Config> {
                     max_age,
                     dangerously_allow_insecure_origins: insecure,
                     dangerously_allow_public_suffix_wildcards: suffix,
+                    preflight_status,
+                    timing_allow_origin,
                 };
                 if credentials {
                     config.allow_origins.retain(|origin| origin != "*");
@@ -418,6 +431,8 @@ pub(crate) fn app_headers() -> impl Strategy<Value = HeaderMap> {
                 ("content-type", "text/plain"),
                 ("x-request-id", "7"),
                 ("set-cookie", "s=1"),
+                ("timing-allow-origin", "*"),
+                ("timing-allow-origin", "https://evil.com"),
             ][..],
         ),
         0..5,

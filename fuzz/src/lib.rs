@@ -234,6 +234,28 @@ pub fn run_request(policy: &Policy, method: &str, request: &HeaderMap, app: &Hea
                 }
             }
         }
+        Decision::Forbidden(refusal) => {
+            assert!(
+                config.cross_origin_protection,
+                "a request forbidden by a policy without cross-origin protection"
+            );
+            assert!(
+                !matches!(method, "GET" | "HEAD" | "OPTIONS"),
+                "{method} forbidden: safe methods always pass"
+            );
+            let response = policy.forbidden_response::<()>(&refusal);
+            assert_eq!(response.status(), StatusCode::FORBIDDEN);
+            for name in response.headers().keys() {
+                assert!(
+                    policy.debug() && name == DEBUG_HEADER,
+                    "a forbidden answer carries {name}"
+                );
+            }
+            Outcome {
+                preflight: false,
+                allowed: false,
+            }
+        }
         Decision::Actual(actual) => {
             assert!(
                 !expect_preflight,
@@ -303,6 +325,7 @@ fn kind<H: corsair::adapter::RequestHeaders>(decision: &Decision<'_, H>) -> &'st
         Decision::Actual(Actual::Allowed(_)) => "actual allowed",
         Decision::Actual(Actual::Refused(_)) => "actual refused",
         Decision::Actual(Actual::NoOrigin) => "no origin",
+        Decision::Forbidden(_) => "forbidden",
     }
 }
 

@@ -63,6 +63,10 @@ impl PolicyServer {
                 policy.preflight_status(&preflight),
                 policy.preflight_headers(&preflight),
             ),
+            Decision::Forbidden(refusal) => Incoming::new(
+                StatusCode::FORBIDDEN,
+                policy.forbidden_response::<()>(&refusal).headers().clone(),
+            ),
             Decision::Actual(actual) => {
                 let mut headers = HeaderMap::new();
                 policy.apply(&actual, &mut headers);
@@ -114,6 +118,11 @@ fn explain_refusal(refusal: &Refusal<'_>, section: &str, headers: &HeaderMap) ->
         ),
         Refusal::HeaderNotAllowed(name) => format!(
             "the header {name} is not allowed by {section}: add \"{name}\" to its allow_headers"
+        ),
+        Refusal::CrossOriginRequest { .. } => format!(
+            "cross_origin_protection in {section} refuses an unsafe-method request from another \
+             site or origin that the policy does not allow (the cross-site form POST that CORS \
+             alone lets through): add \"{origin}\" to its allow_origins if that page may send it"
         ),
         other => format!("{section} refuses: {other}"),
     }

@@ -36,6 +36,18 @@ pub fn policy_warnings(field: &str, config: &Config, production: bool) -> Vec<Di
             ),
         ));
     }
+    if config.allow_credentials && !config.cross_origin_protection {
+        out.push(Diagnostic::warning(
+            "credentials-without-cross-origin-protection",
+            at("allow_credentials"),
+            "a credentialed policy without cross_origin_protection: CORS keeps other sites from \
+             reading the answers, not from sending requests, so a cross-site form POST still \
+             reaches the application with the user's cookies (CSRF); set \
+             cross_origin_protection = true to refuse unsafe-method requests from sites the \
+             policy does not allow"
+                .to_owned(),
+        ));
+    }
     if config.allow_credentials {
         if let Some(index) = config.allow_headers.iter().position(|h| h == "*") {
             out.push(Diagnostic::warning(
@@ -199,6 +211,10 @@ mod tests {
             [
                 ("max-age-above-chromium-cap", "cors.max_age".to_owned()),
                 (
+                    "credentials-without-cross-origin-protection",
+                    "cors.allow_credentials".to_owned()
+                ),
+                (
                     "any-header-with-credentials",
                     "cors.allow_headers[0]".to_owned()
                 ),
@@ -216,6 +232,7 @@ mod tests {
     fn a_sound_policy_has_no_warning() {
         let mut sound = config(&["https://app.example.com"]);
         sound.allow_credentials = true;
+        sound.cross_origin_protection = true;
         sound.allow_methods = vec!["PUT".into()];
         sound.max_age = Some(600);
         assert!(policy_warnings("", &sound, true).is_empty());

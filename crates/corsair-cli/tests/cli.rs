@@ -23,6 +23,7 @@ upstream = "http://127.0.0.1:3000"
 [cors]
 allow_origins = ["https://app.example.com"]
 allow_credentials = true
+cross_origin_protection = true
 "#;
 
 /// A directory holding `proxy.toml` with `text`.
@@ -119,7 +120,7 @@ fn invalid_toml_names_line_and_column() {
 
     let (_dir, path) = file(&format!("{VALID}[limits]\nupstream_timeout = \"soon\"\n"));
     let stderr = fails_in_one_line(&path, &[]);
-    assert!(stderr.contains(":8:"), "{stderr}");
+    assert!(stderr.contains(":9:"), "{stderr}");
     assert!(stderr.contains("limits.upstream_timeout"), "{stderr}");
 }
 
@@ -225,7 +226,7 @@ fn unusable_tls_files() {
     // Neither file exists.
     let stderr = fails_in_one_line(&path, &[]);
     assert!(
-        stderr.contains(&format!(":8:8: tls.cert: cannot read {}: ", cert.display())),
+        stderr.contains(&format!(":9:8: tls.cert: cannot read {}: ", cert.display())),
         "{stderr}"
     );
 

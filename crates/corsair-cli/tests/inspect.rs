@@ -26,6 +26,7 @@ allow_methods = ["GET", "PUT", "DELETE"]
 allow_headers = ["content-type"]
 expose_headers = ["x-request-id"]
 max_age = 600
+cross_origin_protection = true
 
 [[routes]]
 path_prefix = "/public/"
@@ -133,7 +134,8 @@ fn check_reads_bare_policies_and_can_deny_warnings() {
     let policy = write(
         &dir,
         "cors.json",
-        r#"{"allow_origins": ["https://*.example.com"], "allow_credentials": true}"#,
+        r#"{"allow_origins": ["https://*.example.com"], "allow_credentials": true,
+            "cross_origin_protection": true}"#,
     );
     let result = run(corsair().arg("check").arg(&policy));
     assert_eq!(result.code, 0, "{}", result.stdout);

@@ -38,6 +38,8 @@ impl RequestHeaders for HeaderMap {
             RequestHeader::Origin => header::ORIGIN,
             RequestHeader::RequestMethod => header::ACCESS_CONTROL_REQUEST_METHOD,
             RequestHeader::RequestHeaders => header::ACCESS_CONTROL_REQUEST_HEADERS,
+            RequestHeader::SecFetchSite => header::HeaderName::from_static("sec-fetch-site"),
+            RequestHeader::Host => header::HOST,
         };
         self.get_all(name)
     }
@@ -347,9 +349,20 @@ where
 
     forward_ready!(service);
 
-    fn call(&self, request: ServiceRequest) -> Self::Future {
+    fn call(&self, mut request: ServiceRequest) -> Self::Future {
         let rendered = self.rendered();
         let policy = &rendered.policy;
+        // As `adapter::complete_host`, for actix-web's types: HTTP/2 keeps
+        // the host in the URI, and cross-origin protection reads `Host`.
+        if policy.cross_origin_protection()
+            && !request.headers().contains_key(header::HOST)
+            && let Some(host) = request
+                .uri()
+                .authority()
+                .and_then(|authority| HeaderValue::from_str(authority.as_str()).ok())
+        {
+            request.headers_mut().insert(header::HOST, host);
+        }
         let decision = policy.check_request(request.method().as_str(), request.headers());
         let actual = match decision {
             Decision::Preflight(preflight) => {
@@ -373,6 +386,22 @@ where
                     }
                     None => response,
                 };
+                let response = request.into_response(response).map_into_right_body();
+                return ResponseFuture {
+                    state: State::Answered {
+                        response: Some(response),
+                    },
+                };
+            }
+            Decision::Forbidden(refusal) => {
+                let mut response = HttpResponse::new(StatusCode::FORBIDDEN);
+                policy.write_forbidden_headers::<HeaderMap, _>(
+                    &refusal,
+                    &mut Writer {
+                        map: response.headers_mut(),
+                        rendered: Some(&rendered),
+                    },
+                );
                 let response = request.into_response(response).map_into_right_body();
                 return ResponseFuture {
                     state: State::Answered {

@@ -8,7 +8,11 @@
 //!    answers with [`Policy::preflight_status`](crate::policy::Policy::preflight_status) and
 //!    [`Policy::write_preflight_headers`](crate::policy::Policy::write_preflight_headers),
 //!    without calling the application,
-//! 4. for a [`Decision::Actual`](crate::policy::Decision::Actual), calls the
+//! 4. for a [`Decision::Forbidden`](crate::policy::Decision::Forbidden)
+//!    (cross-origin protection), answers `403` with
+//!    [`Policy::write_forbidden_headers`](crate::policy::Policy::write_forbidden_headers),
+//!    without calling the application,
+//! 5. for a [`Decision::Actual`](crate::policy::Decision::Actual), calls the
 //!    application and passes its response headers through
 //!    [`Policy::apply`](crate::policy::Policy::apply).
 //!
@@ -79,6 +83,11 @@
 //!             policy.write_preflight_headers(&preflight, &mut headers);
 //!             (policy.preflight_status(&preflight).as_u16(), headers)
 //!         }
+//!         Decision::Forbidden(refusal) => {
+//!             let mut headers = Pairs::default();
+//!             policy.write_forbidden_headers(&refusal, &mut headers);
+//!             (403, headers)
+//!         }
 //!         Decision::Actual(actual) => {
 //!             let mut headers = app();
 //!             policy.apply(&actual, &mut headers);
@@ -110,14 +119,15 @@
 
 use std::fmt;
 
-use crate::protocol::CORS_RESPONSE_HEADERS;
+use crate::protocol::{CORS_RESPONSE_HEADERS, SEC_FETCH_SITE};
 use http::header::{
-    ACCESS_CONTROL_REQUEST_HEADERS, ACCESS_CONTROL_REQUEST_METHOD, Entry, HeaderMap, HeaderName,
-    HeaderValue, ORIGIN,
+    ACCESS_CONTROL_REQUEST_HEADERS, ACCESS_CONTROL_REQUEST_METHOD, Entry, HOST, HeaderMap,
+    HeaderName, HeaderValue, ORIGIN,
 };
 
 /// The request headers a CORS decision reads.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+#[non_exhaustive]
 pub enum RequestHeader {
     /// `Origin`.
     Origin,
@@ -125,6 +135,11 @@ pub enum RequestHeader {
     RequestMethod,
     /// `Access-Control-Request-Headers`.
     RequestHeaders,
+    /// `Sec-Fetch-Site`, read by cross-origin protection.
+    SecFetchSite,
+    /// `Host`, read by cross-origin protection where a browser sends no
+    /// `Sec-Fetch-Site`.
+    Host,
 }
 
 impl RequestHeader {
@@ -135,7 +150,39 @@ impl RequestHeader {
             RequestHeader::Origin => ORIGIN,
             RequestHeader::RequestMethod => ACCESS_CONTROL_REQUEST_METHOD,
             RequestHeader::RequestHeaders => ACCESS_CONTROL_REQUEST_HEADERS,
+            RequestHeader::SecFetchSite => SEC_FETCH_SITE.clone(),
+            RequestHeader::Host => HOST,
         }
+    }
+}
+
+/// Adds a `Host` header from the request's authority when there is none.
+/// HTTP/2 carries the host in `:authority`, which hyper keeps in the URI,
+/// not in `Host`; cross-origin protection compares a request's `Origin`
+/// with its `Host` when the browser sends no `Sec-Fetch-Site`, so an
+/// adapter whose policy has it
+/// ([`Policy::cross_origin_protection`](crate::policy::Policy::cross_origin_protection))
+/// calls this first. Nothing changes when `Host` is present or the URI has
+/// no authority.
+///
+/// ```
+/// use corsair::adapter::complete_host;
+/// use http::{HeaderMap, Uri};
+///
+/// let mut headers = HeaderMap::new();
+/// complete_host(&"https://api.example.com/items".parse::<Uri>()?, &mut headers);
+/// assert_eq!(headers["host"], "api.example.com");
+/// # Ok::<(), http::uri::InvalidUri>(())
+/// ```
+pub fn complete_host(uri: &http::Uri, headers: &mut HeaderMap) {
+    if headers.contains_key(HOST) {
+        return;
+    }
+    if let Some(value) = uri
+        .authority()
+        .and_then(|authority| HeaderValue::from_str(authority.as_str()).ok())
+    {
+        headers.insert(HOST, value);
     }
 }
 

@@ -186,6 +186,13 @@ impl CorsBuilder {
         self
     }
 
+    /// Refuses cross-site unsafe-method requests from origins the policy
+    /// does not allow (CSRF): see [`Config::cross_origin_protection`].
+    pub fn cross_origin_protection(mut self, protect: bool) -> Self {
+        self.config.cross_origin_protection = protect;
+        self
+    }
+
     /// The configuration written so far, as a file would hold it.
     #[must_use]
     pub fn config(&self) -> &Config {

@@ -3,8 +3,9 @@
 //!
 //! The adapter holds no CORS rule: it takes one policy snapshot per request,
 //! calls [`Policy::check`], answers preflights with
-//! [`Policy::preflight_response`] without calling the inner service, and
-//! passes actual responses through [`Policy::apply`].
+//! [`Policy::preflight_response`] (and requests that cross-origin protection
+//! refuses with [`Policy::forbidden_response`]) without calling the inner
+//! service, and passes actual responses through [`Policy::apply`].
 
 use std::future::Future;
 use std::pin::Pin;
@@ -16,6 +17,7 @@ use pin_project_lite::pin_project;
 use tower_layer::Layer;
 use tower_service::Service;
 
+use crate::adapter::complete_host;
 use crate::cors::{Cors, PolicyCache};
 use crate::policy::{Actual, Decision, Policy};
 
@@ -103,11 +105,18 @@ where
         self.inner.poll_ready(cx)
     }
 
-    fn call(&mut self, request: Request<ReqBody>) -> Self::Future {
+    fn call(&mut self, mut request: Request<ReqBody>) -> Self::Future {
         let (policy, ()) = self.policy.load();
+        if policy.cross_origin_protection() {
+            let uri = request.uri().clone();
+            complete_host(&uri, request.headers_mut());
+        }
         let state = match policy.check(request.method(), request.headers()) {
-            Decision::Preflight(preflight) => State::Preflight {
+            Decision::Preflight(preflight) => State::Answered {
                 response: Some(policy.preflight_response::<()>(&preflight)),
+            },
+            Decision::Forbidden(refusal) => State::Answered {
+                response: Some(policy.forbidden_response::<()>(&refusal)),
             },
             Decision::Actual(actual) => {
                 let actual = actual.into_owned();
@@ -135,7 +144,9 @@ pin_project! {
 pin_project! {
     #[project = StateProjection]
     enum State<F> {
-        Preflight {
+        // A preflight, or a request cross-origin protection refused:
+        // answered here, without the inner service.
+        Answered {
             response: Option<Response<()>>,
         },
         Actual {
@@ -156,7 +167,7 @@ where
 
     fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
         match self.project().state.project() {
-            StateProjection::Preflight { response } => match response.take() {
+            StateProjection::Answered { response } => match response.take() {
                 Some(response) => Poll::Ready(Ok(response.map(|()| B::default()))),
                 // Polled again after completion: answer with an empty
                 // response rather than panic, as the future contract allows.

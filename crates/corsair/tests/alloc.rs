@@ -136,6 +136,7 @@ enum Verdict {
     ActualRefused,
     PreflightAllowed,
     PreflightRefused,
+    Forbidden,
 }
 
 fn verdict(decision: &Decision<'_>) -> Verdict {
@@ -145,6 +146,7 @@ fn verdict(decision: &Decision<'_>) -> Verdict {
         Decision::Actual(Actual::Refused(_)) => Verdict::ActualRefused,
         Decision::Preflight(Preflight::Allowed(_)) => Verdict::PreflightAllowed,
         Decision::Preflight(Preflight::Refused(_)) => Verdict::PreflightRefused,
+        Decision::Forbidden(_) => Verdict::Forbidden,
     }
 }
 
@@ -404,6 +406,57 @@ fn check_never_allocates() {
                 );
             }
         }
+    }
+}
+
+/// Cross-origin protection decides without allocating either, when it
+/// refuses and when it lets a request through.
+#[test]
+fn cross_origin_protection_never_allocates() {
+    let policy = Policy::new(Config {
+        cross_origin_protection: true,
+        ..base(vec!["https://app.example.com".into()], true)
+    })
+    .unwrap();
+    let post = |pairs: &[(&'static str, &'static str)]| {
+        let mut headers = HeaderMap::new();
+        for (name, value) in pairs {
+            headers.append(*name, HeaderValue::from_static(value));
+        }
+        headers
+    };
+    for (headers, forbidden) in [
+        (
+            post(&[
+                ("origin", "https://evil.example"),
+                ("sec-fetch-site", "cross-site"),
+            ]),
+            true,
+        ),
+        (
+            post(&[
+                ("origin", "https://evil.example"),
+                ("host", "api.example.com"),
+            ]),
+            true,
+        ),
+        (
+            post(&[
+                ("origin", "https://api.example.com"),
+                ("host", "api.example.com"),
+            ]),
+            false,
+        ),
+        (post(&[("sec-fetch-site", "same-origin")]), false),
+        (post(&[]), false),
+    ] {
+        let (decision, count) = counting(|| policy.check(&Method::POST, &headers));
+        assert_eq!(
+            matches!(decision, Decision::Forbidden(_)),
+            forbidden,
+            "{headers:?}"
+        );
+        assert_eq!(count, 0, "{headers:?}");
     }
 }
 

@@ -799,9 +799,10 @@ fn preflight_status_is_204_or_200() {
         .allow_origin("https://app.example.com")
         .preflight_status_ok()
         .timing_allow_origin(true)
+        .cross_origin_protection(true)
         .into_config();
     assert_eq!(built.preflight_status, Some(200));
-    assert!(built.timing_allow_origin);
+    assert!(built.timing_allow_origin && built.cross_origin_protection);
 }
 
 #[test]
@@ -1226,6 +1227,7 @@ dangerously_allow_insecure_origins = true
 dangerously_allow_public_suffix_wildcards = true
 preflight_status = 200
 timing_allow_origin = true
+cross_origin_protection = true
 "#;
 
     fn every_field() -> Config {
@@ -1245,6 +1247,7 @@ timing_allow_origin = true
             dangerously_allow_public_suffix_wildcards: true,
             preflight_status: Some(200),
             timing_allow_origin: true,
+            cross_origin_protection: true,
         }
     }
 
@@ -1281,7 +1284,8 @@ timing_allow_origin = true
                 "dangerously_allow_insecure_origins": true,
                 "dangerously_allow_public_suffix_wildcards": true,
                 "preflight_status": 200,
-                "timing_allow_origin": true
+                "timing_allow_origin": true,
+                "cross_origin_protection": true
             }"#,
         )
         .unwrap();
@@ -1441,6 +1445,7 @@ fn building_never_panics_on_garbage() {
             dangerously_allow_public_suffix_wildcards: credentials,
             preflight_status: Some(u16::MAX),
             timing_allow_origin: credentials,
+            cross_origin_protection: credentials,
         })
         .unwrap_err();
         let origin_problems = error

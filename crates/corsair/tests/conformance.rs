@@ -187,3 +187,42 @@ async fn an_error_passes_through_unchanged() {
     let error = cors.layer(app).oneshot(request).await.unwrap_err();
     assert_eq!(error, "the application failed");
 }
+
+/// Cross-origin protection over HTTP/2, where the request's host is in the
+/// URI (`:authority`) and there is no `Host` header: an old browser's
+/// same-origin `POST` (no `Sec-Fetch-Site`) passes, another origin's does
+/// not, and the application sees the `Host` the layer completed.
+#[tokio::test]
+async fn protection_reads_the_authority_when_there_is_no_host() {
+    let cors = Cors::new(Config {
+        allow_origins: vec!["https://app.example.com".into()],
+        allow_credentials: true,
+        cross_origin_protection: true,
+        ..Config::default()
+    })
+    .unwrap();
+    let app = service_fn(|request: Request<()>| async move {
+        let host = request.headers().get("host").cloned();
+        let mut response = Response::new(app_body(None, false));
+        if let Some(host) = host {
+            response.headers_mut().insert("x-seen-host", host);
+        }
+        Ok::<_, Infallible>(response)
+    });
+    let service = cors.layer(app);
+    let post = |origin: &'static str| {
+        Request::post("https://api.example.com/items")
+            .header("origin", origin)
+            .body(())
+            .unwrap()
+    };
+    let own = service
+        .clone()
+        .oneshot(post("https://api.example.com"))
+        .await
+        .unwrap();
+    assert_eq!(own.status(), StatusCode::OK);
+    assert_eq!(own.headers()["x-seen-host"], "api.example.com");
+    let other = service.oneshot(post("https://evil.example")).await.unwrap();
+    assert_eq!(other.status(), StatusCode::FORBIDDEN);
+}

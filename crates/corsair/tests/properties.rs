@@ -43,7 +43,7 @@ use proptest::prelude::*;
 use proptest::sample::select;
 use proptest::test_runner::TestCaseError;
 
-use reference::{Matcher, headers_allowed, method_allowed, varies_on_origin};
+use reference::{Matcher, forbidden, headers_allowed, method_allowed, varies_on_origin};
 use strategies::{
     ServerRequest, app_headers, near_origin, origin_value, page, pattern, script, server_request,
     valid_config,
@@ -195,8 +195,37 @@ fn check_engine_output(
                 prop_assert!(cors_names(out).is_empty(), "CORS headers on a refusal");
             }
         }
+        Decision::Forbidden(refusal) => {
+            prop_assert!(
+                !request.is_preflight(),
+                "a preflight refused as {refusal:?}"
+            );
+            prop_assert!(
+                forbidden(
+                    config,
+                    request.method,
+                    origin_allowed,
+                    &request.origins,
+                    &headers
+                ),
+                "cross-origin protection refused against the reference: {refusal}"
+            );
+            let response = policy.forbidden_response::<()>(&refusal);
+            prop_assert_eq!(response.status(), StatusCode::FORBIDDEN);
+            prop_assert!(cors_names(response.headers()).is_empty());
+        }
         Decision::Actual(actual) => {
             prop_assert!(!request.is_preflight(), "a preflight read as {actual:?}");
+            prop_assert!(
+                !forbidden(
+                    config,
+                    request.method,
+                    origin_allowed,
+                    &request.origins,
+                    &headers
+                ),
+                "cross-origin protection let through what the reference refuses"
+            );
             let allowed = matches!(actual, Actual::Allowed(_));
             prop_assert_eq!(
                 allowed,
@@ -377,10 +406,23 @@ fn check_agreement(
     // The actual request: the script's headers and `Origin`.
     let mut headers = plan.headers.clone();
     headers.insert(ORIGIN, HeaderValue::from_str(&plan.origin).unwrap());
-    let Decision::Actual(actual) = policy.check(&plan.http_method().unwrap(), &headers) else {
-        return Err(TestCaseError::fail(
-            "an actual request was read as a preflight",
-        ));
+    let actual = match policy.check(&plan.http_method().unwrap(), &headers) {
+        Decision::Actual(actual) => actual,
+        // Cross-origin protection answers 403 without CORS headers: the
+        // browser never reads it, and the origin was not allowed.
+        Decision::Forbidden(refusal) => {
+            let response = policy.forbidden_response::<()>(&refusal);
+            prop_assert!(
+                check_response(&plan, response.headers()).is_err() || !plan.cross_origin,
+                "the browser reads an answer cross-origin protection refused"
+            );
+            return Ok(());
+        }
+        Decision::Preflight(_) => {
+            return Err(TestCaseError::fail(
+                "an actual request was read as a preflight",
+            ));
+        }
     };
     let mut response = app.clone();
     policy.apply(&actual, &mut response);
@@ -485,7 +527,11 @@ fn any_config() -> impl Strategy<Value = Config> {
         ],
         any::<bool>(),
         any::<bool>(),
-        (proptest::option::of(any::<u16>()), any::<bool>()),
+        (
+            proptest::option::of(any::<u16>()),
+            any::<bool>(),
+            any::<bool>(),
+        ),
     )
         .prop_map(
             |(
@@ -497,7 +543,7 @@ fn any_config() -> impl Strategy<Value = Config> {
                 max_age,
                 insecure,
                 suffix,
-                (preflight_status, timing_allow_origin),
+                (preflight_status, timing_allow_origin, cross_origin_protection),
             )| Config {
                 allow_origins: origins,
                 allow_credentials: credentials,
@@ -509,6 +555,7 @@ fn any_config() -> impl Strategy<Value = Config> {
                 dangerously_allow_public_suffix_wildcards: suffix,
                 preflight_status,
                 timing_allow_origin,
+                cross_origin_protection,
             },
         )
 }

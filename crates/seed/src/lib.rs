@@ -90,7 +90,8 @@ pub const MAX_USER: usize = 64;
 /// with credentials; methods `GET`, `POST`, `PUT`, `PATCH` and `DELETE`;
 /// request headers `accept` and `content-type`; [`EXPOSED_HEADER`]
 /// exposed; preflight answers cacheable for `max_age` seconds (`None`
-/// sends no `Access-Control-Max-Age`).
+/// sends no `Access-Control-Max-Age`); cross-origin protection on, so that
+/// no other site's form `POST` reaches the API with the user's cookie.
 ///
 /// ```
 /// let config = corsair_seed::policy("http://localhost:8080", Some(600));
@@ -108,6 +109,7 @@ pub fn policy(page_origin: &str, max_age: Option<u64>) -> Config {
         allow_headers: vec!["accept".into(), "content-type".into()],
         expose_headers: vec![EXPOSED_HEADER.into()],
         max_age,
+        cross_origin_protection: true,
         ..Config::default()
     }
 }

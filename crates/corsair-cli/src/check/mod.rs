@@ -365,7 +365,8 @@ allow_credentials = true
             codes,
             [
                 ("wildcard-subdomains", Some(1)),
-                ("max-age-above-chromium-cap", Some(3))
+                ("credentials-without-cross-origin-protection", Some(2)),
+                ("max-age-above-chromium-cap", Some(3)),
             ]
         );
         let json = serde_json::to_value(&report).unwrap();

@@ -198,6 +198,9 @@ fn policy_toml(config: &Config) -> String {
     if let Some(max_age) = config.max_age {
         text.push_str(&format!("max_age = {max_age}\n"));
     }
+    if config.cross_origin_protection {
+        text.push_str("cross_origin_protection = true\n");
+    }
     text
 }
 

@@ -682,6 +682,7 @@ max_connections = 0
             [
                 "upstream",
                 "cors.allow_origins[0]",
+                "cors.allow_credentials",
                 "routes[0].path_prefix",
                 "routes[0].cors.allow_origins[0]",
                 "limits.max_connections"

@@ -149,12 +149,16 @@ pub(crate) struct Peer {
 /// Answers one client request. Never fails: problems become responses.
 pub(crate) async fn handle(
     peer: Arc<Peer>,
-    request: Request<Incoming>,
+    mut request: Request<Incoming>,
 ) -> Result<Response<ProxyBody>, Infallible> {
     let start = Instant::now();
     let shared = &peer.shared;
     let live = peer.local.live(shared);
     let policy = live.routes.policy_for(request.uri().path());
+    if policy.cross_origin_protection() {
+        let uri = request.uri().clone();
+        corsair::adapter::complete_host(&uri, request.headers_mut());
+    }
     let decision = policy.check(request.method(), request.headers());
     let actual = match decision {
         Decision::Preflight(preflight) => {
@@ -167,6 +171,15 @@ pub(crate) async fn handle(
             shared
                 .metrics
                 .worker_request(peer.local.index, outcome, start.elapsed());
+            return Ok(response);
+        }
+        Decision::Forbidden(refusal) => {
+            let response = policy.forbidden_response::<ProxyBody>(&refusal);
+            shared.metrics.worker_request(
+                peer.local.index,
+                Outcome::CrossOriginRefused,
+                start.elapsed(),
+            );
             return Ok(response);
         }
         Decision::Actual(actual) => actual.into_owned(),

@@ -42,16 +42,20 @@ pub enum Outcome {
     ActualRefused,
     /// A request without `Origin` (same-origin or not from a browser).
     NoOrigin,
+    /// A request that cross-origin protection refused with `403`, not
+    /// proxied.
+    CrossOriginRefused,
 }
 
 impl Outcome {
     /// Every outcome, in declaration order (so `outcome as usize` indexes it).
-    const ALL: [Outcome; 5] = [
+    const ALL: [Outcome; 6] = [
         Outcome::PreflightAllowed,
         Outcome::PreflightRefused,
         Outcome::ActualAllowed,
         Outcome::ActualRefused,
         Outcome::NoOrigin,
+        Outcome::CrossOriginRefused,
     ];
 
     /// The `outcome` label.
@@ -63,6 +67,7 @@ impl Outcome {
             Outcome::ActualAllowed => "actual_allowed",
             Outcome::ActualRefused => "actual_refused",
             Outcome::NoOrigin => "no_origin",
+            Outcome::CrossOriginRefused => "cross_origin_refused",
         }
     }
 }

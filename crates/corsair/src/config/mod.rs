@@ -45,6 +45,7 @@ pub const MAX_AGE_LIMIT: u64 = crate::protocol::FIREFOX_MAX_AGE.as_secs();
 /// | `dangerously_allow_public_suffix_wildcards` | allow `https://*.com`-like patterns with credentials | `false` |
 /// | `preflight_status` | the status of an allowed preflight: `204` or `200` | `204` |
 /// | `timing_allow_origin` | send `Timing-Allow-Origin: <origin>` to allowed origins | `false` |
+/// | `cross_origin_protection` | refuse cross-site unsafe-method requests from origins not allowed (CSRF) | `false` |
 ///
 /// Methods are compared case-sensitively after Fetch's normalisation:
 /// `delete` is read as `DELETE` (browsers send nothing else), but `patch` is
@@ -94,6 +95,12 @@ pub struct Config {
     /// `200`, for old clients that take a `204` for a failure.
     #[cfg_attr(feature = "serde", serde(skip_serializing_if = "Option::is_none"))]
     pub preflight_status: Option<u16>,
+    /// Refuse, with `403` and before the application runs, the unsafe-method
+    /// requests (not `GET`, `HEAD` or `OPTIONS`) that a browser sends from
+    /// another site or origin the policy does not allow: the cross-site
+    /// form `POST` that CORS alone lets through (CSRF). Requests without
+    /// `Sec-Fetch-Site` and `Origin` (non-browser clients) pass.
+    pub cross_origin_protection: bool,
     /// Send `Timing-Allow-Origin` with the allowed origin on actual
     /// responses, so that the page's Resource Timing sees this API's
     /// timings (without it, a cross-origin entry has zeros).

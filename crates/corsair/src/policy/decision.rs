@@ -24,6 +24,14 @@ pub enum Decision<'r, H: RequestHeaders = HeaderMap> {
     /// An actual request: call the application, then
     /// [`Policy::apply`](crate::policy::Policy::apply) to its response.
     Actual(Actual<'r, H::Value>),
+    /// A request that cross-origin protection refuses (an unsafe method
+    /// from another site or origin the policy does not allow): answer
+    /// `403 Forbidden` with
+    /// [`Policy::forbidden_response`](crate::policy::Policy::forbidden_response)
+    /// (or [`write_forbidden_headers`](crate::policy::Policy::write_forbidden_headers))
+    /// and do not call the application. Only policies with
+    /// `cross_origin_protection = true` decide it.
+    Forbidden(Refusal<'r>),
 }
 
 impl<'r, H: RequestHeaders> Decision<'r, H> {
@@ -33,6 +41,7 @@ impl<'r, H: RequestHeaders> Decision<'r, H> {
         match self {
             Decision::Preflight(Preflight::Refused(refusal)) => Some(*refusal),
             Decision::Actual(Actual::Refused(refusal)) => Some(Refusal::Origin(*refusal)),
+            Decision::Forbidden(refusal) => Some(*refusal),
             Decision::Preflight(Preflight::Allowed(_))
             | Decision::Actual(Actual::Allowed(_) | Actual::NoOrigin) => None,
         }
@@ -193,6 +202,13 @@ pub enum Refusal<'r> {
     RequestHeaders(ListError),
     /// A requested header is not allowed.
     HeaderNotAllowed(&'r str),
+    /// Cross-origin protection: an unsafe-method request from another site
+    /// (`Sec-Fetch-Site`, when the browser sent it) or from an origin that
+    /// is neither allowed nor the request's own (when it did not).
+    CrossOriginRequest {
+        /// `Sec-Fetch-Site` as sent, or `None` when the browser sent none.
+        fetch_site: Option<&'r str>,
+    },
 }
 
 impl fmt::Display for Refusal<'_> {
@@ -207,6 +223,17 @@ impl fmt::Display for Refusal<'_> {
                 write!(f, "Access-Control-Request-Headers refused: {error}")
             }
             Refusal::HeaderNotAllowed(name) => write!(f, "header `{name}` not allowed"),
+            Refusal::CrossOriginRequest {
+                fetch_site: Some(site),
+            } => write!(
+                f,
+                "cross-origin request refused: an unsafe method from `Sec-Fetch-Site: {site}`, \
+                 and the origin is not allowed"
+            ),
+            Refusal::CrossOriginRequest { fetch_site: None } => f.write_str(
+                "cross-origin request refused: an unsafe method from an origin that is neither \
+                 allowed nor the request's own",
+            ),
         }
     }
 }

@@ -118,6 +118,9 @@ pub struct Policy {
     allowed_status: StatusCode,
     /// Whether allowed actual responses get `Timing-Allow-Origin`.
     timing_allow_origin: bool,
+    /// Whether cross-origin protection refuses unsafe requests from other
+    /// sites and origins.
+    protection: bool,
 }
 
 impl Policy {
@@ -208,6 +211,7 @@ impl Policy {
                 _ => StatusCode::NO_CONTENT,
             },
             timing_allow_origin: config.timing_allow_origin,
+            protection: config.cross_origin_protection,
             config,
         })
     }
@@ -258,6 +262,15 @@ impl Policy {
         self.debug
     }
 
+    /// Whether cross-origin protection is on (`cross_origin_protection =
+    /// true`): then [`Policy::check`] may decide
+    /// [`Decision::Forbidden`], and reads `Sec-Fetch-Site` and `Host` (see
+    /// [`complete_host`](crate::adapter::complete_host)).
+    #[must_use]
+    pub fn cross_origin_protection(&self) -> bool {
+        self.protection
+    }
+
     /// The configuration this policy was compiled from.
     #[must_use]
     pub fn config(&self) -> &Config {
@@ -286,12 +299,18 @@ impl Policy {
     ) -> Decision<'r, H> {
         let mut origins = headers.values_of(RequestHeader::Origin);
         let Some(origin) = origins.next() else {
-            let decision = Decision::Actual(match self.origins {
-                None => Actual::Allowed(AllowOrigin::Any),
-                Some(_) => Actual::NoOrigin,
-            });
+            let decision = match self.origins {
+                None => Decision::Actual(Actual::Allowed(AllowOrigin::Any)),
+                Some(_) if self.protection => match protect(method, None, headers) {
+                    Some(refusal) => Decision::Forbidden(refusal),
+                    None => Decision::Actual(Actual::NoOrigin),
+                },
+                Some(_) => Decision::Actual(Actual::NoOrigin),
+            };
             if self.debug {
                 log_decision(method, None, headers, &decision);
+            } else if let Decision::Forbidden(refusal) = &decision {
+                log_refusal(method, b"", false, refusal);
             }
             return decision;
         };
@@ -313,7 +332,13 @@ impl Policy {
                 Decision::Preflight(Preflight::Refused(Refusal::Origin(refusal)))
             }
             (None, Ok(allowed)) => Decision::Actual(Actual::Allowed(allowed)),
-            (None, Err(refusal)) => Decision::Actual(Actual::Refused(refusal)),
+            (None, Err(refusal)) => match self.protection {
+                true => match protect(method, Some(H::bytes(origin)), headers) {
+                    Some(forbidden) => Decision::Forbidden(forbidden),
+                    None => Decision::Actual(Actual::Refused(refusal)),
+                },
+                false => Decision::Actual(Actual::Refused(refusal)),
+            },
         };
         if self.debug {
             log_decision(method, Some(H::bytes(origin)), headers, &decision);
@@ -431,6 +456,49 @@ impl fmt::Debug for Policy {
     }
 }
 
+/// Cross-origin protection's verdict on an actual request whose origin the
+/// policy does not allow (or that has none): `None` lets it through,
+/// `Some` refuses it.
+///
+/// Safe methods (`GET`, `HEAD`, `OPTIONS`) pass. A browser that sends
+/// `Sec-Fetch-Site` is believed: `same-origin` and `none` (the user's own
+/// navigation) pass, anything else is refused. Without it (a browser older
+/// than 2023, or not a browser), an `Origin` whose host and port are the
+/// request's `Host` passes, any other `Origin` is refused, and a request
+/// with neither header (curl, a server) passes: cross-site requests come
+/// from browsers, which send one or the other. The scheme is not compared,
+/// since a server behind a proxy cannot know its own.
+fn protect<'r, H: RequestHeaders>(
+    method: &str,
+    origin: Option<&[u8]>,
+    headers: &'r H,
+) -> Option<Refusal<'r>> {
+    if matches!(method, "GET" | "HEAD" | "OPTIONS") {
+        return None;
+    }
+    let mut sites = headers.values_of(RequestHeader::SecFetchSite);
+    if let Some(site) = sites.next() {
+        let site = H::bytes(site);
+        if sites.next().is_none() && matches!(site, b"same-origin" | b"none") {
+            return None;
+        }
+        return Some(Refusal::CrossOriginRequest {
+            fetch_site: Some(std::str::from_utf8(site).unwrap_or("(not text)")),
+        });
+    }
+    let origin = origin?;
+    let mut hosts = headers.values_of(RequestHeader::Host);
+    let own = match (hosts.next(), hosts.next()) {
+        (Some(host), None) => origin
+            .windows(3)
+            .position(|window| window == b"://")
+            .and_then(|at| origin.get(at + 3..))
+            .is_some_and(|authority| authority.eq_ignore_ascii_case(H::bytes(host))),
+        _ => false,
+    };
+    (!own).then_some(Refusal::CrossOriginRequest { fetch_site: None })
+}
+
 /// Joins names with `", "` into a header value, or `None` for no names.
 fn render(names: &[String]) -> Option<HeaderValue> {
     if names.is_empty() {
@@ -453,6 +521,7 @@ fn log_decision<H: RequestHeaders>(
         Decision::Actual(Actual::NoOrigin) => "no Origin: not a CORS request".to_owned(),
         Decision::Preflight(Preflight::Refused(refusal)) => format!("preflight refused: {refusal}"),
         Decision::Actual(Actual::Refused(refusal)) => format!("actual request refused: {refusal}"),
+        Decision::Forbidden(refusal) => format!("request forbidden: {refusal}"),
     };
     let requested = |header| {
         headers

@@ -1,15 +1,15 @@
 //! Turning a decision into response headers, from values rendered once
 //! when the policy was built.
 
-use http::Response;
 use http::header::{
     ACCESS_CONTROL_ALLOW_CREDENTIALS, ACCESS_CONTROL_ALLOW_HEADERS, ACCESS_CONTROL_ALLOW_METHODS,
     ACCESS_CONTROL_ALLOW_ORIGIN, ACCESS_CONTROL_EXPOSE_HEADERS, ACCESS_CONTROL_MAX_AGE, HeaderMap,
     HeaderName, HeaderValue, VARY,
 };
+use http::{Response, StatusCode};
 
 use super::Policy;
-use super::decision::{Actual, Preflight, PreflightGrant};
+use super::decision::{Actual, Preflight, PreflightGrant, Refusal};
 use crate::adapter::{RequestHeader, RequestHeaders, ResponseHeaders, ResponseValue};
 use crate::protocol::TIMING_ALLOW_ORIGIN;
 
@@ -187,6 +187,33 @@ impl Policy {
         if let Some(value) = self
             .debug_reason(preflight)
             .and_then(|reason| HeaderValue::try_from(reason).ok())
+        {
+            headers.insert(&DEBUG_HEADER, ResponseValue::Rendered(&value));
+        }
+    }
+
+    /// The response to a request that cross-origin protection refuses
+    /// ([`Decision::Forbidden`](crate::policy::Decision::Forbidden)): `403
+    /// Forbidden`, an empty body, no CORS headers (the origin is not
+    /// allowed), and in debug mode the reason in `corsair-refusal`. The
+    /// application is never called.
+    #[must_use]
+    pub fn forbidden_response<B: Default>(&self, refusal: &Refusal<'_>) -> Response<B> {
+        let mut response = Response::new(B::default());
+        *response.status_mut() = StatusCode::FORBIDDEN;
+        self.write_forbidden_headers::<HeaderMap, _>(refusal, response.headers_mut());
+        response
+    }
+
+    /// Writes the headers of the answer to a forbidden request into any
+    /// framework's map: the same as [`Policy::forbidden_response`]'s.
+    pub fn write_forbidden_headers<H, R>(&self, refusal: &Refusal<'_>, headers: &mut R)
+    where
+        H: RequestHeaders,
+        R: ResponseHeaders<H::Value>,
+    {
+        if self.debug
+            && let Ok(value) = HeaderValue::try_from(refusal.to_string())
         {
             headers.insert(&DEBUG_HEADER, ResponseValue::Rendered(&value));
         }

@@ -259,6 +259,48 @@ pub(crate) fn headers_allowed(config: &Config, names: &[String]) -> bool {
     })
 }
 
+/// Whether cross-origin protection refuses an actual request: an unsafe
+/// method whose origin the policy does not allow, from another site by
+/// `Sec-Fetch-Site` (anything but one `same-origin` or `none`), or without
+/// it from an `Origin` whose host and port are not the request's `Host`.
+/// A request with neither header passes.
+pub(crate) fn forbidden(
+    config: &Config,
+    method: &str,
+    origin_allowed: bool,
+    origins: &[Vec<u8>],
+    headers: &http::HeaderMap,
+) -> bool {
+    if !config.cross_origin_protection
+        || origin_allowed
+        || matches!(method, "GET" | "HEAD" | "OPTIONS")
+    {
+        return false;
+    }
+    let lines = |name: &str| -> Vec<&[u8]> {
+        headers
+            .get_all(name)
+            .iter()
+            .map(http::HeaderValue::as_bytes)
+            .collect()
+    };
+    let sites = lines("sec-fetch-site");
+    if !sites.is_empty() {
+        return !(sites.len() == 1 && (sites[0] == b"same-origin" || sites[0] == b"none"));
+    }
+    let Some(origin) = origins.first() else {
+        return false;
+    };
+    let text = String::from_utf8_lossy(origin);
+    let authority = text
+        .split_once("://")
+        .map(|(_, rest)| rest.to_ascii_lowercase());
+    let hosts = lines("host");
+    let own = hosts.len() == 1
+        && authority.as_deref() == Some(&*String::from_utf8_lossy(hosts[0]).to_ascii_lowercase());
+    !own
+}
+
 /// Whether a `Vary` value names `Origin` (in any case) or is `*`.
 pub(crate) fn varies_on_origin<'a>(lines: impl IntoIterator<Item = &'a [u8]>) -> bool {
     lines.into_iter().any(|line| {

@@ -148,7 +148,11 @@ pub(crate) fn valid_config() -> impl Strategy<Value = Config> {
         option::of(0..=MAX_AGE_LIMIT),
         any::<bool>(),
         any::<bool>(),
-        (select(&[None, Some(200), Some(204)][..]), any::<bool>()),
+        (
+            select(&[None, Some(200), Some(204)][..]),
+            any::<bool>(),
+            any::<bool>(),
+        ),
     )
         .prop_map(
             |(
@@ -160,7 +164,7 @@ pub(crate) fn valid_config() -> impl Strategy<Value = Config> {
                 max_age,
                 insecure,
                 suffix,
-                (preflight_status, timing_allow_origin),
+                (preflight_status, timing_allow_origin, cross_origin_protection),
             )| {
                 let mut config = Config {
                     allow_origins: origins,
@@ -173,6 +177,7 @@ pub(crate) fn valid_config() -> impl Strategy<Value = Config> {
                     dangerously_allow_public_suffix_wildcards: suffix,
                     preflight_status,
                     timing_allow_origin,
+                    cross_origin_protection,
                 };
                 if credentials {
                     config.allow_origins.retain(|origin| origin != "*");
@@ -395,6 +400,11 @@ pub(crate) fn server_request(config: &Config) -> impl Strategy<Value = ServerReq
                     ("cookie", "session=1"),
                     ("accept", "*/*"),
                     ("host", "api.example.com"),
+                    ("host", "app.example.com"),
+                    ("sec-fetch-site", "cross-site"),
+                    ("sec-fetch-site", "same-site"),
+                    ("sec-fetch-site", "same-origin"),
+                    ("sec-fetch-site", "none"),
                 ][..],
             ),
             0..3,

@@ -20,7 +20,7 @@
 //! skipped, as a server would never see them.
 
 use corsair::origin::RequestOrigin;
-use corsair::policy::{Actual, AllowOrigin, DEBUG_HEADER, Decision, Policy, Preflight};
+use corsair::policy::{Actual, AllowOrigin, DEBUG_HEADER, Decision, Policy, Preflight, Refusal};
 use corsair::protocol::CORS_RESPONSE_HEADERS;
 use corsair::{Config, browser};
 use http::header::{
@@ -219,6 +219,25 @@ pub fn run_request(policy: &Policy, method: &str, request: &HeaderMap, app: &Hea
                         allowed: true,
                     }
                 }
+                Preflight::Explained(_, refusal) => {
+                    // Debug mode only: shaped as an allowed answer, never
+                    // cacheable, and saying why.
+                    assert!(policy.debug(), "an explained refusal outside debug mode");
+                    assert!(
+                        matches!(
+                            refusal,
+                            Refusal::MethodNotAllowed(_) | Refusal::HeaderNotAllowed(_)
+                        ),
+                        "{refusal:?} explained"
+                    );
+                    assert_allowed(&headers, &origins, any_origin, credentials);
+                    assert!(!headers.contains_key(ACCESS_CONTROL_MAX_AGE));
+                    assert!(headers.contains_key(&DEBUG_HEADER));
+                    Outcome {
+                        preflight: true,
+                        allowed: false,
+                    }
+                }
                 Preflight::Refused(_) => {
                     assert_eq!(response.status(), StatusCode::FORBIDDEN);
                     for name in headers.keys() {
@@ -322,6 +341,7 @@ fn kind<H: corsair::adapter::RequestHeaders>(decision: &Decision<'_, H>) -> &'st
     match decision {
         Decision::Preflight(Preflight::Allowed(_)) => "preflight allowed",
         Decision::Preflight(Preflight::Refused(_)) => "preflight refused",
+        Decision::Preflight(Preflight::Explained(..)) => "preflight refused, explained",
         Decision::Actual(Actual::Allowed(_)) => "actual allowed",
         Decision::Actual(Actual::Refused(_)) => "actual refused",
         Decision::Actual(Actual::NoOrigin) => "no origin",

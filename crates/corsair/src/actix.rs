@@ -28,7 +28,7 @@ use pin_project_lite::pin_project;
 
 use crate::adapter::{RequestHeader, RequestHeaders, ResponseHeaders, ResponseValue};
 use crate::cors::{Cors, PolicyCache};
-use crate::policy::{Actual, Decision, Policy};
+use crate::policy::{Actual, Decision, Policy, Preflight};
 
 impl RequestHeaders for HeaderMap {
     type Value = HeaderValue;
@@ -376,7 +376,10 @@ where
                         rendered: Some(&rendered),
                     },
                 );
-                let response = match policy.debug_reason(&preflight) {
+                // A refused preflight's reason goes in its body too (a `204`
+                // has none).
+                let refused = matches!(preflight, Preflight::Refused(_));
+                let response = match policy.debug_reason(&preflight).filter(|_| refused) {
                     Some(reason) => {
                         response.headers_mut().insert(
                             header::CONTENT_TYPE,
@@ -395,7 +398,7 @@ where
             }
             Decision::Forbidden(refusal) => {
                 let mut response = HttpResponse::new(StatusCode::FORBIDDEN);
-                policy.write_forbidden_headers::<HeaderMap, _>(
+                policy.write_forbidden_headers(
                     &refusal,
                     &mut Writer {
                         map: response.headers_mut(),

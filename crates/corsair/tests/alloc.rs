@@ -145,7 +145,9 @@ fn verdict(decision: &Decision<'_>) -> Verdict {
         Decision::Actual(Actual::Allowed(_)) => Verdict::ActualAllowed,
         Decision::Actual(Actual::Refused(_)) => Verdict::ActualRefused,
         Decision::Preflight(Preflight::Allowed(_)) => Verdict::PreflightAllowed,
-        Decision::Preflight(Preflight::Refused(_)) => Verdict::PreflightRefused,
+        Decision::Preflight(Preflight::Refused(_) | Preflight::Explained(..)) => {
+            Verdict::PreflightRefused
+        }
         Decision::Forbidden(_) => Verdict::Forbidden,
     }
 }

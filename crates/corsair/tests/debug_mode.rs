@@ -6,9 +6,11 @@
 )]
 //! Debug mode (`Cors::set_debug`), through both adapters: a refused preflight
 //! says why in a `corsair-refusal` header (and, with actix-web, which owns
-//! the body, in a `text/plain` body), nothing else changes, and every
-//! decision is logged. Without debug mode, nothing is added and only
-//! refusals are logged.
+//! the body, in a `text/plain` body when it is a `403`); one refused for its
+//! method or a header, from an allowed origin, is answered like an allowed
+//! one listing only what the policy allows, so that the browser's console
+//! names the method or header at fault; every decision is logged. Without
+//! debug mode, nothing is added and only refusals are logged.
 
 use std::convert::Infallible;
 use std::io;
@@ -51,12 +53,15 @@ fn preflight(headers: &[(&'static str, &'static str)]) -> Req {
     }
 }
 
-/// Refused preflights and the reason each must give.
-fn refused_preflights() -> Vec<(Req, &'static str)> {
+/// Refused preflights, the reason each must give, and whether debug mode
+/// answers it for the console (the origin is allowed; the method or a
+/// header is not).
+fn refused_preflights() -> Vec<(Req, &'static str, bool)> {
     vec![
         (
             preflight(&[("origin", APP), ("access-control-request-method", "PUT")]),
             "method `PUT` not allowed",
+            true,
         ),
         (
             preflight(&[
@@ -65,6 +70,7 @@ fn refused_preflights() -> Vec<(Req, &'static str)> {
                 ("access-control-request-headers", "content-type, x-api-key"),
             ]),
             "header `x-api-key` not allowed",
+            true,
         ),
         (
             preflight(&[
@@ -72,6 +78,7 @@ fn refused_preflights() -> Vec<(Req, &'static str)> {
                 ("access-control-request-method", "PATCH"),
             ]),
             "origin not allowed",
+            false,
         ),
         (
             preflight(&[
@@ -79,6 +86,7 @@ fn refused_preflights() -> Vec<(Req, &'static str)> {
                 ("access-control-request-method", "PATCH"),
             ]),
             "origin `null` is never allowed",
+            false,
         ),
         (
             preflight(&[
@@ -86,6 +94,7 @@ fn refused_preflights() -> Vec<(Req, &'static str)> {
                 ("access-control-request-method", "PATCH"),
             ]),
             "malformed origin: the Origin header's host is not a lowercase host name or IP address",
+            false,
         ),
     ]
 }
@@ -227,18 +236,36 @@ fn block_on_actix<T>(future: impl Future<Output = T>) -> T {
 // ---------------------------------------------------------------------------
 // The refusal header and body.
 
-fn assert_refusal_said(answer: &Answer, reason: &str, adapter: &str) {
-    assert_eq!(answer.status, 403, "{adapter}, {reason}: {answer:?}");
+fn assert_refusal_said(answer: &Answer, reason: &str, explained: bool, adapter: &str) {
     assert_eq!(answer.app_calls, 0, "{adapter}, {reason}: app called");
     assert_eq!(
         answer.header("corsair-refusal"),
         Some(reason),
         "{adapter}: {answer:?}"
     );
-    assert!(
-        !answer.has_cors_headers(),
-        "{adapter}, {reason}: a refused preflight has no CORS header: {answer:?}"
-    );
+    if explained {
+        // Shaped as an allowed answer whose lists lack what was asked: the
+        // browser refuses and says which method or header, not "no
+        // Access-Control-Allow-Origin".
+        assert_eq!(answer.status, 204, "{adapter}, {reason}: {answer:?}");
+        assert_eq!(answer.header("access-control-allow-origin"), Some(APP));
+        assert_eq!(
+            answer.header("access-control-allow-credentials"),
+            Some("true")
+        );
+        assert_eq!(answer.header("access-control-allow-methods"), Some("PATCH"));
+        assert_eq!(
+            answer.header("access-control-allow-headers"),
+            Some("content-type")
+        );
+        assert_eq!(answer.header("access-control-max-age"), None, "not cached");
+    } else {
+        assert_eq!(answer.status, 403, "{adapter}, {reason}: {answer:?}");
+        assert!(
+            !answer.has_cors_headers(),
+            "{adapter}, {reason}: a refused preflight has no CORS header: {answer:?}"
+        );
+    }
 }
 
 fn assert_nothing_said(answer: &Answer, adapter: &str) {
@@ -254,9 +281,9 @@ fn assert_nothing_said(answer: &Answer, adapter: &str) {
 #[tokio::test]
 async fn tower_refused_preflight_says_why_in_a_header_only() {
     let cors = cors(true);
-    for (req, reason) in refused_preflights() {
+    for (req, reason, explained) in refused_preflights() {
         let answer = tower_send(&cors, &req).await;
-        assert_refusal_said(&answer, reason, "tower");
+        assert_refusal_said(&answer, reason, explained, "tower");
         // The body type is the application's: the layer cannot write into it.
         assert_eq!(answer.body, "", "tower, {reason}");
     }
@@ -280,7 +307,7 @@ async fn tower_debug_off_adds_nothing() {
     let toggled = cors(true);
     toggled.clone().set_debug(false);
     for cors in [cors(false), toggled] {
-        for (req, reason) in refused_preflights() {
+        for (req, reason, _) in refused_preflights() {
             let answer = tower_send(&cors, &req).await;
             assert_eq!(answer.status, 403, "tower, {reason}");
             assert_nothing_said(&answer, "tower");
@@ -295,15 +322,19 @@ async fn tower_debug_off_adds_nothing() {
 #[actix_web::test]
 async fn actix_refused_preflight_says_why_in_a_header_and_the_body() {
     let cors = cors(true);
-    for (req, reason) in refused_preflights() {
+    for (req, reason, explained) in refused_preflights() {
         let answer = actix_send(&cors, &req).await;
-        assert_refusal_said(&answer, reason, "actix");
-        assert_eq!(answer.body, reason, "actix: {answer:?}");
-        assert_eq!(
-            answer.header("content-type"),
-            Some("text/plain; charset=utf-8"),
-            "actix: {answer:?}"
-        );
+        assert_refusal_said(&answer, reason, explained, "actix");
+        if explained {
+            assert_eq!(answer.body, "", "actix: a 204 has no body: {answer:?}");
+        } else {
+            assert_eq!(answer.body, reason, "actix: {answer:?}");
+            assert_eq!(
+                answer.header("content-type"),
+                Some("text/plain; charset=utf-8"),
+                "actix: {answer:?}"
+            );
+        }
     }
 }
 
@@ -327,7 +358,7 @@ async fn actix_debug_off_adds_nothing() {
     let toggled = cors(true);
     toggled.clone().set_debug(false);
     for cors in [cors(false), toggled] {
-        for (req, reason) in refused_preflights() {
+        for (req, reason, _) in refused_preflights() {
             let answer = actix_send(&cors, &req).await;
             assert_eq!(answer.status, 403, "actix, {reason}");
             assert_nothing_said(&answer, "actix");

@@ -155,12 +155,29 @@ fn answer(request: &Request, other: &str) -> Response<Body> {
     response
 }
 
-fn api_router(other: &str) -> Router {
+/// The API: the hand-written failures of [`answer`], and under `/debug/`
+/// corsair's own layer in debug mode for a policy that trusts `page` and
+/// allows `PATCH` and `content-type` only, which answers a preflight refused
+/// for its method or a header so that the console names it.
+fn api_router(page: &str, other: &str) -> Router {
     let other = other.to_owned();
-    Router::new().fallback(move |request: Request| {
-        let response = answer(&request, &other);
-        async move { response }
+    let cors = corsair::Cors::new(corsair::Config {
+        allow_origins: vec![page.to_owned()],
+        allow_methods: vec!["PATCH".into()],
+        allow_headers: vec!["content-type".into()],
+        ..corsair::Config::default()
     })
+    .unwrap();
+    cors.set_debug(true);
+    let debug = Router::new()
+        .route("/debug/item", axum::routing::any(|| async { "debug" }))
+        .layer(cors);
+    Router::new()
+        .merge(debug)
+        .fallback(move |request: Request| {
+            let response = answer(&request, &other);
+            async move { response }
+        })
 }
 
 // ---------------------------------------------------------------------------
@@ -273,6 +290,17 @@ const SCENARIOS: &[Scenario] = &[
     xhr("XHR: no ACAO", "GET", "/xhr/no-acao"),
     xhr("XHR: ACAO * withCredentials", "GET", "/xhr/wildcard").include(),
     xhr("XHR: preflight 403", "PUT", "/xhr/preflight-403"),
+    fetch(
+        "corsair debug mode: a method it refuses",
+        "PUT",
+        "/debug/item",
+    ),
+    fetch(
+        "corsair debug mode: a header it refuses",
+        "PATCH",
+        "/debug/item",
+    )
+    .headers(&[("x-custom", "1")]),
 ];
 
 /// `runScenario(scenario)`: makes the request [`Scenario::to_json`]
@@ -404,7 +432,7 @@ async fn console_lines(engine: Engine) {
         api: format!("http://localhost:{}", api.port()),
         other: format!("http://localhost:{}", other.port()),
     };
-    let router = api_router(&origins.other);
+    let router = api_router(&origins.page, &origins.other);
     let self_running = self_running_page(&origins.api);
     let _page = page.serve(
         Router::new()
@@ -451,6 +479,20 @@ async fn console_lines(engine: Engine) {
             .find(|(name, gap_engine, _)| *name == scenario.name && *gap_engine == engine)
             .map(|(_, _, text)| origins.expand(text));
         let agrees = real_text == model_text;
+        // corsair's debug mode must make the console name the fault, not
+        // report a missing Access-Control-Allow-Origin.
+        if let Some(named) = match scenario.name {
+            "corsair debug mode: a method it refuses" => Some("Access-Control-Allow-Methods"),
+            "corsair debug mode: a header it refuses" => Some("x-custom"),
+            _ => None,
+        } && (!real_text.contains(named) || real_text.contains("Allow-Origin"))
+        {
+            failures.push(format!(
+                "{}: {}'s console does not name {named}: {real_text}",
+                scenario.name,
+                engine.product()
+            ));
+        }
         if real.outcome != "blocked" {
             failures.push(format!(
                 "{}: {} did not block the request (the script saw {:?})",

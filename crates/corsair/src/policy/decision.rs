@@ -39,7 +39,9 @@ impl<'r, H: RequestHeaders> Decision<'r, H> {
     #[must_use]
     pub fn refusal(&self) -> Option<Refusal<'r>> {
         match self {
-            Decision::Preflight(Preflight::Refused(refusal)) => Some(*refusal),
+            Decision::Preflight(Preflight::Refused(refusal) | Preflight::Explained(_, refusal)) => {
+                Some(*refusal)
+            }
             Decision::Actual(Actual::Refused(refusal)) => Some(Refusal::Origin(*refusal)),
             Decision::Forbidden(refusal) => Some(*refusal),
             Decision::Preflight(Preflight::Allowed(_))
@@ -56,6 +58,13 @@ pub enum Preflight<'r, H: RequestHeaders = HeaderMap> {
     Allowed(PreflightGrant<'r, H>),
     /// Refused: answer `403` without CORS headers.
     Refused(Refusal<'r>),
+    /// Refused, in [debug mode](crate::Cors::set_debug), for its method or
+    /// one of its headers, from an origin the policy allows: answered like
+    /// an allowed preflight that lists only what the policy allows (and no
+    /// `Access-Control-Max-Age`), so that the browser's console names the
+    /// method or the header at fault rather than a missing
+    /// `Access-Control-Allow-Origin`. The browser still refuses the request.
+    Explained(PreflightGrant<'r, H>, Refusal<'r>),
 }
 
 impl<H: RequestHeaders> Preflight<'_, H> {

@@ -218,7 +218,8 @@ impl Policy {
 
     /// The status of the answer to `preflight`: `204 No Content` (or `200
     /// OK` when the configuration says `preflight_status = 200`) when it is
-    /// allowed, `403 Forbidden` when it is refused.
+    /// allowed, or refused in debug mode with an answer the console explains
+    /// ([`Preflight::Explained`]), `403 Forbidden` when it is refused.
     ///
     /// ```
     /// use corsair::Config;
@@ -243,7 +244,7 @@ impl Policy {
     #[must_use]
     pub fn preflight_status<H: RequestHeaders>(&self, preflight: &Preflight<'_, H>) -> StatusCode {
         match preflight {
-            Preflight::Allowed(_) => self.allowed_status,
+            Preflight::Allowed(_) | Preflight::Explained(..) => self.allowed_status,
             Preflight::Refused(_) => StatusCode::FORBIDDEN,
         }
     }
@@ -382,17 +383,26 @@ impl Policy {
         repeated: bool,
         headers: &'r H,
     ) -> Preflight<'r, H> {
-        if let Err(refusal) = self.check_requested_method(H::bytes(requested_method), repeated) {
-            return Preflight::Refused(refusal);
-        }
-        if let Err(refusal) = self.check_requested_headers(headers) {
-            return Preflight::Refused(refusal);
-        }
-        Preflight::Allowed(PreflightGrant {
+        let refusal = match self.check_requested_method(H::bytes(requested_method), repeated) {
+            Ok(()) => self.check_requested_headers(headers).err(),
+            Err(refusal) => Some(refusal),
+        };
+        let grant = PreflightGrant {
             origin,
             method: requested_method,
             request: headers,
-        })
+        };
+        match refusal {
+            None => Preflight::Allowed(grant),
+            // In debug mode, an answer whose lists lack the method or the
+            // header at fault makes the browser's console name it.
+            Some(refusal @ (Refusal::MethodNotAllowed(_) | Refusal::HeaderNotAllowed(_)))
+                if self.debug =>
+            {
+                Preflight::Explained(grant, refusal)
+            }
+            Some(refusal) => Preflight::Refused(refusal),
+        }
     }
 
     fn check_requested_method<'r>(
@@ -519,7 +529,11 @@ fn log_decision<H: RequestHeaders>(
         Decision::Preflight(Preflight::Allowed(_)) => "preflight allowed".to_owned(),
         Decision::Actual(Actual::Allowed(_)) => "actual request allowed".to_owned(),
         Decision::Actual(Actual::NoOrigin) => "no Origin: not a CORS request".to_owned(),
-        Decision::Preflight(Preflight::Refused(refusal)) => format!("preflight refused: {refusal}"),
+        // The event is the same whether or not debug mode answers it for
+        // the console.
+        Decision::Preflight(Preflight::Refused(refusal) | Preflight::Explained(_, refusal)) => {
+            format!("preflight refused: {refusal}")
+        }
         Decision::Actual(Actual::Refused(refusal)) => format!("actual request refused: {refusal}"),
         Decision::Forbidden(refusal) => format!("request forbidden: {refusal}"),
     };

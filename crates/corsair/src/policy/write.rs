@@ -101,7 +101,9 @@ impl Policy {
     /// when allowed, `403 Forbidden` without any when refused, and an empty
     /// body either way. The application is never called for a preflight.
     /// (In [debug mode](crate::Cors::set_debug), a refused answer also says
-    /// why in a `corsair-refusal` header.)
+    /// why in a `corsair-refusal` header, and a preflight refused for its
+    /// method or a header is answered so that the browser's console names
+    /// it: see [`Preflight::Explained`].)
     #[must_use]
     pub fn preflight_response<B: Default>(&self, preflight: &Preflight<'_>) -> Response<B> {
         let mut response = Response::new(B::default());
@@ -121,31 +123,41 @@ impl Policy {
                 self.write_debug_reason(preflight, &mut headers);
                 headers
             }
-            Preflight::Allowed(grant) => {
-                let mut headers = self.preflight_allowed.clone();
-                // The clone holds placeholders for the origin and an echoed
-                // method: overwrite them where they are, in one walk over
-                // six entries, rather than hash their names to find them.
-                let mut placeholders = 1 + usize::from(self.echo_method);
-                for (name, value) in &mut headers {
-                    if *name == ACCESS_CONTROL_ALLOW_ORIGIN {
-                        *value = grant.origin.value();
-                    } else if self.echo_method && *name == ACCESS_CONTROL_ALLOW_METHODS {
-                        value.clone_from(grant.method);
-                    } else {
-                        continue;
-                    }
-                    placeholders -= 1;
-                    if placeholders == 0 {
-                        break;
-                    }
-                }
-                if self.echo_headers {
-                    Self::echo_request_headers(grant, &mut headers);
-                }
+            Preflight::Explained(grant, _) => {
+                let mut headers = self.allowed_headers(grant);
+                headers.remove(ACCESS_CONTROL_MAX_AGE);
+                self.write_debug_reason(preflight, &mut headers);
                 headers
             }
+            Preflight::Allowed(grant) => self.allowed_headers(grant),
         }
+    }
+
+    /// The headers of an allowed preflight's answer: the template, with the
+    /// origin (and echoed lists) filled in.
+    fn allowed_headers(&self, grant: &PreflightGrant<'_>) -> HeaderMap {
+        let mut headers = self.preflight_allowed.clone();
+        // The clone holds placeholders for the origin and an echoed
+        // method: overwrite them where they are, in one walk over six
+        // entries, rather than hash their names to find them.
+        let mut placeholders = 1 + usize::from(self.echo_method);
+        for (name, value) in &mut headers {
+            if *name == ACCESS_CONTROL_ALLOW_ORIGIN {
+                *value = grant.origin.value();
+            } else if self.echo_method && *name == ACCESS_CONTROL_ALLOW_METHODS {
+                value.clone_from(grant.method);
+            } else {
+                continue;
+            }
+            placeholders -= 1;
+            if placeholders == 0 {
+                break;
+            }
+        }
+        if self.echo_headers {
+            Self::echo_request_headers(grant, &mut headers);
+        }
+        headers
     }
 
     /// Writes the headers of a preflight answer into any framework's map,
@@ -157,7 +169,7 @@ impl Policy {
         R: ResponseHeaders<H::Value>,
     {
         let template = match preflight {
-            Preflight::Allowed(_) => &self.preflight_allowed,
+            Preflight::Allowed(_) | Preflight::Explained(..) => &self.preflight_allowed,
             Preflight::Refused(_) => &self.preflight_refused,
         };
         for (name, value) in template {
@@ -165,6 +177,11 @@ impl Policy {
         }
         match preflight {
             Preflight::Allowed(grant) => self.fill_in(grant, headers),
+            Preflight::Explained(grant, _) => {
+                self.fill_in(grant, headers);
+                headers.remove(&ACCESS_CONTROL_MAX_AGE);
+                self.write_debug_reason(preflight, headers);
+            }
             Preflight::Refused(_) => self.write_debug_reason(preflight, headers),
         }
     }
@@ -174,7 +191,9 @@ impl Policy {
     #[must_use]
     pub fn debug_reason<H: RequestHeaders>(&self, preflight: &Preflight<'_, H>) -> Option<String> {
         match preflight {
-            Preflight::Refused(refusal) if self.debug => Some(refusal.to_string()),
+            Preflight::Refused(refusal) | Preflight::Explained(_, refusal) if self.debug => {
+                Some(refusal.to_string())
+            }
             _ => None,
         }
     }
@@ -201,16 +220,15 @@ impl Policy {
     pub fn forbidden_response<B: Default>(&self, refusal: &Refusal<'_>) -> Response<B> {
         let mut response = Response::new(B::default());
         *response.status_mut() = StatusCode::FORBIDDEN;
-        self.write_forbidden_headers::<HeaderMap, _>(refusal, response.headers_mut());
+        self.write_forbidden_headers(refusal, response.headers_mut());
         response
     }
 
     /// Writes the headers of the answer to a forbidden request into any
     /// framework's map: the same as [`Policy::forbidden_response`]'s.
-    pub fn write_forbidden_headers<H, R>(&self, refusal: &Refusal<'_>, headers: &mut R)
+    pub fn write_forbidden_headers<V, R>(&self, refusal: &Refusal<'_>, headers: &mut R)
     where
-        H: RequestHeaders,
-        R: ResponseHeaders<H::Value>,
+        R: ResponseHeaders<V>,
     {
         if self.debug
             && let Ok(value) = HeaderValue::try_from(refusal.to_string())

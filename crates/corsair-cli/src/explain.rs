@@ -93,7 +93,12 @@ impl Transport for PolicyServer {
         // Planned requests carry valid methods; anything else is answered
         // as the policy would answer an unknown method.
         let method = Method::from_bytes(request.method.as_bytes()).unwrap_or(Method::GET);
-        Ok(Self::answer(policy, &section, &method, &request.headers))
+        Ok(Self::answer(
+            policy,
+            &section,
+            &method,
+            &request.headers_with_host(),
+        ))
     }
 }
 

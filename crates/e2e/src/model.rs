@@ -7,7 +7,7 @@ use std::future::poll_fn;
 use axum::Router;
 use axum::body::{Body, to_bytes};
 use corsair::browser::{Incoming, Outgoing, Transport};
-use http::header::{CONTENT_LENGTH, HOST};
+use http::header::CONTENT_LENGTH;
 use http::{HeaderValue, Method, Request};
 use tower_service::Service;
 
@@ -55,15 +55,7 @@ impl Transport for RouterTransport {
     type Error = Infallible;
 
     async fn exchange(&mut self, outgoing: &Outgoing) -> Result<Incoming, Infallible> {
-        let url = &outgoing.url;
-        let mut headers = outgoing.headers.clone();
-        let host = match url.port() {
-            Some(port) => format!("{}:{port}", url.host_str().unwrap_or_default()),
-            None => url.host_str().unwrap_or_default().to_owned(),
-        };
-        if let Ok(host) = HeaderValue::from_str(&host) {
-            headers.insert(HOST, host);
-        }
+        let mut headers = outgoing.headers_with_host();
         if !outgoing.body.is_empty() {
             headers.insert(CONTENT_LENGTH, HeaderValue::from(outgoing.body.len()));
         }

@@ -46,8 +46,14 @@ struct Entry {
     expires: Duration,
 }
 
+/// The origin the preflight was sent and judged with (Firefox's after a
+/// redirect is the page's, not `null`), and the URL.
 fn key(plan: &Plan) -> (String, String) {
-    (plan.origin.clone(), plan.url.as_str().to_owned())
+    let origin = plan
+        .preflight
+        .as_ref()
+        .map_or(&plan.origin, |preflight| &preflight.origin);
+    (origin.clone(), plan.url.as_str().to_owned())
 }
 
 impl PreflightCache {

@@ -609,7 +609,8 @@ fn refused(refusal: &CookieRefusal, context: &Context<'_>, profile: &Profile) ->
             ),
         },
         CookieRefusal::Domain { domain }
-            if !domain.trim_start_matches('.').contains('.')
+            if profile.cookies.domain_needs_dot
+                && !domain.trim_start_matches('.').contains('.')
                 && domain_matches(host, domain.trim_start_matches('.')) =>
         {
             format!("{engine} refuses Domain={domain}, a domain without a dot: leave Domain out")

@@ -8,7 +8,7 @@ use std::marker::PhantomData;
 use std::time::Duration;
 
 use bytes::Bytes;
-use http::header::{HOST, HeaderValue};
+
 use http::{HeaderMap, Method, Request, Response, StatusCode};
 use http_body_util::{BodyExt, Full};
 use tower_service::Service;
@@ -372,15 +372,7 @@ where
     async fn exchange(&mut self, outgoing: &Outgoing) -> Result<Incoming, Self::Error> {
         let method = Method::from_bytes(outgoing.method.as_bytes())
             .map_err(|_| FetchError::Unsupported("a method that is not a token"))?;
-        let mut headers = outgoing.headers.clone();
-        let url = &outgoing.url;
-        let host = match url.port() {
-            Some(port) => format!("{}:{port}", url.host_str().unwrap_or_default()),
-            None => url.host_str().unwrap_or_default().to_owned(),
-        };
-        if let Ok(host) = HeaderValue::from_str(&host) {
-            headers.insert(HOST, host);
-        }
+        let headers = outgoing.headers_with_host();
         let mut request = Request::builder()
             .method(method)
             .uri(outgoing.target())
@@ -407,6 +399,7 @@ where
 
 #[cfg(test)]
 mod tests {
+    use http::HeaderValue;
     use std::convert::Infallible;
 
     use super::*;

@@ -49,6 +49,29 @@ impl Outgoing {
             None => self.url.path().to_owned(),
         }
     }
+
+    /// The `Host` header the request goes with: the URL's host and port (no
+    /// default port, no user name), as an HTTP client writes it. A
+    /// transport that builds requests itself adds it.
+    #[must_use]
+    pub fn host(&self) -> String {
+        let host = self.url.host_str().unwrap_or_default();
+        match self.url.port() {
+            Some(port) => format!("{host}:{port}"),
+            None => host.to_owned(),
+        }
+    }
+
+    /// [`Outgoing::headers`] with [`Outgoing::host`] in `Host`: the request
+    /// as it reaches a server.
+    #[must_use]
+    pub fn headers_with_host(&self) -> HeaderMap {
+        let mut headers = self.headers.clone();
+        if let Ok(host) = HeaderValue::from_str(&self.host()) {
+            headers.insert(http::header::HOST, host);
+        }
+        headers
+    }
 }
 
 /// A response as it reaches the browser.
@@ -573,31 +596,58 @@ pub async fn play_in_each<T: Transport>(
     let mut shared = Shared {
         transport,
         answered: Vec::new(),
+        sent: Vec::new(),
     };
     let mut transcripts = Vec::with_capacity(engines.len());
     for engine in engines {
+        shared.sent.clear();
         let mut browser = Browser::on(page.clone()).with_engine(*engine);
         transcripts.push(browser.play(&mut shared, request).await?);
     }
     Ok(transcripts)
 }
 
-/// A transport that sends each distinct request once and answers repeats
-/// from what it received.
+/// A transport shared by the engines of [`play_in_each`]: the n-th time an
+/// engine sends a request, it gets the answer to the n-th time any engine
+/// sent it, which only the first engine to get that far makes the server
+/// give. A server whose answers change (a redirect to the same URL until
+/// something is ready) is thus asked as often as one browser would ask it.
 struct Shared<'t, T> {
     transport: &'t mut T,
-    answered: Vec<(Outgoing, Incoming)>,
+    /// Each distinct request, and its answers in the order they came.
+    answered: Vec<(Outgoing, Vec<Incoming>)>,
+    /// How many times the current engine has sent each request.
+    sent: Vec<(Outgoing, usize)>,
 }
 
 impl<T: Transport> Transport for Shared<'_, T> {
     type Error = T::Error;
 
     async fn exchange(&mut self, request: &Outgoing) -> Result<Incoming, T::Error> {
-        if let Some((_, incoming)) = self.answered.iter().find(|(sent, _)| sent == request) {
-            return Ok(incoming.clone());
+        let nth = match self.sent.iter_mut().find(|(sent, _)| sent == request) {
+            Some((_, count)) => {
+                *count += 1;
+                *count - 1
+            }
+            None => {
+                self.sent.push((request.clone(), 1));
+                0
+            }
+        };
+        let known = self.answered.iter().position(|(sent, _)| sent == request);
+        if let Some(answer) = known
+            .and_then(|index| self.answered.get(index))
+            .and_then(|(_, answers)| answers.get(nth))
+        {
+            return Ok(answer.clone());
         }
         let incoming = self.transport.exchange(request).await?;
-        self.answered.push((request.clone(), incoming.clone()));
+        match known.and_then(|index| self.answered.get_mut(index)) {
+            Some((_, answers)) => answers.push(incoming.clone()),
+            None => self
+                .answered
+                .push((request.clone(), vec![incoming.clone()])),
+        }
         Ok(incoming)
     }
 }
@@ -1084,6 +1134,36 @@ mod tests {
         );
         assert_eq!(server.sent.len(), 21);
         assert_eq!(transcript.hops.len(), 21);
+    }
+
+    /// `play_in_each` shares answers across engines, never within one
+    /// engine's chain: a redirect to the same URL reaches the server each
+    /// time, as it would from one browser, and the other engines replay
+    /// those answers.
+    #[tokio::test]
+    async fn engines_share_answers_but_each_chain_is_asked_in_full() {
+        let mut server = Routes::new(&[(
+            "https://api.example.com/loop",
+            302,
+            &[("access-control-allow-origin", "*"), ("location", "/loop")],
+        )]);
+        let page = Page::new("https://app.example.com").unwrap();
+        let transcripts = play_in_each(
+            &Engine::ALL,
+            &page,
+            &CorsRequest::get("https://api.example.com/loop"),
+            &mut server,
+        )
+        .await
+        .unwrap();
+        assert_eq!(server.sent.len(), 21, "one browser's worth of requests");
+        for transcript in &transcripts {
+            assert_eq!(
+                transcript.verdict,
+                Verdict::Blocked(Blocked::TooManyRedirects)
+            );
+            assert_eq!(transcript.hops.len(), 21);
+        }
     }
 
     /// A CORS request redirected to a URL with a user name is refused.

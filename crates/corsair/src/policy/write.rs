@@ -123,9 +123,12 @@ impl Policy {
                 self.write_debug_reason(preflight, &mut headers);
                 headers
             }
-            Preflight::Explained(grant, _) => {
+            Preflight::Explained(grant, refusal) => {
                 let mut headers = self.allowed_headers(grant);
                 headers.remove(ACCESS_CONTROL_MAX_AGE);
+                if self.echoes_refused_method(refusal) {
+                    headers.remove(ACCESS_CONTROL_ALLOW_METHODS);
+                }
                 self.write_debug_reason(preflight, &mut headers);
                 headers
             }
@@ -177,9 +180,12 @@ impl Policy {
         }
         match preflight {
             Preflight::Allowed(grant) => self.fill_in(grant, headers),
-            Preflight::Explained(grant, _) => {
+            Preflight::Explained(grant, refusal) => {
                 self.fill_in(grant, headers);
                 headers.remove(&ACCESS_CONTROL_MAX_AGE);
+                if self.echoes_refused_method(refusal) {
+                    headers.remove(&ACCESS_CONTROL_ALLOW_METHODS);
+                }
                 self.write_debug_reason(preflight, headers);
             }
             Preflight::Refused(_) => self.write_debug_reason(preflight, headers),
@@ -235,6 +241,13 @@ impl Policy {
         {
             headers.insert(&DEBUG_HEADER, ResponseValue::Rendered(&value));
         }
+    }
+
+    /// Whether an explained refusal's answer would echo the very method it
+    /// refuses (a method list that echoes the request, refusing `TRACE`):
+    /// its `Access-Control-Allow-Methods` must go instead.
+    fn echoes_refused_method(&self, refusal: &Refusal<'_>) -> bool {
+        self.echo_method && matches!(refusal, Refusal::MethodNotAllowed(_))
     }
 
     /// Replaces the placeholders of an allowed answer with what the request

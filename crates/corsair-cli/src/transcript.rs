@@ -15,20 +15,6 @@ use corsair::browser::{
 use http::header::HeaderMap;
 use url::Url;
 
-/// Plays `request` from `page` once with Chromium's rules against
-/// `transport`.
-///
-/// # Errors
-/// When the transport cannot carry an exchange.
-pub async fn play<T: Transport>(
-    page: Page,
-    request: &CorsRequest,
-    transport: &mut T,
-) -> Result<Transcript, T::Error> {
-    let mut transcripts = play_in_each(&[Engine::Chromium], &page, request, transport).await?;
-    Ok(transcripts.remove(0))
-}
-
 /// The engines `--browser` names: one, or `all`.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Engines(pub Vec<Engine>);
@@ -316,7 +302,7 @@ fn render_cookies(out: &mut String, transcripts: &[Transcript]) {
         let _ = writeln!(out, "   {name}:");
         let fates: Vec<&CookieReport> = transcripts
             .iter()
-            .filter_map(|transcript| transcript.cookies.iter().find(|c| c.name == name))
+            .flat_map(|transcript| transcript.cookies.iter().filter(|c| c.name == name))
             .collect();
         let kept: Vec<Engine> = fates
             .iter()
@@ -329,6 +315,8 @@ fn render_cookies(out: &mut String, transcripts: &[Transcript]) {
             })
             .map(|cookie| cookie.engine)
             .collect();
+        let mut kept = kept;
+        kept.dedup();
         if !kept.is_empty() {
             let _ = writeln!(
                 out,
@@ -361,12 +349,30 @@ fn render_verdicts(out: &mut String, transcripts: &[Transcript]) {
         Verdict::Blocked(_) => "BLOCKED",
         _ => "UNKNOWN",
     };
-    let groups = group(transcripts, |a, b| outcome(a) == outcome(b));
-    let summary: Vec<String> = groups
+    // The summary line names each outcome once; the details below are
+    // grouped further, so that engines blocking for different reasons, or
+    // letting the script read different headers, each get their own.
+    let outcomes = group(transcripts, |a, b| outcome(a) == outcome(b));
+    let summary: Vec<String> = outcomes
         .iter()
         .map(|(engines, transcript)| format!("{} in {}", outcome(transcript), engine_list(engines)))
         .collect();
     let _ = writeln!(out, "Verdict: {}.", summary.join("; "));
+    let details = |transcript: &Transcript| match &transcript.verdict {
+        Verdict::Allowed { readable, .. } => {
+            let names: Vec<&str> = readable.keys().map(http::HeaderName::as_str).collect();
+            format!("allowed {}", names.join(","))
+        }
+        Verdict::Blocked(blocked) => format!(
+            "blocked {}",
+            transcript.refusal().map_or_else(
+                || transcript.fix().unwrap_or_else(|| blocked.fix()),
+                str::to_owned
+            )
+        ),
+        other => format!("{other:?}"),
+    };
+    let groups = group(transcripts, |a, b| details(a) == details(b));
     for (engines, transcript) in &groups {
         match &transcript.verdict {
             Verdict::Allowed {
@@ -453,8 +459,9 @@ fn render_verdicts(out: &mut String, transcripts: &[Transcript]) {
 /// null), `hops` (every request, redirects included, each with `url`,
 /// `preflight`, `preflight_cached` and `actual`), `allowed`, `verdict`
 /// (`allowed`, `blocked` or `unsupported`), for a blocked request `reason`,
-/// `console` and `fix`, and `cookies`: one `{name, stored, partitioned,
-/// sent_back, why}` per `Set-Cookie` of a credentialed request.
+/// `console` and `fix`, and `cookies`: one `{name, fate, stored,
+/// partitioned, sent_back, why}` per `Set-Cookie` of a credentialed
+/// request (`fate`: `stored`, `refused` or `deleted`).
 #[must_use]
 pub fn to_json(transcript: &Transcript) -> serde_json::Value {
     let mut object = serde_json::Map::new();
@@ -518,8 +525,15 @@ pub fn to_json(transcript: &Transcript) -> serde_json::Value {
         .cookies
         .iter()
         .map(|cookie| {
+            let fate = match cookie.fate {
+                CookieFate::Stored { .. } => "stored",
+                CookieFate::Refused(_) => "refused",
+                CookieFate::Deleted => "deleted",
+                _ => "unknown",
+            };
             serde_json::json!({
                 "name": cookie.name,
+                "fate": fate,
                 "stored": cookie.stored(),
                 "partitioned": cookie.partitioned(),
                 "sent_back": cookie.sent_back(),

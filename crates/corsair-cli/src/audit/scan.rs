@@ -5,8 +5,8 @@ use std::collections::BTreeSet;
 use std::time::Duration;
 
 use corsair::browser::{
-    CookieReport, CorsFailure, Engine, Incoming, Page, Profile, allow_origin, allows_credentials,
-    cors_check, header_list, header_value, max_age,
+    CookieFate, CookieReport, CorsFailure, Engine, Incoming, Page, Profile, allow_origin,
+    allows_credentials, cors_check, header_list, header_value, max_age,
 };
 use corsair::protocol::{
     ACCESS_CONTROL_ALLOW_PRIVATE_NETWORK, CHROMIUM_MAX_AGE, FIREFOX_MAX_AGE, WEBKIT_MAX_AGE,
@@ -454,7 +454,11 @@ fn observe_cookies(sent: &Sent<'_>, answer: &Incoming, out: &mut Vec<Observation
         let Some(name) = reports.first().map(|report| report.name.clone()) else {
             continue;
         };
-        let refused: Vec<&CookieReport> = reports.iter().filter(|r| !r.stored()).collect();
+        // A cookie that expires one (a logout) is no refusal.
+        let refused: Vec<&CookieReport> = reports
+            .iter()
+            .filter(|report| matches!(report.fate, CookieFate::Refused(_)))
+            .collect();
         if refused.is_empty() {
             continue;
         }
@@ -511,8 +515,8 @@ fn observe_preflight(sent: &Sent<'_>, answer: &Incoming, out: &mut Vec<Observati
             Kind::MaxAgeAboveCap,
             Severity::Info,
             format!(
-                "Access-Control-Max-Age is {}; Chromium caches preflights for at most {} s, \
-                 Firefox for {} s and WebKit for {} s",
+                "Access-Control-Max-Age is {}; Chromium caches preflights for at most {} s and \
+                 Firefox for {} s (WebKit already stops at {} s)",
                 asked.as_secs(),
                 CHROMIUM_MAX_AGE.as_secs(),
                 FIREFOX_MAX_AGE.as_secs(),

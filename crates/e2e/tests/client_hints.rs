@@ -10,7 +10,8 @@
 //! `Access-Control-Allow-Origin: *`. The API's log shows whether a
 //! preflight went first, the `Access-Control-Request-Headers` it listed,
 //! and what the actual request carried. The table is printed; the
-//! assertions pin what each engine does.
+//! assertions pin what each engine does, and hold corsair's browser model
+//! (`Page::plan` with the engine's stock profile) to the same answer.
 #![allow(
     clippy::unwrap_used,
     clippy::expect_used,
@@ -22,6 +23,7 @@ use axum::Router;
 use axum::http::{HeaderValue, Method, StatusCode};
 use axum::response::IntoResponse as _;
 use axum::routing::any;
+use corsair::browser::{CorsRequest, Page};
 use corsair_e2e::{Browser, Engine, RequestLog, Sites, markdown_table, per_engine};
 use serde_json::json;
 
@@ -97,6 +99,8 @@ async fn client_hints(engine: Engine) {
     let sites = Sites::start(|_| Ok(api(&log))).await.unwrap();
     let browser = Browser::launch_engine(engine).await.unwrap();
     browser.open(&sites.origins().page).await.unwrap();
+    let page = Page::new(&sites.origins().page).unwrap();
+    let profile = engine.profile();
     let mut rows = Vec::new();
     let mut preflighted_none = Vec::new();
     for (name, value) in HEADERS {
@@ -151,6 +155,23 @@ async fn client_hints(engine: Engine) {
                 "{engine}"
             );
         }
+        // The model plans the same request as this engine did: the same
+        // preflight (or none) listing the same header.
+        let plan = page
+            .plan(
+                &CorsRequest::get(sites.api_url(&path)).header(*name, value.as_bytes().to_vec()),
+                &profile,
+            )
+            .unwrap();
+        assert_eq!(
+            plan.preflight
+                .as_ref()
+                .and_then(|preflight| preflight.access_control_request_headers()),
+            preflight.and_then(|preflight| preflight
+                .header("access-control-request-headers")
+                .map(str::to_owned)),
+            "{engine} {name}: the model's plan differs from the engine's wire"
+        );
     }
     let version = browser.version().to_owned();
     browser.close().await.unwrap();

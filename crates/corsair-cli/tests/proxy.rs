@@ -1029,6 +1029,78 @@ async fn reload_applies_a_valid_file_and_keeps_the_policy_on_an_invalid_one() {
     running.proxy.shutdown().await;
 }
 
+/// Waits up to 5 s, asking on `open`, until `origin` is allowed (`true`)
+/// or refused (`false`).
+async fn until_allowed(
+    open: &mut hyper::client::conn::http1::SendRequest<Body>,
+    origin: &str,
+    allowed: bool,
+) {
+    let deadline = Instant::now() + Duration::from_secs(5);
+    while allow_origin(open, origin).await.is_some() != allowed {
+        assert!(
+            Instant::now() < deadline,
+            "{origin} not {} within 5s",
+            if allowed { "allowed" } else { "refused" }
+        );
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+}
+
+#[tokio::test]
+async fn the_watch_follows_an_origins_file_and_keeps_the_list_on_a_bad_line() {
+    const TENANT: &str = "https://shop.tenant-b.example";
+    const LATER: &str = "https://later.tenant-c.example";
+    let upstream = Upstream::start().await;
+    let dir = tempfile::tempdir().unwrap();
+    // Relative to the proxy file's directory, wherever the proxy runs.
+    let tenants = dir.path().join("tenants.txt");
+    std::fs::write(&tenants, format!("# tenants\n{TENANT}\n")).unwrap();
+    let running = Running::start_in(
+        dir,
+        &common::proxy_file(
+            &upstream.url(),
+            &format!(
+                "{}\nallow_origins_file = \"tenants.txt\"",
+                origin_policy(APP)
+            ),
+            "",
+        ),
+    )
+    .await;
+    let mut open = connection(running.proxy.addr()).await;
+    assert_eq!(allow_origin(&mut open, APP).await.as_deref(), Some(APP));
+    assert_eq!(
+        allow_origin(&mut open, TENANT).await.as_deref(),
+        Some(TENANT)
+    );
+    assert_eq!(allow_origin(&mut open, LATER).await, None);
+
+    // The proxy file is unchanged: the watch sees the origins file
+    // (replaced at once, as deployments do).
+    replace_file(&tenants, &format!("{TENANT}\n{LATER}  # signed up today\n"));
+    until_allowed(&mut open, LATER, true).await;
+
+    // A bad line: nothing changes, and a reload says which line.
+    replace_file(&tenants, &format!("{LATER}\nhttps://bad.example/\n"));
+    let error = running.proxy.reload().unwrap_err();
+    let message = error.to_string();
+    assert!(
+        message.contains("tenants.txt:2: \"https://bad.example/\": an origin has no path"),
+        "{message}"
+    );
+    assert_eq!(
+        allow_origin(&mut open, TENANT).await.as_deref(),
+        Some(TENANT)
+    );
+
+    // Fixed: the watch applies it, TENANT's line being gone.
+    replace_file(&tenants, &format!("{LATER}\n"));
+    until_allowed(&mut open, TENANT, false).await;
+    assert_eq!(allow_origin(&mut open, LATER).await.as_deref(), Some(LATER));
+    running.proxy.shutdown().await;
+}
+
 // ---------------------------------------------------------------------------
 // Shutdown and limits
 // ---------------------------------------------------------------------------

@@ -99,6 +99,104 @@ impl Cors {
         }
     }
 
+    /// Reads `allow_origins_file` again when it changed on disk since the
+    /// policy in force read it ([`Policy::origins_file_changed`]), and puts
+    /// the policy with the new list in force; whether it did. Every other
+    /// setting stays as it is.
+    ///
+    /// ```
+    /// use corsair::{Config, Cors};
+    ///
+    /// let dir = std::env::temp_dir().join(format!("corsair-doc-{}", std::process::id()));
+    /// std::fs::create_dir_all(&dir)?;
+    /// let file = dir.join("tenants.txt");
+    /// std::fs::write(&file, "https://a.example\n")?;
+    /// let cors = Cors::new(Config { allow_origins_file: Some(file.clone()), ..Config::default() })?;
+    /// assert!(!cors.reload_origins_file()?); // unchanged: nothing read
+    ///
+    /// std::fs::write(&file, "https://a.example\nhttps://b.example # new tenant\n")?;
+    /// assert!(cors.reload_origins_file()?);
+    /// # std::fs::remove_dir_all(&dir)?;
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    ///
+    /// # Errors
+    /// A [`ConfigError`] naming each refused line; the policy in force is
+    /// kept.
+    pub fn reload_origins_file(&self) -> Result<bool, ConfigError> {
+        let current = self.policy.load();
+        if !current.origins_file_changed() {
+            return Ok(false);
+        }
+        let new = Policy::new(current.config().clone())?.with_debug(current.debug());
+        // Only over the policy the file was compared with: a policy put in
+        // force meanwhile (a reconfiguration) is newer than this one, and
+        // the next call compares its own file.
+        Ok(self.policy.replace(&current, Arc::new(new)))
+    }
+
+    /// Calls [`Cors::reload_origins_file`] every `interval` on a thread of
+    /// its own, until the returned [`OriginsFileWatch`] is dropped. A file
+    /// with a refused line changes nothing: each problem is logged (at
+    /// error level, target `corsair`) and the list in force stays until
+    /// the file is fixed. A reload is logged at info level.
+    ///
+    /// The file is looked at, not read, on each tick (one `stat`), so a
+    /// short interval costs little; a second is what the `corsair` proxy
+    /// uses.
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// use corsair::{Config, Cors};
+    ///
+    /// # let dir = std::env::temp_dir().join(format!("corsair-doc-watch-{}", std::process::id()));
+    /// # std::fs::create_dir_all(&dir)?;
+    /// # let file = dir.join("tenants.txt");
+    /// # std::fs::write(&file, "https://a.example\n")?;
+    /// let cors = Cors::new(Config { allow_origins_file: Some(file), ..Config::default() })?;
+    /// let watch = cors.watch_origins_file(Duration::from_secs(1));
+    /// // ... serve requests; the list follows the file ...
+    /// drop(watch); // stops the thread
+    /// # std::fs::remove_dir_all(&dir)?;
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    #[must_use = "the watch stops when dropped"]
+    pub fn watch_origins_file(&self, interval: std::time::Duration) -> OriginsFileWatch {
+        let (stop, stopped) = std::sync::mpsc::channel::<()>();
+        let cors = self.clone();
+        let thread = std::thread::Builder::new()
+            .name("corsair-origins-file".to_owned())
+            .spawn(move || {
+                while let Err(std::sync::mpsc::RecvTimeoutError::Timeout) =
+                    stopped.recv_timeout(interval)
+                {
+                    match cors.reload_origins_file() {
+                        Ok(false) => {}
+                        Ok(true) => tracing::info!(
+                            target: "corsair",
+                            file = ?cors.policy().config().allow_origins_file,
+                            "allowed origins reloaded"
+                        ),
+                        Err(error) => {
+                            for problem in error.problems() {
+                                tracing::error!(target: "corsair", "{problem}");
+                            }
+                            tracing::error!(
+                                target: "corsair",
+                                problems = error.problems().len(),
+                                "origins file not reloaded: the list in force stays"
+                            );
+                        }
+                    }
+                }
+            })
+            .ok();
+        OriginsFileWatch {
+            stop: Some(stop),
+            thread,
+        }
+    }
+
     /// Turns debug mode on or off for this `Cors` and all its clones. In
     /// debug mode every decision is logged through `tracing` (debug level,
     /// target `corsair`) with the origin, the method, the requested method
@@ -136,6 +234,36 @@ impl Cors {
     #[cfg(any(feature = "tower", feature = "actix"))]
     pub(crate) fn reader<D>(&self, derive: fn(&Arc<Policy>) -> D) -> PolicyCache<D> {
         self.policy.reader(derive)
+    }
+}
+
+/// The thread of [`Cors::watch_origins_file`]: dropping this stops it
+/// (and waits for a reload under way to end).
+#[derive(Debug)]
+pub struct OriginsFileWatch {
+    stop: Option<std::sync::mpsc::Sender<()>>,
+    /// `None` when the system could not start a thread: then nothing is
+    /// watched, which [`OriginsFileWatch::is_running`] tells.
+    thread: Option<std::thread::JoinHandle<()>>,
+}
+
+impl OriginsFileWatch {
+    /// Whether the thread runs (the system could start it).
+    #[must_use]
+    pub fn is_running(&self) -> bool {
+        self.thread
+            .as_ref()
+            .is_some_and(|thread| !thread.is_finished())
+    }
+}
+
+impl Drop for OriginsFileWatch {
+    fn drop(&mut self) {
+        // Closing the channel wakes the thread at once.
+        self.stop.take();
+        if let Some(thread) = self.thread.take() {
+            let _ = thread.join();
+        }
     }
 }
 

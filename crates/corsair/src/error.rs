@@ -1,6 +1,7 @@
 //! `ConfigError`: every problem of a configuration, each one actionable.
 
 use std::fmt;
+use std::path::PathBuf;
 
 use crate::config::MAX_AGE_LIMIT;
 use crate::origin::OriginError;
@@ -150,6 +151,91 @@ pub enum ConfigProblem {
         /// The value given.
         value: u16,
     },
+    /// `allow_origins_file` cannot be read: it is missing, unreadable, a
+    /// directory, or larger than
+    /// [`MAX_ORIGINS_FILE_BYTES`](crate::config::MAX_ORIGINS_FILE_BYTES).
+    OriginsFileUnreadable {
+        /// The file.
+        path: PathBuf,
+        /// Why.
+        reason: String,
+    },
+    /// A line of `allow_origins_file` is refused.
+    OriginsFileLine {
+        /// The file.
+        path: PathBuf,
+        /// The line, from 1.
+        line: usize,
+        /// The entry, without spaces and comment.
+        value: String,
+        /// What is wrong with it.
+        problem: OriginsFileProblem,
+    },
+    /// More lines of `allow_origins_file` are refused than are reported
+    /// one by one ([`MAX_REPORTED_LINES`](crate::config::MAX_REPORTED_LINES)).
+    OriginsFileMoreLines {
+        /// The file.
+        path: PathBuf,
+        /// How many more.
+        more: usize,
+    },
+}
+
+/// What is wrong with one line of `allow_origins_file`.
+#[derive(Clone, Debug, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum OriginsFileProblem {
+    /// Not an origin or a supported pattern.
+    Origin(OriginError),
+    /// `*`, which an origins file may not hold.
+    Any,
+    /// An `http://` origin other than loopback, with credentials.
+    InsecureWithCredentials,
+    /// A wildcard directly under a public suffix, with credentials.
+    PublicSuffixWildcardWithCredentials {
+        /// The public suffix the wildcard sits under.
+        suffix: String,
+    },
+    /// A line that is not UTF-8 text.
+    NotText,
+}
+
+/// What follows an insecure origin's entry in a problem's message.
+fn insecure_with_credentials(f: &mut fmt::Formatter<'_>) -> fmt::Result {
+    f.write_str(
+        " with allow_credentials = true: anyone on the network path can inject script into a \
+         plain-http page and act as your users; use https, or set \
+         dangerously_allow_insecure_origins = true if you accept that risk",
+    )
+}
+
+/// What follows a public-suffix wildcard's entry in a problem's message.
+fn public_suffix_with_credentials(f: &mut fmt::Formatter<'_>, suffix: &str) -> fmt::Result {
+    write!(
+        f,
+        " with allow_credentials = true: `{suffix}` is a public suffix, so anyone can register a \
+         site under it and act as your users; list your own domains (e.g. \
+         https://*.yourname.{suffix}), or set dangerously_allow_public_suffix_wildcards = true if \
+         you accept that risk"
+    )
+}
+
+impl fmt::Display for OriginsFileProblem {
+    /// The message after the line's entry.
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            OriginsFileProblem::Origin(error) => write!(f, ": {error}"),
+            OriginsFileProblem::Any => f.write_str(
+                ": an origins file lists origins; to allow every origin, write \
+                 allow_origins = [\"*\"] (never with credentials)",
+            ),
+            OriginsFileProblem::InsecureWithCredentials => insecure_with_credentials(f),
+            OriginsFileProblem::PublicSuffixWildcardWithCredentials { suffix } => {
+                public_suffix_with_credentials(f, suffix)
+            }
+            OriginsFileProblem::NotText => f.write_str(": the line is not UTF-8 text"),
+        }
+    }
 }
 
 impl fmt::Display for ConfigProblem {
@@ -171,23 +257,18 @@ impl fmt::Display for ConfigProblem {
          `Access-Control-Allow-Origin: *` on credentialed requests, and allowing every origin \
          with credentials would let any website act as your users; list the origins you trust"
             ),
-            ConfigProblem::InsecureOriginWithCredentials { index, value } => write!(
-                f,
-                "allow_origins[{index}] = {value:?} with allow_credentials = true: anyone on the network \
-         path can inject script into a plain-http page and act as your users; use https, or set \
-         dangerously_allow_insecure_origins = true if you accept that risk"
-            ),
+            ConfigProblem::InsecureOriginWithCredentials { index, value } => {
+                write!(f, "allow_origins[{index}] = {value:?}")?;
+                insecure_with_credentials(f)
+            }
             ConfigProblem::PublicSuffixWildcardWithCredentials {
                 index,
                 value,
                 suffix,
-            } => write!(
-                f,
-                "allow_origins[{index}] = {value:?} with allow_credentials = true: `{suffix}` is a public \
-         suffix, so anyone can register a site under it and act as your users; list your own \
-         domains (e.g. https://*.yourname.{suffix}), or set \
-         dangerously_allow_public_suffix_wildcards = true if you accept that risk"
-            ),
+            } => {
+                write!(f, "allow_origins[{index}] = {value:?}")?;
+                public_suffix_with_credentials(f, suffix)
+            }
             ConfigProblem::MethodNotAToken { index, value } => write!(
                 f,
                 "allow_methods[{index}] = {value:?} is not a method name (a token of letters, digits \
@@ -234,6 +315,23 @@ impl fmt::Display for ConfigProblem {
          200; browsers refuse any status outside 200-299, and other 2xx statuses mean \
          something else"
             ),
+            ConfigProblem::OriginsFileUnreadable { path, reason } => write!(
+                f,
+                "allow_origins_file = {:?} cannot be read: {reason}",
+                path.display().to_string()
+            ),
+            ConfigProblem::OriginsFileLine {
+                path,
+                line,
+                value,
+                problem,
+            } => write!(f, "{}:{line}: {value:?}{problem}", path.display()),
+            ConfigProblem::OriginsFileMoreLines { path, more } => write!(
+                f,
+                "{}: {more} more line{} refused",
+                path.display(),
+                if *more == 1 { " is" } else { "s are" }
+            ),
         }
     }
 }
@@ -241,7 +339,11 @@ impl fmt::Display for ConfigProblem {
 impl std::error::Error for ConfigProblem {
     fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
         match self {
-            ConfigProblem::Origin { error, .. } => Some(error),
+            ConfigProblem::Origin { error, .. }
+            | ConfigProblem::OriginsFileLine {
+                problem: OriginsFileProblem::Origin(error),
+                ..
+            } => Some(error),
             _ => None,
         }
     }
@@ -269,6 +371,9 @@ impl ConfigProblem {
             | ConfigProblem::AnyExposeWithCredentials { index } => ("expose_headers", Some(index)),
             ConfigProblem::MaxAgeTooLarge { .. } => ("max_age", None),
             ConfigProblem::PreflightStatus { .. } => ("preflight_status", None),
+            ConfigProblem::OriginsFileUnreadable { .. }
+            | ConfigProblem::OriginsFileLine { .. }
+            | ConfigProblem::OriginsFileMoreLines { .. } => ("allow_origins_file", None),
         };
         match index {
             Some(index) => format!("{name}[{index}]"),

@@ -102,8 +102,8 @@ pub mod tower;
 
 pub use builder::CorsBuilder;
 pub use config::{Config, Format, LoadError, MAX_AGE_LIMIT};
-pub use cors::Cors;
-pub use error::{ConfigError, ConfigProblem};
+pub use cors::{Cors, OriginsFileWatch};
+pub use error::{ConfigError, ConfigProblem, OriginsFileProblem};
 
 #[cfg(doctest)]
 #[doc = include_str!("../../../README.md")]

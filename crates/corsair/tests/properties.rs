@@ -500,6 +500,77 @@ proptest! {
     }
 }
 
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(256))]
+
+    /// Property 3b: the same entries, written in `allow_origins_file` (with
+    /// comments, blank lines and spaces) or in `allow_origins`, are
+    /// refused alike (one problem per refused line for one per entry) or
+    /// allow exactly the same origins.
+    #[test]
+    fn an_origins_file_and_allow_origins_agree(
+        (patterns, origins, credentials) in vec(pattern(), 1..6)
+            .prop_map(|mut patterns| {
+                patterns.retain(|p| p != "*");
+                if patterns.is_empty() {
+                    patterns.push("https://*.example.com".to_owned());
+                }
+                patterns
+            })
+            .prop_flat_map(|patterns| {
+                let origins = vec(prop_oneof![3 => near_origin(&patterns), 1 => origin_value()], 1..16);
+                (Just(patterns), origins, any::<bool>())
+            }),
+    ) {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("origins.txt");
+        let mut text = String::from("# allowed origins\n\n");
+        for (n, pattern) in patterns.iter().enumerate() {
+            text.push_str(&match n % 3 {
+                0 => format!("{pattern}\n"),
+                1 => format!("  {pattern}\t# entry {n}\r\n"),
+                _ => format!("{pattern}#\n\n"),
+            });
+        }
+        std::fs::write(&path, text).unwrap();
+        let listed = Policy::new(Config {
+            allow_origins: patterns.clone(),
+            allow_credentials: credentials,
+            ..Config::default()
+        });
+        let from_file = Policy::new(Config {
+            allow_origins_file: Some(path),
+            allow_credentials: credentials,
+            ..Config::default()
+        });
+        let (listed, from_file) = match (listed, from_file) {
+            (Ok(listed), Ok(from_file)) => (listed, from_file),
+            (Err(listed), Err(from_file)) => {
+                prop_assert_eq!(listed.problems().len(), from_file.problems().len(), "{}\n{}", listed, from_file);
+                return Ok(());
+            }
+            (listed, from_file) => {
+                return Err(TestCaseError::fail(format!("{listed:?}\n{from_file:?}")));
+            }
+        };
+        for origin in &origins {
+            let mut headers = HeaderMap::new();
+            headers.insert(ORIGIN, HeaderValue::from_bytes(origin).unwrap());
+            let allowed = |policy: &Policy| matches!(
+                policy.check(&Method::GET, &headers),
+                Decision::Actual(Actual::Allowed(_))
+            );
+            prop_assert_eq!(
+                allowed(&listed),
+                allowed(&from_file),
+                "{} against {:?}",
+                String::from_utf8_lossy(origin),
+                patterns
+            );
+        }
+    }
+}
+
 /// Any configuration, valid or not: entries from the universe mixed with
 /// arbitrary text.
 fn any_config() -> impl Strategy<Value = Config> {
@@ -546,6 +617,9 @@ fn any_config() -> impl Strategy<Value = Config> {
                 (preflight_status, timing_allow_origin, cross_origin_protection),
             )| Config {
                 allow_origins: origins,
+                // Origins from a file are held to the same list in
+                // allow_origins by their own property below.
+                allow_origins_file: None,
                 allow_credentials: credentials,
                 allow_methods: methods,
                 allow_headers: headers,

@@ -381,6 +381,23 @@ impl ProxyFile {
         }
     }
 
+    /// The origins files the policies name (`allow_origins_file`), as
+    /// [`ProxyFile::resolve_paths`] left them.
+    pub fn origins_files(&self) -> impl Iterator<Item = &Path> {
+        std::iter::once(&self.cors)
+            .chain(self.routes.iter().map(|route| &route.cors))
+            .filter_map(|cors| cors.allow_origins_file.as_deref())
+    }
+
+    /// Resolves the paths the policies name against the file's directory,
+    /// as a bare policy's are (see `corsair::config::Document::resolve`).
+    pub fn resolve_paths(&mut self, document: &Document) {
+        document.resolve_paths(&mut self.cors);
+        for route in &mut self.routes {
+            document.resolve_paths(&mut route.cors);
+        }
+    }
+
     /// Reads a proxy file's document as far as it goes: the settings when
     /// it is valid, and every problem, located (what `corsair check`
     /// prints).
@@ -408,10 +425,10 @@ impl ProxyFile {
         }
         let mut partial = document.parse_partial::<ProxyFile>()?;
         let mut settings = None;
-        if let Some(file) = partial.value().cloned() {
+        if let Some(mut file) = partial.value().cloned() {
+            file.resolve_paths(document);
             let warnings = crate::lint::proxy_warnings(&file);
-            let base = document.path().unwrap_or_else(|| Path::new("proxy.toml"));
-            let (checked, problems) = file.checked(base, overrides);
+            let (checked, problems) = file.checked(document, overrides);
             settings = checked;
             partial.add(problems);
             partial.add(warnings);
@@ -430,12 +447,12 @@ impl ProxyFile {
     }
 
     /// Checks the file: the settings when it is valid, and every problem
-    /// with the field it concerns, not yet located. `path` anchors the TLS
-    /// file names.
+    /// with the field it concerns, not yet located. `document` anchors
+    /// the TLS file names.
     #[must_use]
     fn checked(
         mut self,
-        path: &Path,
+        document: &Document,
         overrides: &Overrides,
     ) -> (Option<Settings>, Vec<Diagnostic>) {
         if let Some(listen) = overrides.listen {
@@ -532,10 +549,9 @@ impl ProxyFile {
             }
         }
 
-        let base = path.parent().unwrap_or_else(|| Path::new("."));
         let tls = self.tls.as_ref().map(|tls| TlsFile {
-            cert: base.join(&tls.cert),
-            key: base.join(&tls.key),
+            cert: document.resolve(&tls.cert),
+            key: document.resolve(&tls.key),
         });
         // What the proxy would refuse when it starts: `check` refuses it
         // too, and a reload keeps the configuration in force.

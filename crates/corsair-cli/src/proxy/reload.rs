@@ -1,5 +1,6 @@
-//! Reloading the file: when it changes on disk (checked every second) and
-//! on SIGHUP. A valid file applies to the next request, on connections
+//! Reloading the file: when it, or an origins file its policies name
+//! (`allow_origins_file`), changes on disk (checked every second), and on
+//! SIGHUP. A valid file applies to the next request, on connections
 //! already open too; an invalid one changes nothing and every problem is
 //! logged.
 
@@ -11,6 +12,8 @@ use tokio::sync::watch;
 use tracing::{error, info, warn};
 
 use corsair::LoadError;
+use corsair::config::Document;
+use corsair::config::origins_file::FileStamp;
 
 use super::file::{Limits, Overrides, ProxyFile, Settings};
 use super::handler::{Live, Shared};
@@ -28,14 +31,57 @@ pub struct Source {
     pub overrides: Overrides,
 }
 
-/// The bytes of the file last read, by a reload or the watch: the watch
-/// reloads only when the file differs from them, so that a SIGHUP after an
-/// edit is one reload, not a second one at the watch's next tick.
-pub(crate) type Seen = Mutex<Option<Vec<u8>>>;
+/// What the file held when last read, by a reload or the watch, and how
+/// the origins files it names looked then: the watch reloads only when one
+/// of them differs, so that a SIGHUP after an edit is one reload, not a
+/// second one at the watch's next tick, and a file with an error is
+/// logged once, not at every tick.
+pub(crate) type Seen = Mutex<Option<Snapshot>>;
+
+/// The file's bytes and the stamps of the origins files it names.
+#[derive(Debug, PartialEq, Eq)]
+pub(crate) struct Snapshot {
+    bytes: Vec<u8>,
+    /// Each origins file, with its stamp (`None` while it is missing).
+    origins_files: Vec<(PathBuf, Option<FileStamp>)>,
+}
+
+impl Snapshot {
+    /// `bytes` of the proxy file, with the stamps, now, of the origins files
+    /// `document` (when it reads) names. Stamps are taken before the files
+    /// are read, so that a change made while they are read is seen at the
+    /// next tick.
+    fn of(bytes: Vec<u8>, document: Option<&Document>) -> Snapshot {
+        let origins_files = document
+            .and_then(|document| {
+                let mut file = document
+                    .parse_partial::<ProxyFile>()
+                    .ok()?
+                    .value()
+                    .cloned()?;
+                file.resolve_paths(document);
+                Some(
+                    file.origins_files()
+                        .map(|path| (path.to_owned(), FileStamp::now(path)))
+                        .collect(),
+                )
+            })
+            .unwrap_or_default();
+        Snapshot {
+            bytes,
+            origins_files,
+        }
+    }
+
+    /// Whether an origins file is missing, for a moment, one hopes.
+    fn missing_file(&self) -> bool {
+        self.origins_files.iter().any(|(_, stamp)| stamp.is_none())
+    }
+}
 
 /// Reads the file as it is now, for [`Seen`] (as much of it as a
-/// document may hold, and one byte more).
-pub(crate) fn read_seen(path: &Path) -> Option<Vec<u8>> {
+/// document may hold, and one byte more), with its origins files' stamps.
+pub(crate) fn read_seen(path: &Path) -> Option<Snapshot> {
     use std::io::Read as _;
     let mut bytes = Vec::new();
     std::fs::File::open(path)
@@ -43,7 +89,10 @@ pub(crate) fn read_seen(path: &Path) -> Option<Vec<u8>> {
         .take(corsair::config::MAX_DOCUMENT_BYTES + 1)
         .read_to_end(&mut bytes)
         .ok()?;
-    Some(bytes)
+    let document = std::str::from_utf8(&bytes)
+        .ok()
+        .map(|text| Document::new(text, crate::policy_file::format_of(path)).named(path));
+    Some(Snapshot::of(bytes, document.as_ref()))
 }
 
 /// Re-reads the file and, when it is valid, puts it in force, with the TLS
@@ -73,8 +122,11 @@ fn reload_if(
     only_if_changed: bool,
 ) -> Result<(), LoadError> {
     let document = crate::policy_file::read(&source.path);
-    let bytes = match &document {
-        Ok(document) => Some(document.text().as_bytes().to_vec()),
+    let snapshot = match &document {
+        Ok(document) => Some(Snapshot::of(
+            document.text().as_bytes().to_vec(),
+            Some(document),
+        )),
         Err(LoadError::Io { source, .. })
             if only_if_changed && source.kind() == std::io::ErrorKind::NotFound =>
         {
@@ -84,11 +136,18 @@ fn reload_if(
         // logged once, not at every tick.
         Err(_) => read_seen(&source.path),
     };
-    if only_if_changed && seen.lock().is_ok_and(|seen| *seen == bytes) {
-        return Ok(());
+    if only_if_changed {
+        // An origins file gone for a moment (being replaced) is looked at
+        // again at the next tick, as the proxy file is.
+        if snapshot.as_ref().is_some_and(Snapshot::missing_file) {
+            return Ok(());
+        }
+        if seen.lock().is_ok_and(|seen| *seen == snapshot) {
+            return Ok(());
+        }
     }
     if let Ok(mut seen) = seen.lock() {
-        *seen = bytes;
+        *seen = snapshot;
     }
     let loaded =
         document.and_then(|document| ProxyFile::from_document(&document, &source.overrides));
@@ -199,8 +258,8 @@ fn reload_if(
     }
 }
 
-/// Watches the file until `stopped` changes, reloading when its bytes
-/// change.
+/// Watches the file until `stopped` changes, reloading when its bytes, or
+/// the origins files it names, change.
 pub(crate) async fn watch(
     shared: Arc<Shared>,
     source: Source,

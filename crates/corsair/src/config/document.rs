@@ -133,6 +133,37 @@ impl Document {
         self.path.as_deref()
     }
 
+    /// `path` as this document names it: relative to the document's
+    /// directory (when it was read from a file), unless absolute. An
+    /// `allow_origins_file = "tenants.txt"` next to its configuration is
+    /// found wherever the program runs.
+    ///
+    /// ```
+    /// use corsair::config::Document;
+    /// use corsair::Format;
+    /// use std::path::Path;
+    ///
+    /// let document = Document::new("", Format::Toml).named("/etc/corsair/proxy.toml");
+    /// assert_eq!(document.resolve(Path::new("tenants.txt")), Path::new("/etc/corsair/tenants.txt"));
+    /// assert_eq!(document.resolve(Path::new("/srv/tenants.txt")), Path::new("/srv/tenants.txt"));
+    /// ```
+    #[must_use]
+    pub fn resolve(&self, path: &Path) -> PathBuf {
+        match self.path.as_deref().and_then(Path::parent) {
+            Some(directory) if path.is_relative() => directory.join(path),
+            _ => path.to_owned(),
+        }
+    }
+
+    /// Resolves the paths `config` names (`allow_origins_file`) against
+    /// this document: see [`Document::resolve`]. Every reader of a
+    /// [`Config`](super::Config) in a document calls it.
+    pub fn resolve_paths(&self, config: &mut super::Config) {
+        if let Some(path) = &mut config.allow_origins_file {
+            *path = self.resolve(path);
+        }
+    }
+
     /// The error for `diagnostics` about this document, each located.
     #[must_use]
     pub fn invalid(&self, diagnostics: Vec<Diagnostic>) -> LoadError {
@@ -242,7 +273,10 @@ impl Document {
     /// The [`Config`](super::Config) at the top level of the document.
     pub(crate) fn config(&self) -> Result<super::Config, LoadError> {
         #[cfg(feature = "serde")]
-        return self.parse();
+        return self.parse().map(|mut config| {
+            self.resolve_paths(&mut config);
+            config
+        });
         #[cfg(not(feature = "serde"))]
         return Err(LoadError::FormatNotEnabled {
             format: self.format,
@@ -280,7 +314,10 @@ impl Document {
         &self,
     ) -> Result<(Option<crate::policy::Policy>, Partial<'_, super::Config>), LoadError> {
         let mut partial = self.parse_partial::<super::Config>()?;
-        let policy = match partial.value().cloned().map(crate::policy::Policy::new) {
+        let policy = match partial.value().cloned().map(|mut config| {
+            self.resolve_paths(&mut config);
+            crate::policy::Policy::new(config)
+        }) {
             Some(Ok(policy)) => Some(policy),
             Some(Err(error)) => {
                 partial.add(error.diagnostics(""));

@@ -253,6 +253,10 @@ impl Config {
     /// CORS_MAX_AGE=600
     /// CORS_DANGEROUSLY_ALLOW_INSECURE_ORIGINS=false
     /// CORS_DANGEROUSLY_ALLOW_PUBLIC_SUFFIX_WILDCARDS=false
+    /// CORS_ALLOW_ORIGINS_FILE=/etc/corsair/tenants.txt
+    /// CORS_PREFLIGHT_STATUS=204
+    /// CORS_CROSS_ORIGIN_PROTECTION=true
+    /// CORS_TIMING_ALLOW_ORIGIN=false
     /// ```
     ///
     /// Lists are comma-separated; booleans are `true` or `false`. A variable
@@ -331,6 +335,20 @@ impl Config {
                     config.dangerously_allow_public_suffix_wildcards =
                         boolean(value).map_err(error)?;
                 }
+                "ALLOW_ORIGINS_FILE" => {
+                    config.allow_origins_file = Some(value.trim().into());
+                }
+                "PREFLIGHT_STATUS" => {
+                    config.preflight_status = Some(value.trim().parse().map_err(|_| {
+                        error(format!("{value:?} is not a status: write 204 or 200"))
+                    })?);
+                }
+                "CROSS_ORIGIN_PROTECTION" => {
+                    config.cross_origin_protection = boolean(value).map_err(error)?;
+                }
+                "TIMING_ALLOW_ORIGIN" => {
+                    config.timing_allow_origin = boolean(value).map_err(error)?;
+                }
                 _ => return Err(error(unknown_variable(prefix, field))),
             }
         }
@@ -339,8 +357,9 @@ impl Config {
 }
 
 /// The variables [`Config::from_env_vars`] reads, without their prefix.
-const FIELDS: [&str; 8] = [
+const FIELDS: [&str; 12] = [
     "ALLOW_ORIGINS",
+    "ALLOW_ORIGINS_FILE",
     "ALLOW_CREDENTIALS",
     "ALLOW_METHODS",
     "ALLOW_HEADERS",
@@ -348,6 +367,9 @@ const FIELDS: [&str; 8] = [
     "MAX_AGE",
     "DANGEROUSLY_ALLOW_INSECURE_ORIGINS",
     "DANGEROUSLY_ALLOW_PUBLIC_SUFFIX_WILDCARDS",
+    "PREFLIGHT_STATUS",
+    "CROSS_ORIGIN_PROTECTION",
+    "TIMING_ALLOW_ORIGIN",
 ];
 
 fn unknown_variable(prefix: &str, field: &str) -> String {

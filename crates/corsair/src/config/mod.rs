@@ -4,21 +4,25 @@
 mod diagnostic;
 mod document;
 mod load;
+pub mod origins_file;
 
 pub use diagnostic::{Diagnostic, Location, Severity};
 #[cfg(feature = "serde")]
 pub use document::Partial;
 pub use document::{Document, MAX_DOCUMENT_BYTES};
 pub use load::{Format, LoadError};
+pub use origins_file::{MAX_ORIGINS_FILE_BYTES, MAX_REPORTED_LINES};
 
 use std::collections::HashSet;
+use std::path::PathBuf;
 
 use crate::error::{ConfigError, ConfigProblem};
-use crate::origin::OriginPattern;
+use crate::origin::{OriginMatcher, OriginPattern};
 use crate::protocol::{
     is_forbidden_method, is_forbidden_request_header, is_forbidden_response_header, is_token,
     normalize_method,
 };
+use origins_file::FileStamp;
 
 /// The longest `max_age` accepted, in seconds: a day, Firefox's cap. Chromium
 /// caps at [`protocol::CHROMIUM_MAX_AGE`](crate::protocol::CHROMIUM_MAX_AGE) and WebKit at
@@ -35,7 +39,8 @@ pub const MAX_AGE_LIMIT: u64 = crate::protocol::FIREFOX_MAX_AGE.as_secs();
 ///
 /// | field | meaning | default |
 /// |---|---|---|
-/// | `allow_origins` | exact origins, `https://*.example.com`, `http://localhost:*`, or `*` (see [`OriginPattern`]) | none: required |
+/// | `allow_origins` | exact origins, `https://*.example.com`, `http://localhost:*`, or `*` (see [`OriginPattern`]) | none: required (unless `allow_origins_file` is set) |
+/// | `allow_origins_file` | a file of more allowed origins, one per line (see [`origins_file`]) | none |
 /// | `allow_credentials` | cookies and HTTP authentication may be sent; the exact origin is echoed | `false` |
 /// | `allow_methods` | methods allowed beyond `GET`, `HEAD` and `POST` (always allowed), or `*` | none |
 /// | `allow_headers` | request headers scripts may send (case-insensitive), or `*` | none |
@@ -73,6 +78,12 @@ pub const MAX_AGE_LIMIT: u64 = crate::protocol::FIREFOX_MAX_AGE.as_secs();
 pub struct Config {
     /// Origins allowed to read responses: see [`OriginPattern`].
     pub allow_origins: Vec<String>,
+    /// A file of more allowed origins, one per line (see
+    /// [`origins_file`]), read when the policy is compiled. Relative to
+    /// the working directory here; in a configuration file, relative to
+    /// that file's directory.
+    #[cfg_attr(feature = "serde", serde(skip_serializing_if = "Option::is_none"))]
+    pub allow_origins_file: Option<PathBuf>,
     /// Whether requests may carry cookies and HTTP authentication.
     pub allow_credentials: bool,
     /// Methods allowed in preflights beyond `GET`, `HEAD` and `POST`, or `*`.
@@ -119,8 +130,11 @@ pub(crate) enum Allowed {
 /// A configuration that passed every check, normalised for compilation.
 #[derive(Debug)]
 pub(crate) struct Checked {
+    /// The origins of `allow_origins` and `allow_origins_file`, compiled;
     /// `None` for `*`.
-    pub(crate) origins: Option<Vec<OriginPattern>>,
+    pub(crate) origins: Option<OriginMatcher>,
+    /// The origins file as read.
+    pub(crate) origins_file: Option<FileStamp>,
     pub(crate) methods: Allowed,
     pub(crate) headers: Allowed,
     pub(crate) expose: Allowed,
@@ -131,6 +145,7 @@ impl Config {
     pub(crate) fn check(&self) -> Result<Checked, ConfigError> {
         let mut problems = Vec::new();
         let origins = self.check_origins(&mut problems);
+        let (origins, origins_file) = self.read_origins_file(origins, &mut problems);
         let methods = self.check_methods(&mut problems);
         let headers = self.check_allow_headers(&mut problems);
         let expose = self.check_expose_headers(&mut problems);
@@ -147,6 +162,7 @@ impl Config {
         if problems.is_empty() {
             Ok(Checked {
                 origins,
+                origins_file,
                 methods,
                 headers,
                 expose,
@@ -156,12 +172,11 @@ impl Config {
         }
     }
 
-    fn check_origins(&self, problems: &mut Vec<ConfigProblem>) -> Option<Vec<OriginPattern>> {
-        if self.allow_origins.is_empty() {
+    fn check_origins(&self, problems: &mut Vec<ConfigProblem>) -> Option<OriginMatcher> {
+        if self.allow_origins.is_empty() && self.allow_origins_file.is_none() {
             problems.push(ConfigProblem::NoOrigins);
         }
-        let mut patterns = Vec::with_capacity(self.allow_origins.len());
-        let mut seen = HashSet::with_capacity(self.allow_origins.len());
+        let mut matcher = OriginMatcher::default();
         let mut any = false;
         for (index, value) in self.allow_origins.iter().enumerate() {
             let pattern = match OriginPattern::parse(value) {
@@ -175,31 +190,58 @@ impl Config {
                     continue;
                 }
             };
-            if self.allow_credentials {
-                if pattern == OriginPattern::Any {
-                    problems.push(ConfigProblem::AnyOriginWithCredentials { index });
-                } else if !pattern.is_secure() && !self.dangerously_allow_insecure_origins {
-                    problems.push(ConfigProblem::InsecureOriginWithCredentials {
-                        index,
-                        value: value.clone(),
-                    });
-                }
-                if let Some(suffix) = pattern.public_suffix_base()
-                    && !self.dangerously_allow_public_suffix_wildcards
-                {
-                    problems.push(ConfigProblem::PublicSuffixWildcardWithCredentials {
-                        index,
-                        value: value.clone(),
-                        suffix: suffix.to_owned(),
-                    });
-                }
+            if self.allow_credentials && pattern == OriginPattern::Any {
+                problems.push(ConfigProblem::AnyOriginWithCredentials { index });
+            }
+            let rules = self.credential_rules(&pattern);
+            if rules.insecure {
+                problems.push(ConfigProblem::InsecureOriginWithCredentials {
+                    index,
+                    value: value.clone(),
+                });
+            }
+            if let Some(suffix) = rules.public_suffix {
+                problems.push(ConfigProblem::PublicSuffixWildcardWithCredentials {
+                    index,
+                    value: value.clone(),
+                    suffix: suffix.to_owned(),
+                });
             }
             any |= pattern == OriginPattern::Any;
-            if seen.insert(pattern.clone()) {
-                patterns.push(pattern);
-            }
+            matcher.insert(&pattern);
         }
-        (!any).then_some(patterns)
+        (!any).then_some(matcher)
+    }
+
+    /// Adds the origins of `allow_origins_file`, when there is one, to
+    /// those of `allow_origins` (`None` for `*`, to which a file adds
+    /// nothing, though its problems are still reported).
+    fn read_origins_file(
+        &self,
+        origins: Option<OriginMatcher>,
+        problems: &mut Vec<ConfigProblem>,
+    ) -> (Option<OriginMatcher>, Option<FileStamp>) {
+        let Some(path) = &self.allow_origins_file else {
+            return (origins, None);
+        };
+        let mut matcher = origins.unwrap_or_default();
+        let stamp = origins_file::read_into(path, self, &mut matcher, problems);
+        let any = self.allow_origins.iter().any(|origin| origin == "*");
+        ((!any).then_some(matcher), stamp)
+    }
+
+    /// The rules of credentials that `pattern` breaks, wherever it is
+    /// written (`*` aside, which each place refuses in its own words).
+    pub(crate) fn credential_rules<'p>(&self, pattern: &'p OriginPattern) -> CredentialRules<'p> {
+        if !self.allow_credentials || *pattern == OriginPattern::Any {
+            return CredentialRules::default();
+        }
+        CredentialRules {
+            insecure: !pattern.is_secure() && !self.dangerously_allow_insecure_origins,
+            public_suffix: pattern
+                .public_suffix_base()
+                .filter(|_| !self.dangerously_allow_public_suffix_wildcards),
+        }
     }
 
     fn check_methods(&self, problems: &mut Vec<ConfigProblem>) -> Allowed {
@@ -270,6 +312,15 @@ impl Config {
             problems,
         )
     }
+}
+
+/// The rules of credentials an allowed origin breaks.
+#[derive(Debug, Default)]
+pub(crate) struct CredentialRules<'p> {
+    /// An `http://` origin other than loopback.
+    pub(crate) insecure: bool,
+    /// A wildcard directly under this public suffix.
+    pub(crate) public_suffix: Option<&'p str>,
 }
 
 /// Checks each entry of a list with `check`, which returns the normalised

@@ -15,6 +15,7 @@ mod write;
 
 use std::borrow::Cow;
 use std::fmt;
+use std::sync::Arc;
 
 use http::header::{HeaderMap, HeaderValue, VARY};
 use http::{Method, StatusCode};
@@ -27,6 +28,7 @@ pub use write::DEBUG_HEADER;
 use write::{ListAnswer, PreflightTemplate, VARY_PREFLIGHT, VARY_PREFLIGHT_ANY_ORIGIN};
 
 use crate::adapter::{RequestHeader, RequestHeaders};
+use crate::config::origins_file::FileStamp;
 use crate::config::{Allowed, Config};
 use crate::error::ConfigError;
 use crate::origin::{MalformedOrigin, OriginMatcher, RequestOrigin};
@@ -94,8 +96,11 @@ pub fn is_preflight<H: RequestHeaders>(method: &str, headers: &H) -> bool {
 #[derive(Clone)]
 pub struct Policy {
     config: Config,
-    /// `None` when any origin is allowed.
-    origins: Option<OriginMatcher>,
+    /// `None` when any origin is allowed. Shared, so that a clone (to turn
+    /// debug mode on, say) costs the same for a million origins as for one.
+    origins: Option<Arc<OriginMatcher>>,
+    /// The origins file as it was read.
+    origins_file: Option<FileStamp>,
     credentials: bool,
     /// `None` when any method is allowed.
     methods: Option<NameSet>,
@@ -132,13 +137,7 @@ impl Policy {
         let checked = config.check()?;
         let credentials = config.allow_credentials;
 
-        let origins = checked.origins.map(|patterns| {
-            let mut matcher = OriginMatcher::default();
-            for pattern in &patterns {
-                matcher.insert(pattern);
-            }
-            matcher
-        });
+        let origins = checked.origins.map(Arc::new);
         let (methods, allow_methods) = match checked.methods {
             Allowed::Any => (
                 None,
@@ -197,6 +196,7 @@ impl Policy {
 
         Ok(Policy {
             origins,
+            origins_file: checked.origins_file,
             credentials,
             methods,
             headers,
@@ -276,6 +276,22 @@ impl Policy {
     #[must_use]
     pub fn config(&self) -> &Config {
         &self.config
+    }
+
+    /// Whether `allow_origins_file` changed on disk since this policy read
+    /// it (its length, modification time or inode differ), so that
+    /// compiling [`Policy::config`] again would read other origins. `false`
+    /// without an origins file, and while the file is missing (an editor
+    /// or a deployment replacing it).
+    ///
+    /// [`Cors::reload_origins_file`](crate::Cors::reload_origins_file) and
+    /// the `corsair` proxy's watch ask this before reading the file again.
+    #[must_use]
+    pub fn origins_file_changed(&self) -> bool {
+        let (Some(path), Some(read)) = (&self.config.allow_origins_file, &self.origins_file) else {
+            return false;
+        };
+        FileStamp::now(path).is_some_and(|now| now != *read)
     }
 
     /// Decides what a request is and whether it is allowed. Pure: no I/O, and

@@ -168,6 +168,7 @@ pub(crate) fn valid_config() -> impl Strategy<Value = Config> {
             )| {
                 let mut config = Config {
                     allow_origins: origins,
+                    allow_origins_file: None,
                     allow_credentials: credentials,
                     allow_methods: methods.into_iter().map(String::from).collect(),
                     allow_headers: headers.into_iter().map(String::from).collect(),

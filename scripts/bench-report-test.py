@@ -71,6 +71,9 @@ def medians():
         "11000_origins/exact": 110.0,  # +10%: met
         "11000_origins/pattern": 260.0,  # +30%: missed
         "11000_origins/miss": 95.0,  # -5%: met
+        "1000000_origins/exact": 115.0,  # +15%: met
+        "1000000_origins/pattern": 210.0,  # +5%, but 11,000 missed
+        "1000000_origins/miss": 90.0,  # -10%: met
     }
     m["adversarial"] = {}
     m["actix/adversarial"] = {}
@@ -150,9 +153,10 @@ class ReportTest(unittest.TestCase):
         # actix: corsair 1100 vs actix-cors 1000.
         self.assertIn("**missed**", self.line(text, "| actual_no_origin | 900 ns |"))
         self.assertIn("| 3.0x | met |", self.line(text, "| actual_allowed | 900 ns |"))
-        self.assertIn("+10.0% | met", self.line(text, "| exact hit |"))
-        self.assertIn("+30.0% | **missed**", self.line(text, "| pattern hit |"))
-        self.assertIn("-5.0% | met", self.line(text, "| miss |"))
+        self.assertIn("| 110 ns | +10.0% | 115 ns | +15.0% | met", self.line(text, "| exact hit |"))
+        # 11,000 misses the target, so the kind does though 1,000,000 meets it.
+        self.assertIn("+30.0% | 210 ns | +5.0% | **missed**", self.line(text, "| pattern hit |"))
+        self.assertIn("-5.0% | 90.0 ns | -10.0% | met", self.line(text, "| miss |"))
         self.assertIn("| 25.0 µs |", self.line(text, "| lines_1024 |"))
         self.assertIn("(200 +ACAO)", self.line(text, "| names_1mib |"))
         self.assertIn("| 41,000 | 40,000 | met | 3.50 | 3.60 | met |", self.line(text, "| allowed |"))
@@ -173,9 +177,10 @@ class ReportTest(unittest.TestCase):
         counts = {scenario: dict(tower) for scenario in
                   ["actual_allowed", "preflight_allowed", "preflight_refused", "actual_no_origin"]}
         counts["origins_scale"] = {
-            "3_origins/exact": 3000, "11000_origins/exact": 3000,
+            "3_origins/exact": 3000, "11000_origins/exact": 3000, "1000000_origins/exact": 3000,
             "3_origins_1_pattern/pattern": 4000, "11000_origins/pattern": 4000,
-            "3_origins/miss": 3000, "11000_origins/miss": 3150,
+            "1000000_origins/pattern": 4000,
+            "3_origins/miss": 3000, "11000_origins/miss": 3150, "1000000_origins/miss": 3300,
         }
         path = os.path.join(self.root, "instructions.json")
         with open(path, "w") as file:
@@ -184,14 +189,15 @@ class ReportTest(unittest.TestCase):
         # (5000 - 1000) / (2000 - 1000) and (6000 - 1000) / (2000 - 1000).
         self.assertIn("| 4.0x | 5.0x | 8.0x | 10.0x |", self.line(text, "| actual_allowed | 1,000 |"))
         # The timings keep the verdict; the counts sit beside them.
-        self.assertIn("| **missed** | 4,000 | 4,000 | +0.0% |", self.line(text, "| pattern hit |"))
-        self.assertIn("| met | 3,000 | 3,150 | +5.0% |", self.line(text, "| miss |"))
+        self.assertIn("| **missed** | 4,000 | 4,000 | +0.0% | 4,000 | +0.0% |",
+                      self.line(text, "| pattern hit |"))
+        self.assertIn("| met | 3,000 | 3,150 | +5.0% | 3,300 | +10.0% |", self.line(text, "| miss |"))
         # Counts without the flat-cost group: the table keeps its timings only.
         del counts["origins_scale"]
         with open(path, "w") as file:
             json.dump(counts, file)
         text = self.report("--instructions", path)
-        self.assertTrue(self.line(text, "| miss |").endswith("| -5.0% | met |"))
+        self.assertTrue(self.line(text, "| miss |").endswith("| -5.0% | 90.0 ns | -10.0% | met |"))
 
     def test_a_missing_estimate_is_an_error_naming_the_file(self):
         path = self.estimate_path("actix/preflight_allowed", "actix_cors")

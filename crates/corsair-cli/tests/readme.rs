@@ -378,8 +378,9 @@ fn scenario(block: &Block, runtime: &Runtime) -> Vec<String> {
     let mut _servers: Vec<Box<dyn Alive + '_>> = Vec::new();
     match block.name.as_str() {
         // Only the files the commands name: tests/readme/check/corsair.toml,
-        // tests/readme/explain/corsair.toml, tests/readme/proxy/bad.toml.
-        "check" | "explain" => env = Env::new(runtime, &block.name),
+        // tests/readme/explain/corsair.toml, tests/readme/origins/cors.toml
+        // and its tenants.txt, tests/readme/proxy/bad.toml.
+        "check" | "explain" | "origins" => env = Env::new(runtime, &block.name),
         "proxy-errors" => env = Env::new(runtime, "proxy"),
         // `corsair demo` serves until Ctrl-C, on ports chosen now.
         "demo" => return demo(block, &commands, runtime),

@@ -18,8 +18,9 @@
 //!   `tower_http`, `tower_http_list`;
 //! - `origins_scale` with `3_origins/exact`, `3_origins/miss`,
 //!   `3_origins_1_pattern/pattern`, `11000_origins/exact`,
-//!   `11000_origins/pattern`, `11000_origins/miss` (a `/` in a function
-//!   name is a `_` in its directory);
+//!   `11000_origins/pattern`, `11000_origins/miss`, and the same three
+//!   for `1000000_origins` (a `/` in a function name is a `_` in its
+//!   directory);
 //! - `adversarial` with `<case>/bare`, `<case>/corsair` and
 //!   `<case>/tower_http_list`, the cases being `names_1mib`, `commas_1mib`,
 //!   `spaces_1mib` and `lines_1024`.
@@ -50,8 +51,9 @@
 //!
 //! The `origins_scale` group runs corsair alone on an allowed actual request,
 //! with 3 exact origins (plus one `https://*.tenant777.example.com` pattern
-//! for a pattern hit) and with 10,000 exact origins plus 1,000
-//! `https://*.tenantN.example.com` patterns, each time for an exact hit, a
+//! for a pattern hit), with 10,000 exact origins plus 1,000
+//! `https://*.tenantN.example.com` patterns, and with 999,000 exact
+//! origins plus the same 1,000 patterns, each time for an exact hit, a
 //! pattern hit and a miss, to show that matching does not grow with the
 //! size of the list (the report compares each kind small vs large).
 //!
@@ -448,6 +450,38 @@ fn origins_scale(c: &mut Criterion) {
         let response = respond(&mut service, request.build());
         assert_eq!(allow_origin(&response).is_some(), allowed, "{name}");
         bench_service(&mut group, name, service, &request);
+    }
+
+    // A million: 999,000 exact origins and 1,000 patterns, built only when
+    // one of its functions runs (a second of work, and much longer under
+    // callgrind), and shared by the three.
+    let million = std::cell::OnceCell::new();
+    let build = || {
+        let mut origins: Vec<String> = (0..999_000)
+            .map(|n| format!("https://site{n}.example.org"))
+            .collect();
+        origins.extend((0..1_000).map(|n| format!("https://*.tenant{n}.example.com")));
+        corsair_layer(origins).layer(service_fn(app))
+    };
+    for (name, request, allowed) in [
+        (
+            "1000000_origins/exact",
+            get("https://site777777.example.org"),
+            true,
+        ),
+        (
+            "1000000_origins/pattern",
+            get("https://x.tenant777.example.com"),
+            true,
+        ),
+        ("1000000_origins/miss", get(REFUSED), false),
+    ] {
+        group.bench_function(name, |b| {
+            let mut service = million.get_or_init(build).clone();
+            let response = respond(&mut service, request.build());
+            assert_eq!(allow_origin(&response).is_some(), allowed, "{name}");
+            b.iter(|| serve(&mut service, &request));
+        });
     }
     group.finish();
 }

@@ -137,7 +137,10 @@ impl Policy {
         let checked = config.check()?;
         let credentials = config.allow_credentials;
 
-        let origins = checked.origins.map(Arc::new);
+        let origins = checked.origins.map(|mut matcher| {
+            matcher.shrink_to_fit();
+            Arc::new(matcher)
+        });
         let (methods, allow_methods) = match checked.methods {
             Allowed::Any => (
                 None,

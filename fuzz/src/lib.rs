@@ -253,6 +253,9 @@ pub fn run_request(policy: &Policy, method: &str, request: &HeaderMap, app: &Hea
                 }
             }
         }
+        Decision::Lookup(lookup) => {
+            panic!("a policy without an origin source looked an origin up: {lookup:?}")
+        }
         Decision::Forbidden(refusal) => {
             assert!(
                 config.cross_origin_protection,
@@ -346,6 +349,7 @@ fn kind<H: corsair::adapter::RequestHeaders>(decision: &Decision<'_, H>) -> &'st
         Decision::Actual(Actual::Refused(_)) => "actual refused",
         Decision::Actual(Actual::NoOrigin) => "no origin",
         Decision::Forbidden(_) => "forbidden",
+        Decision::Lookup(_) => "origin lookup",
     }
 }
 

@@ -53,8 +53,21 @@ impl PolicyServer {
         }
     }
 
-    fn answer(policy: &Policy, section: &str, method: &Method, headers: &HeaderMap) -> Incoming {
-        let decision = policy.check(method, headers);
+    async fn answer(
+        policy: &Policy,
+        section: &str,
+        method: &Method,
+        headers: &HeaderMap,
+    ) -> Incoming {
+        // An origin the lists do not name goes to the origin source, as in
+        // the proxy.
+        let decision = match policy.check(method, headers) {
+            Decision::Lookup(lookup) => {
+                let resolved = lookup.resolve().await;
+                policy.check_request_resolved(method.as_str(), headers, &resolved)
+            }
+            decision => decision,
+        };
         let refusal = decision
             .refusal()
             .map(|refusal| explain_refusal(&refusal, section, headers));
@@ -72,6 +85,8 @@ impl PolicyServer {
                 policy.apply(&actual, &mut headers);
                 Incoming::new(StatusCode::OK, headers)
             }
+            // Decided again with the source's answer: never looked up twice.
+            Decision::Lookup(_) => Incoming::new(StatusCode::FORBIDDEN, HeaderMap::new()),
         };
         match refusal {
             Some(refusal) => response.with_refusal(refusal),
@@ -93,12 +108,7 @@ impl Transport for PolicyServer {
         // Planned requests carry valid methods; anything else is answered
         // as the policy would answer an unknown method.
         let method = Method::from_bytes(request.method.as_bytes()).unwrap_or(Method::GET);
-        Ok(Self::answer(
-            policy,
-            &section,
-            &method,
-            &request.headers_with_host(),
-        ))
+        Ok(Self::answer(policy, &section, &method, &request.headers_with_host()).await)
     }
 }
 

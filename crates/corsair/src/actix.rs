@@ -4,7 +4,9 @@
 //! The adapter holds no CORS rule: it takes one policy snapshot per request,
 //! calls [`Policy::check_request`] on actix-web's own header map, answers
 //! preflights with [`Policy::write_preflight_headers`] without calling the
-//! app, and passes every other response through [`Policy::apply`].
+//! app, and passes every other response through [`Policy::apply`]. When a
+//! policy with an origin source must ask it ([`Decision::Lookup`]), the
+//! app is called at once if it may run whatever the answer, else after it.
 //!
 //! An error returned by the app (or an inner middleware) stays an error for
 //! the middleware outside, but the response actix-web renders from it
@@ -28,7 +30,7 @@ use pin_project_lite::pin_project;
 
 use crate::adapter::{RequestHeader, RequestHeaders, ResponseHeaders, ResponseValue};
 use crate::cors::{Cors, PolicyCache};
-use crate::policy::{Actual, Decision, Policy, Preflight};
+use crate::policy::{Actual, Decision, OriginLookup, Policy, Preflight};
 
 impl RequestHeaders for HeaderMap {
     type Value = HeaderValue;
@@ -252,8 +254,8 @@ impl ResponseHeaders<HeaderValue> for Writer<'_> {
 
 impl<S, B> Transform<S, ServiceRequest> for Cors
 where
-    S: Service<ServiceRequest, Response = ServiceResponse<B>, Error = Error>,
-    B: MessageBody,
+    S: Service<ServiceRequest, Response = ServiceResponse<B>, Error = Error> + 'static,
+    B: MessageBody + 'static,
 {
     type Response = ServiceResponse<EitherBody<B>>;
     type Error = Error;
@@ -263,7 +265,7 @@ where
 
     fn new_transform(&self, service: S) -> Self::Future {
         ready(Ok(CorsMiddleware {
-            service,
+            service: Rc::new(service),
             cors: self.clone(),
             last: RefCell::new(self.reader(|policy| Rc::new(Rendered::new(Arc::clone(policy))))),
         }))
@@ -305,7 +307,9 @@ where
 /// # });
 /// ```
 pub struct CorsMiddleware<S> {
-    service: S,
+    /// Shared with the futures of requests that wait for an origin source
+    /// before the app may see them.
+    service: Rc<S>,
     cors: Cors,
     /// The policy last used, with its values converted for actix-web;
     /// replaced when [`Cors::reconfigure`] replaces the policy.
@@ -340,8 +344,8 @@ impl<S> CorsMiddleware<S> {
 
 impl<S, B> Service<ServiceRequest> for CorsMiddleware<S>
 where
-    S: Service<ServiceRequest, Response = ServiceResponse<B>, Error = Error>,
-    B: MessageBody,
+    S: Service<ServiceRequest, Response = ServiceResponse<B>, Error = Error> + 'static,
+    B: MessageBody + 'static,
 {
     type Response = ServiceResponse<EitherBody<B>>;
     type Error = Error;
@@ -365,54 +369,30 @@ where
         }
         let decision = policy.check_request(request.method().as_str(), request.headers());
         let actual = match decision {
-            Decision::Preflight(preflight) => {
-                let status = StatusCode::from_u16(policy.preflight_status(&preflight).as_u16())
-                    .unwrap_or(StatusCode::FORBIDDEN);
-                let mut response = HttpResponse::new(status);
-                policy.write_preflight_headers(
-                    &preflight,
-                    &mut Writer {
-                        map: response.headers_mut(),
-                        rendered: Some(&rendered),
-                    },
-                );
-                // A refused preflight's reason goes in its body too (a `204`
-                // has none).
-                let refused = matches!(preflight, Preflight::Refused(_));
-                let response = match policy.debug_reason(&preflight).filter(|_| refused) {
-                    Some(reason) => {
-                        response.headers_mut().insert(
-                            header::CONTENT_TYPE,
-                            HeaderValue::from_static("text/plain; charset=utf-8"),
-                        );
-                        response.set_body(BoxBody::new(reason))
-                    }
-                    None => response,
-                };
-                let response = request.into_response(response).map_into_right_body();
+            Decision::Lookup(lookup) => {
+                let lookup = lookup_owned(&lookup);
                 return ResponseFuture {
-                    state: State::Answered {
-                        response: Some(response),
+                    state: State::Resolving {
+                        future: Box::pin(resolve(
+                            lookup,
+                            request,
+                            Rc::clone(&self.service),
+                            rendered,
+                        )),
                     },
                 };
             }
-            Decision::Forbidden(refusal) => {
-                let mut response = HttpResponse::new(StatusCode::FORBIDDEN);
-                policy.write_forbidden_headers(
-                    &refusal,
-                    &mut Writer {
-                        map: response.headers_mut(),
-                        rendered: Some(&rendered),
-                    },
-                );
-                let response = request.into_response(response).map_into_right_body();
-                return ResponseFuture {
-                    state: State::Answered {
-                        response: Some(response),
-                    },
-                };
-            }
-            Decision::Actual(actual) => actual.into_owned(),
+            decision => match answer(decision, &rendered) {
+                Answer::App(actual) => actual.into_owned(),
+                Answer::Here(response) => {
+                    let response = request.into_response(response).map_into_right_body();
+                    return ResponseFuture {
+                        state: State::Answered {
+                            response: Some(response),
+                        },
+                    };
+                }
+            },
         };
         ResponseFuture {
             state: State::Actual {
@@ -420,6 +400,146 @@ where
                 rendered,
                 actual,
             },
+        }
+    }
+}
+
+/// What a decision comes to in actix-web's terms.
+enum Answer<'r> {
+    /// An actual request: the app serves it, under this verdict.
+    App(Actual<'r, HeaderValue>),
+    /// A preflight or a forbidden request: this response, the app not
+    /// called.
+    Here(HttpResponse),
+}
+
+/// What `decision` comes to.
+fn answer<'r>(decision: Decision<'r, HeaderMap>, rendered: &Rendered) -> Answer<'r> {
+    let policy = &rendered.policy;
+    match decision {
+        Decision::Preflight(preflight) => {
+            let status = StatusCode::from_u16(policy.preflight_status(&preflight).as_u16())
+                .unwrap_or(StatusCode::FORBIDDEN);
+            let mut response = HttpResponse::new(status);
+            policy.write_preflight_headers(
+                &preflight,
+                &mut Writer {
+                    map: response.headers_mut(),
+                    rendered: Some(rendered),
+                },
+            );
+            // A refused preflight's reason goes in its body too (a `204`
+            // has none).
+            let refused = matches!(preflight, Preflight::Refused(_));
+            Answer::Here(match policy.debug_reason(&preflight).filter(|_| refused) {
+                Some(reason) => {
+                    response.headers_mut().insert(
+                        header::CONTENT_TYPE,
+                        HeaderValue::from_static("text/plain; charset=utf-8"),
+                    );
+                    response.set_body(BoxBody::new(reason))
+                }
+                None => response,
+            })
+        }
+        Decision::Forbidden(refusal) => {
+            let mut response = HttpResponse::new(StatusCode::FORBIDDEN);
+            policy.write_forbidden_headers(
+                &refusal,
+                &mut Writer {
+                    map: response.headers_mut(),
+                    rendered: Some(rendered),
+                },
+            );
+            Answer::Here(response)
+        }
+        Decision::Actual(actual) => Answer::App(actual),
+        // Asked again with the source's answer, the policy never asks
+        // twice; refused, should it be.
+        Decision::Lookup(_) => {
+            Answer::App(Actual::Refused(crate::policy::OriginRefusal::NotAllowed))
+        }
+    }
+}
+
+/// What the future of a waiting request keeps of its lookup: whether the
+/// app may run meanwhile, the origin, and the answer to come.
+struct LookupOwned {
+    before_application: bool,
+    origin: HeaderValue,
+    resolving: crate::policy::Resolving,
+}
+
+// Without the `origin-source` feature no lookup exists, and this is never
+// reached.
+#[cfg_attr(not(feature = "origin-source"), allow(unreachable_code))]
+fn lookup_owned(lookup: &OriginLookup<'_, HeaderValue>) -> LookupOwned {
+    LookupOwned {
+        before_application: lookup.before_application(),
+        origin: lookup.origin().clone(),
+        resolving: lookup.clone().resolve(),
+    }
+}
+
+/// A request whose verdict waits for the origin source: the app runs after
+/// the answer when it must, beside it when it may.
+async fn resolve<S, B>(
+    lookup: LookupOwned,
+    request: ServiceRequest,
+    service: Rc<S>,
+    rendered: Rc<Rendered>,
+) -> Result<ServiceResponse<EitherBody<B>>, Error>
+where
+    S: Service<ServiceRequest, Response = ServiceResponse<B>, Error = Error>,
+    B: MessageBody,
+{
+    let policy = &rendered.policy;
+    if !lookup.before_application {
+        let served = service.call(request).await;
+        let resolved = lookup.resolving.await;
+        let actual = policy.resolved_actual(&resolved, lookup.origin);
+        return with_cors(served, &rendered, &actual);
+    }
+    let resolved = lookup.resolving.await;
+    let decision =
+        policy.check_request_resolved(request.method().as_str(), request.headers(), &resolved);
+    match answer(decision, &rendered) {
+        Answer::App(actual) => {
+            let actual = actual.into_owned();
+            let served = service.call(request).await;
+            with_cors(served, &rendered, &actual)
+        }
+        Answer::Here(response) => Ok(request.into_response(response).map_into_right_body()),
+    }
+}
+
+/// The app's response (or the response of its error) with the CORS headers
+/// of `actual`.
+fn with_cors<B: MessageBody>(
+    served: Result<ServiceResponse<B>, Error>,
+    rendered: &Rendered,
+    actual: &Actual<'static, HeaderValue>,
+) -> Result<ServiceResponse<EitherBody<B>>, Error> {
+    match served {
+        Ok(mut response) => {
+            let writer = &mut Writer {
+                map: response.headers_mut(),
+                rendered: Some(rendered),
+            };
+            rendered.policy.apply(actual, writer);
+            Ok(response.map_into_left_body())
+        }
+        Err(error) => {
+            // The error stays an error for outer middleware, but the
+            // response actix-web will render from it carries the CORS
+            // headers, so an allowed page can read it.
+            let mut response = error.error_response();
+            let writer = &mut Writer {
+                map: response.headers_mut(),
+                rendered: Some(rendered),
+            };
+            rendered.policy.apply(actual, writer);
+            Err(InternalError::from_response(error, response).into())
         }
     }
 }
@@ -445,6 +565,10 @@ pin_project! {
             rendered: Rc<Rendered>,
             actual: Actual<'static, HeaderValue>,
         },
+        // Boxed: the common states stay as small as without a source.
+        Resolving {
+            future: Pin<Box<dyn Future<Output = Result<ServiceResponse<EitherBody<B>>, Error>>>>,
+        },
     }
 }
 
@@ -467,28 +591,12 @@ where
                 future,
                 rendered,
                 actual,
-            } => match std::task::ready!(future.poll(cx)) {
-                Ok(mut response) => {
-                    let writer = &mut Writer {
-                        map: response.headers_mut(),
-                        rendered: Some(rendered),
-                    };
-                    rendered.policy.apply(actual, writer);
-                    Poll::Ready(Ok(response.map_into_left_body()))
-                }
-                Err(error) => {
-                    // The error stays an error for outer middleware, but the
-                    // response actix-web will render from it carries the
-                    // CORS headers, so an allowed page can read it.
-                    let mut response = error.error_response();
-                    let writer = &mut Writer {
-                        map: response.headers_mut(),
-                        rendered: Some(rendered),
-                    };
-                    rendered.policy.apply(actual, writer);
-                    Poll::Ready(Err(InternalError::from_response(error, response).into()))
-                }
-            },
+            } => Poll::Ready(with_cors(
+                std::task::ready!(future.poll(cx)),
+                rendered,
+                actual,
+            )),
+            StateProjection::Resolving { future } => future.as_mut().poll(cx),
         }
     }
 }

@@ -14,7 +14,16 @@
 //!    without calling the application,
 //! 5. for a [`Decision::Actual`](crate::policy::Decision::Actual), calls the
 //!    application and passes its response headers through
-//!    [`Policy::apply`](crate::policy::Policy::apply).
+//!    [`Policy::apply`](crate::policy::Policy::apply);
+//! 6. for a [`Decision::Lookup`](crate::policy::Decision::Lookup) (a policy
+//!    with an origin source, feature `origin-source`), awaits
+//!    [`OriginLookup::resolve`](crate::policy::OriginLookup::resolve) and
+//!    decides again with
+//!    [`Policy::check_request_resolved`](crate::policy::Policy::check_request_resolved);
+//!    when [`OriginLookup::before_application`](crate::policy::OriginLookup::before_application)
+//!    is `false`, it may call the application meanwhile and give its
+//!    response the headers of
+//!    [`Policy::resolved_actual`](crate::policy::Policy::resolved_actual).
 //!
 //! What it implements is the two traits of this module for its framework's
 //! header maps: [`RequestHeaders`] (how the policy reads the three request
@@ -93,6 +102,9 @@
 //!             policy.apply(&actual, &mut headers);
 //!             (200, headers)
 //!         }
+//!         // Only a policy with an origin source decides it, and this toy,
+//!         // which cannot wait, attaches none.
+//!         Decision::Lookup(_) => (403, Pairs::default()),
 //!     }
 //! }
 //!

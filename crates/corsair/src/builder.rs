@@ -53,6 +53,30 @@ use crate::error::ConfigError;
 #[must_use = "a builder does nothing until `build` is called"]
 pub struct CorsBuilder {
     config: Config,
+    #[cfg(feature = "origin-source")]
+    source: Option<Source>,
+}
+
+/// The origin source attached to a builder: equal when it is the same one.
+#[cfg(feature = "origin-source")]
+#[derive(Clone)]
+struct Source(std::sync::Arc<dyn crate::origin::source::OriginSource>);
+
+#[cfg(feature = "origin-source")]
+impl PartialEq for Source {
+    fn eq(&self, other: &Self) -> bool {
+        std::sync::Arc::ptr_eq(&self.0, &other.0)
+    }
+}
+
+#[cfg(feature = "origin-source")]
+impl Eq for Source {}
+
+#[cfg(feature = "origin-source")]
+impl std::fmt::Debug for Source {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("OriginSource")
+    }
 }
 
 impl Cors {
@@ -193,6 +217,31 @@ impl CorsBuilder {
         self
     }
 
+    /// Asks `source` about the origins that the lists do not name (a
+    /// database of tenants): see [`crate::origin::source`]. The cache and
+    /// timeout follow [`Config::origin_source`] (set here to its defaults
+    /// unless already set), and `allow_origins` may be left empty.
+    ///
+    /// ```
+    /// use corsair::Cors;
+    /// use corsair::origin::source;
+    ///
+    /// let cors = Cors::builder()
+    ///     .allow_credentials(true)
+    ///     .origin_source(source::from_fn(|origin| origin.ends_with(".tenant.example")))
+    ///     .build()?;
+    /// assert!(cors.policy().origin_source_stats().is_some());
+    /// # Ok::<(), corsair::ConfigError>(())
+    /// ```
+    #[cfg(feature = "origin-source")]
+    pub fn origin_source(mut self, source: impl crate::origin::source::OriginSource) -> Self {
+        self.config
+            .origin_source
+            .get_or_insert_with(Default::default);
+        self.source = Some(Source(std::sync::Arc::new(source)));
+        self
+    }
+
     /// The configuration written so far, as a file would hold it.
     #[must_use]
     pub fn config(&self) -> &Config {
@@ -210,7 +259,13 @@ impl CorsBuilder {
     /// # Errors
     /// A [`ConfigError`] listing every problem.
     pub fn build(self) -> Result<Cors, ConfigError> {
-        Cors::new(self.config)
+        let policy = crate::policy::Policy::new(self.config)?;
+        #[cfg(feature = "origin-source")]
+        let policy = match self.source {
+            Some(Source(source)) => policy.with_origin_source(source),
+            None => policy,
+        };
+        Ok(Cors::from(policy))
     }
 }
 
@@ -218,7 +273,11 @@ impl From<Config> for CorsBuilder {
     /// A builder that starts from `config` (read from a file, say) and adds
     /// to it.
     fn from(config: Config) -> Self {
-        CorsBuilder { config }
+        CorsBuilder {
+            config,
+            #[cfg(feature = "origin-source")]
+            source: None,
+        }
     }
 }
 

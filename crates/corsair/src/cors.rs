@@ -81,7 +81,9 @@ impl Cors {
     /// # Errors
     /// A [`ConfigError`] listing every problem; the policy in force is kept.
     ///
-    /// Debug mode carries over: a [`Cors::set_debug`] that races with the
+    /// Debug mode carries over, and so does an origin source attached in
+    /// code (with what it answered, when `[origin_source]` is unchanged): a
+    /// [`Cors::set_debug`] that races with the
     /// reconfiguration is never lost, because the new policy replaces the
     /// old one only if no other change came in between (a compare and
     /// swap, retried with the same compiled policy).
@@ -89,7 +91,7 @@ impl Cors {
         let mut policy = Policy::new(config)?;
         loop {
             let current = self.policy.load();
-            let new = Arc::new(policy.with_debug(current.debug()));
+            let new = Arc::new(policy.carry_over(&current));
             if self.policy.replace(&current, Arc::clone(&new)) {
                 return Ok(());
             }
@@ -128,7 +130,7 @@ impl Cors {
         if !current.origins_file_changed() {
             return Ok(false);
         }
-        let new = Policy::new(current.config().clone())?.with_debug(current.debug());
+        let new = Policy::new(current.config().clone())?.carry_over(&current);
         // Only over the policy the file was compared with: a policy put in
         // force meanwhile (a reconfiguration) is newer than this one, and
         // the next call compares its own file.

@@ -171,6 +171,13 @@ pub enum ConfigProblem {
         /// What is wrong with it.
         problem: OriginsFileProblem,
     },
+    /// A setting of `[origin_source]` is out of range.
+    OriginSource {
+        /// The setting (`ttl`, `timeout`, `capacity`, `max_lookups`).
+        field: &'static str,
+        /// Why.
+        message: String,
+    },
     /// More lines of `allow_origins_file` are refused than are reported
     /// one by one ([`MAX_REPORTED_LINES`](crate::config::MAX_REPORTED_LINES)).
     OriginsFileMoreLines {
@@ -326,6 +333,9 @@ impl fmt::Display for ConfigProblem {
                 value,
                 problem,
             } => write!(f, "{}:{line}: {value:?}{problem}", path.display()),
+            ConfigProblem::OriginSource { field, message } => {
+                write!(f, "origin_source.{field}: {message}")
+            }
             ConfigProblem::OriginsFileMoreLines { path, more } => write!(
                 f,
                 "{}: {more} more line{} refused",
@@ -374,6 +384,9 @@ impl ConfigProblem {
             ConfigProblem::OriginsFileUnreadable { .. }
             | ConfigProblem::OriginsFileLine { .. }
             | ConfigProblem::OriginsFileMoreLines { .. } => ("allow_origins_file", None),
+            ConfigProblem::OriginSource { field, .. } => {
+                return format!("origin_source.{field}");
+            }
         };
         match index {
             Some(index) => format!("{name}[{index}]"),

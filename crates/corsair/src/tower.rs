@@ -6,6 +6,14 @@
 //! [`Policy::preflight_response`] (and requests that cross-origin protection
 //! refuses with [`Policy::forbidden_response`]) without calling the inner
 //! service, and passes actual responses through [`Policy::apply`].
+//!
+//! A policy with an origin source may decide [`Decision::Lookup`] for an
+//! origin its lists do not name. Then, for an actual request the
+//! application may serve whatever the answer, the inner service is called
+//! at once and the answer awaited beside it; otherwise (a preflight, or a
+//! request cross-origin protection may refuse) the answer is awaited first,
+//! with the request and a clone of the inner service (the ready one goes
+//! with the request, as tower's readiness contract asks).
 
 use std::future::Future;
 use std::pin::Pin;
@@ -19,7 +27,7 @@ use tower_service::Service;
 
 use crate::adapter::complete_host;
 use crate::cors::{Cors, PolicyCache};
-use crate::policy::{Actual, Decision, Policy};
+use crate::policy::{Actual, Decision, Policy, Resolved, Resolving};
 
 impl<S> Layer<S> for Cors {
     type Service = CorsService<S>;
@@ -35,7 +43,9 @@ impl<S> Layer<S> for Cors {
 /// A service with a CORS policy in front of it. Made by layering [`Cors`].
 ///
 /// It accepts any request body, and any response body that implements
-/// `Default` (the empty body of a preflight answer).
+/// `Default` (the empty body of a preflight answer). The inner service is
+/// cloned only when an origin source must answer before it may run (as
+/// axum, hyper and tonic services all are `Clone`).
 ///
 /// ```
 /// use corsair::{Config, Cors};
@@ -94,12 +104,12 @@ impl<S> CorsService<S> {
 
 impl<S, ReqBody, ResBody> Service<Request<ReqBody>> for CorsService<S>
 where
-    S: Service<Request<ReqBody>, Response = Response<ResBody>>,
+    S: Service<Request<ReqBody>, Response = Response<ResBody>> + Clone,
     ResBody: Default,
 {
     type Response = Response<ResBody>;
     type Error = S::Error;
-    type Future = ResponseFuture<S::Future>;
+    type Future = ResponseFuture<S, ReqBody>;
 
     fn poll_ready(&mut self, cx: &mut Context<'_>) -> Poll<Result<(), Self::Error>> {
         self.inner.poll_ready(cx)
@@ -127,23 +137,76 @@ where
                     actual,
                 }
             }
+            Decision::Lookup(lookup) if lookup.before_application() => {
+                // The ready service goes with the request; a clone waits
+                // for the next `poll_ready`.
+                let clone = self.inner.clone();
+                let inner = std::mem::replace(&mut self.inner, clone);
+                State::Resolving {
+                    waiting: Box::new(Waiting {
+                        resolving: lookup.resolve(),
+                        request: Some(request),
+                        inner,
+                        policy: Arc::clone(policy),
+                    }),
+                }
+            }
+            Decision::Lookup(lookup) => {
+                let origin = lookup.origin().clone();
+                let resolving = lookup.resolve();
+                State::ActualResolving {
+                    future: self.inner.call(request),
+                    waiting: Box::new(WaitingActual {
+                        resolving,
+                        policy: Arc::clone(policy),
+                        origin,
+                        response: None,
+                    }),
+                }
+            }
         };
         ResponseFuture { state }
     }
 }
 
+/// A request waiting for the origin source before the inner service may
+/// see it.
+struct Waiting<S, ReqBody> {
+    resolving: Resolving,
+    request: Option<Request<ReqBody>>,
+    /// The service made ready for this request.
+    inner: S,
+    policy: Arc<Policy>,
+}
+
+/// An actual request served while the origin source is asked: its response
+/// waits for the answer.
+struct WaitingActual<R> {
+    resolving: Resolving,
+    policy: Arc<Policy>,
+    origin: http::HeaderValue,
+    response: Option<R>,
+}
+
 pin_project! {
-    /// The future of a [`CorsService`] response: either a preflight answered
-    /// on the spot, or the inner service's response with CORS headers applied.
-    pub struct ResponseFuture<F> {
+    /// The future of a [`CorsService`] response: a preflight answered on
+    /// the spot, or the inner service's response with CORS headers applied
+    /// (after the origin source's answer, when the policy has to ask it).
+    pub struct ResponseFuture<S, ReqBody>
+    where
+        S: Service<Request<ReqBody>>,
+    {
         #[pin]
-        state: State<F>,
+        state: State<S, ReqBody>,
     }
 }
 
 pin_project! {
     #[project = StateProjection]
-    enum State<F> {
+    enum State<S, ReqBody>
+    where
+        S: Service<Request<ReqBody>>,
+    {
         // A preflight, or a request cross-origin protection refused:
         // answered here, without the inner service.
         Answered {
@@ -151,42 +214,119 @@ pin_project! {
         },
         Actual {
             #[pin]
-            future: F,
+            future: S::Future,
             policy: Arc<Policy>,
             actual: Actual<'static>,
+        },
+        // Boxed: the common states stay as small as without a source.
+        Resolving {
+            waiting: Box<Waiting<S, ReqBody>>,
+        },
+        ActualResolving {
+            #[pin]
+            future: S::Future,
+            waiting: Box<WaitingActual<S::Response>>,
         },
     }
 }
 
-impl<F, B, E> Future for ResponseFuture<F>
+impl<S, ReqBody, B> Future for ResponseFuture<S, ReqBody>
 where
-    F: Future<Output = Result<Response<B>, E>>,
+    S: Service<Request<ReqBody>, Response = Response<B>>,
     B: Default,
 {
-    type Output = Result<Response<B>, E>;
+    type Output = Result<Response<B>, S::Error>;
 
-    fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
-        match self.project().state.project() {
-            StateProjection::Answered { response } => match response.take() {
-                Some(response) => Poll::Ready(Ok(response.map(|()| B::default()))),
-                // Polled again after completion: answer with an empty
-                // response rather than panic, as the future contract allows.
-                None => Poll::Ready(Ok(Response::new(B::default()))),
-            },
-            StateProjection::Actual {
-                future,
-                policy,
-                actual,
-            } => {
-                let mut response = std::task::ready!(future.poll(cx))?;
-                policy.apply(actual, response.headers_mut());
-                Poll::Ready(Ok(response))
-            }
+    fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
+        loop {
+            let next = match self.as_mut().project().state.project() {
+                StateProjection::Answered { response } => {
+                    return match response.take() {
+                        Some(response) => Poll::Ready(Ok(response.map(|()| B::default()))),
+                        // Polled again after completion: answer with an
+                        // empty response rather than panic, as the future
+                        // contract allows.
+                        None => Poll::Ready(Ok(Response::new(B::default()))),
+                    };
+                }
+                StateProjection::Actual {
+                    future,
+                    policy,
+                    actual,
+                } => {
+                    let mut response = std::task::ready!(future.poll(cx))?;
+                    policy.apply(actual, response.headers_mut());
+                    return Poll::Ready(Ok(response));
+                }
+                StateProjection::Resolving { waiting } => {
+                    let resolved = std::task::ready!(Pin::new(&mut waiting.resolving).poll(cx));
+                    decide_resolved(waiting, &resolved)
+                }
+                StateProjection::ActualResolving { future, waiting } => {
+                    if waiting.response.is_none() {
+                        waiting.response = Some(std::task::ready!(future.poll(cx))?);
+                    }
+                    let resolved = std::task::ready!(Pin::new(&mut waiting.resolving).poll(cx));
+                    let Some(mut response) = waiting.response.take() else {
+                        return Poll::Ready(Ok(Response::new(B::default())));
+                    };
+                    let actual = waiting
+                        .policy
+                        .resolved_actual(&resolved, waiting.origin.clone());
+                    waiting.policy.apply(&actual, response.headers_mut());
+                    return Poll::Ready(Ok(response));
+                }
+            };
+            self.as_mut().project().state.set(next);
         }
     }
 }
 
-impl<F> std::fmt::Debug for ResponseFuture<F> {
+/// The state after the origin source answered a request that waited for
+/// it: decided again with the answer, it is answered here or goes to the
+/// inner service.
+fn decide_resolved<S, ReqBody>(
+    waiting: &mut Waiting<S, ReqBody>,
+    resolved: &Resolved,
+) -> State<S, ReqBody>
+where
+    S: Service<Request<ReqBody>>,
+{
+    let Some(request) = waiting.request.take() else {
+        return State::Answered { response: None };
+    };
+    let policy = Arc::clone(&waiting.policy);
+    match policy.check_request_resolved(request.method().as_str(), request.headers(), resolved) {
+        Decision::Preflight(preflight) => State::Answered {
+            response: Some(policy.preflight_response::<()>(&preflight)),
+        },
+        Decision::Forbidden(refusal) => State::Answered {
+            response: Some(policy.forbidden_response::<()>(&refusal)),
+        },
+        Decision::Actual(actual) => {
+            let actual = actual.into_owned();
+            State::Actual {
+                future: waiting.inner.call(request),
+                policy,
+                actual,
+            }
+        }
+        // The answer stands for this origin: never asked again. Refused,
+        // should it be.
+        Decision::Lookup(_) => State::Answered {
+            response: Some(
+                policy.forbidden_response::<()>(&crate::policy::Refusal::Origin(
+                    crate::policy::OriginRefusal::NotAllowed,
+                )),
+            ),
+        },
+    }
+}
+
+impl<S, ReqBody> std::fmt::Debug for ResponseFuture<S, ReqBody>
+where
+    S: Service<Request<ReqBody>>,
+{
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("ResponseFuture").finish_non_exhaustive()
     }

@@ -137,6 +137,8 @@ enum Verdict {
     PreflightAllowed,
     PreflightRefused,
     Forbidden,
+    /// Never, without an origin source.
+    Lookup,
 }
 
 fn verdict(decision: &Decision<'_>) -> Verdict {
@@ -149,6 +151,7 @@ fn verdict(decision: &Decision<'_>) -> Verdict {
             Verdict::PreflightRefused
         }
         Decision::Forbidden(_) => Verdict::Forbidden,
+        Decision::Lookup(_) => Verdict::Lookup,
     }
 }
 

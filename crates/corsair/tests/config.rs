@@ -1214,6 +1214,10 @@ fn duplicates_are_accepted_and_answered_once() {
 
 #[cfg(feature = "serde")]
 mod serde_form {
+    use std::time::Duration;
+
+    use corsair::config::OriginSourceConfig;
+
     use super::*;
 
     const EVERY_FIELD: &str = r#"
@@ -1228,6 +1232,14 @@ dangerously_allow_public_suffix_wildcards = true
 preflight_status = 200
 timing_allow_origin = true
 cross_origin_protection = true
+
+[origin_source]
+url = "http://tenants.internal/cors/{origin}"
+ttl = "10m"
+refusal_ttl = "30s"
+timeout = "500ms"
+capacity = 1000
+max_lookups = 8
 "#;
 
     fn every_field() -> Config {
@@ -1251,6 +1263,14 @@ cross_origin_protection = true
             preflight_status: Some(200),
             timing_allow_origin: true,
             cross_origin_protection: true,
+            origin_source: Some(OriginSourceConfig {
+                url: Some("http://tenants.internal/cors/{origin}".into()),
+                ttl: Duration::from_secs(600),
+                refusal_ttl: Duration::from_secs(30),
+                timeout: Duration::from_millis(500),
+                capacity: 1000,
+                max_lookups: 8,
+            }),
         }
     }
 
@@ -1288,7 +1308,15 @@ cross_origin_protection = true
                 "dangerously_allow_public_suffix_wildcards": true,
                 "preflight_status": 200,
                 "timing_allow_origin": true,
-                "cross_origin_protection": true
+                "cross_origin_protection": true,
+                "origin_source": {
+                    "url": "http://tenants.internal/cors/{origin}",
+                    "ttl": "10m",
+                    "refusal_ttl": "30s",
+                    "timeout": "500ms",
+                    "capacity": 1000,
+                    "max_lookups": 8
+                }
             }"#,
         )
         .unwrap();
@@ -1450,6 +1478,7 @@ fn building_never_panics_on_garbage() {
             preflight_status: Some(u16::MAX),
             timing_allow_origin: credentials,
             cross_origin_protection: credentials,
+            origin_source: None,
         })
         .unwrap_err();
         let origin_problems = error

@@ -125,14 +125,14 @@ pub struct Limits {
     /// is above the idle timeout of the load balancers that usually sit in
     /// front (AWS ALB: 60 s), which would otherwise send requests on
     /// connections the proxy is closing.
-    #[serde(with = "duration")]
+    #[serde(with = "corsair::config::duration")]
     pub header_read_timeout: Duration,
     /// How long the upstream has to answer with a response's headers before
     /// the client gets `504`, counted from the last piece of the request's
     /// body it took (an upload streams for as long as it takes while the
     /// upstream reads it). The response's body then streams for as long as
     /// it takes.
-    #[serde(with = "duration")]
+    #[serde(with = "corsair::config::duration")]
     pub upstream_timeout: Duration,
     /// The most idle keep-alive connections kept open to the upstream;
     /// beyond it, a connection closes once its response is done. A burst of
@@ -140,7 +140,7 @@ pub struct Limits {
     pub max_idle_upstream_connections: usize,
     /// How long in-flight requests may take to finish after SIGTERM or
     /// SIGINT before their connections are closed.
-    #[serde(with = "duration")]
+    #[serde(with = "corsair::config::duration")]
     pub shutdown_grace: Duration,
     /// How many threads serve connections, each with its own event loop
     /// and share of the idle upstream connections; 0 (the default) means
@@ -159,43 +159,6 @@ impl Default for Limits {
             shutdown_grace: Duration::from_secs(30),
             workers: 0,
         }
-    }
-}
-
-/// Durations as people write them (`"500ms"`, `"10s"`, `"1m 30s"`), with
-/// an error that shows the form.
-mod duration {
-    use std::time::Duration;
-
-    use humantime_serde::re::humantime;
-    use serde::{Deserialize as _, Deserializer, Serializer};
-
-    pub(super) fn serialize<S: Serializer>(
-        value: &Duration,
-        serializer: S,
-    ) -> Result<S::Ok, S::Error> {
-        humantime_serde::serialize(value, serializer)
-    }
-
-    pub(super) fn deserialize<'de, D: Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Duration, D::Error> {
-        let text = String::deserialize(deserializer)?;
-        humantime::parse_duration(&text).map_err(|error| {
-            // The parser's own words name byte offsets; say what a person
-            // can act on.
-            let why = match error {
-                humantime::DurationError::UnknownUnit { unit, .. } => {
-                    format!(" ({unit:?} is not a unit: use ms, s, m, h or d)")
-                }
-                humantime::DurationError::NumberOverflow => " (it is too long)".to_owned(),
-                humantime::DurationError::Empty => " (it is empty)".to_owned(),
-                _ => String::new(),
-            };
-            serde::de::Error::custom(format!(
-                "{text:?} is not a duration{why}: write it like \"10s\", \"500ms\" or \"1m 30s\""
-            ))
-        })
     }
 }
 
@@ -598,14 +561,31 @@ fn same_port(a: SocketAddr, b: SocketAddr) -> bool {
 }
 
 /// Compiles one policy, adding its problems (prefixed with `field`) to
-/// `problems`.
+/// `problems`. A policy whose `[origin_source]` names a `url` asks it about
+/// the origins its lists do not name.
 fn compile_policy(
     field: &str,
     config: &Config,
     problems: &mut Vec<Diagnostic>,
 ) -> Option<Arc<Policy>> {
+    let source = match config
+        .origin_source
+        .as_ref()
+        .and_then(|source| source.url.as_deref())
+        .map(super::origin_source::HttpSource::new)
+    {
+        Some(Err(problem)) => {
+            problems.push(Diagnostic::error("invalid", "origin_source.url", problem).within(field));
+            None
+        }
+        Some(Ok(source)) => Some(source),
+        None => None,
+    };
     match Policy::new(config.clone()) {
-        Ok(policy) => Some(Arc::new(policy)),
+        Ok(policy) => Some(Arc::new(match source {
+            Some(source) => policy.with_origin_source(source),
+            None => policy,
+        })),
         Err(error) => {
             problems.extend(error.diagnostics(field));
             None

@@ -6,7 +6,7 @@ use std::convert::Infallible;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-use corsair::policy::{Actual, Decision};
+use corsair::policy::{Actual, Decision, OriginRefusal};
 use http::header::{self, HeaderValue};
 use http::uri::{PathAndQuery, Uri};
 use http::{Method, Request, Response, StatusCode, Version};
@@ -159,7 +159,21 @@ pub(crate) async fn handle(
         let uri = request.uri().clone();
         corsair::adapter::complete_host(&uri, request.headers_mut());
     }
-    let decision = policy.check(request.method(), request.headers());
+    // An origin the lists do not name, with an origin source: the answer
+    // first when the upstream must not see the request without it, else
+    // beside the upstream's.
+    let mut beside = None;
+    let decision = match policy.check(request.method(), request.headers()) {
+        Decision::Lookup(lookup) if lookup.before_application() => {
+            let resolved = lookup.resolve().await;
+            policy.check_request_resolved(request.method().as_str(), request.headers(), &resolved)
+        }
+        Decision::Lookup(lookup) => {
+            beside = Some((lookup.origin().clone(), lookup.resolve()));
+            Decision::Actual(Actual::NoOrigin)
+        }
+        decision => decision,
+    };
     let actual = match decision {
         Decision::Preflight(preflight) => {
             let outcome = if preflight.is_allowed() {
@@ -183,14 +197,23 @@ pub(crate) async fn handle(
             return Ok(response);
         }
         Decision::Actual(actual) => actual.into_owned(),
+        // Decided again with the source's answer, a request is never
+        // looked up twice; refused, should it be.
+        Decision::Lookup(_) => Actual::Refused(OriginRefusal::NotAllowed),
+    };
+    let version = request.version();
+    let (mut response, actual) = match beside {
+        None => (forward(&peer, &live, request).await, actual),
+        Some((origin, resolving)) => {
+            let (response, resolved) = tokio::join!(forward(&peer, &live, request), resolving);
+            (response, policy.resolved_actual(&resolved, origin))
+        }
     };
     let outcome = match actual {
         Actual::NoOrigin => Outcome::NoOrigin,
         Actual::Allowed(_) => Outcome::ActualAllowed,
         Actual::Refused(_) => Outcome::ActualRefused,
     };
-    let version = request.version();
-    let mut response = forward(&peer, &live, request).await;
     // The client's protocol, whatever the upstream spoke (an HTTP/1.0
     // upstream must not turn a keep-alive HTTP/1.1 connection into 1.0).
     *response.version_mut() = version;

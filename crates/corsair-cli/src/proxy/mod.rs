@@ -15,6 +15,7 @@ pub mod file;
 mod forward;
 mod handler;
 pub mod metrics;
+pub mod origin_source;
 mod pool;
 pub mod reload;
 pub mod routes;

@@ -3,6 +3,8 @@
 
 mod diagnostic;
 mod document;
+#[cfg(feature = "serde")]
+pub mod duration;
 mod load;
 pub mod origins_file;
 
@@ -15,6 +17,7 @@ pub use origins_file::{MAX_ORIGINS_FILE_BYTES, MAX_REPORTED_LINES};
 
 use std::collections::HashSet;
 use std::path::PathBuf;
+use std::time::Duration;
 
 use crate::error::{ConfigError, ConfigProblem};
 use crate::origin::{OriginMatcher, OriginPattern};
@@ -51,6 +54,7 @@ pub const MAX_AGE_LIMIT: u64 = crate::protocol::FIREFOX_MAX_AGE.as_secs();
 /// | `preflight_status` | the status of an allowed preflight: `204` or `200` | `204` |
 /// | `timing_allow_origin` | send `Timing-Allow-Origin: <origin>` to allowed origins | `false` |
 /// | `cross_origin_protection` | refuse cross-site unsafe-method requests from origins not allowed (CSRF) | `false` |
+/// | `origin_source` | how the origins the lists do not name are asked of a dynamic source (see [`OriginSourceConfig`]) | none |
 ///
 /// Methods are compared case-sensitively after Fetch's normalisation:
 /// `delete` is read as `DELETE` (browsers send nothing else), but `patch` is
@@ -116,6 +120,80 @@ pub struct Config {
     /// responses, so that the page's Resource Timing sees this API's
     /// timings (without it, a cross-origin entry has zeros).
     pub timing_allow_origin: bool,
+    /// How origins that `allow_origins` and `allow_origins_file` do not
+    /// name are asked of a dynamic source (a database of tenants), and how
+    /// long its answers are kept. Setting it says that the policy has a
+    /// source, so `allow_origins` may then be empty.
+    #[cfg_attr(feature = "serde", serde(skip_serializing_if = "Option::is_none"))]
+    pub origin_source: Option<OriginSourceConfig>,
+}
+
+/// How a policy asks a dynamic source about origins its lists do not name,
+/// and keeps the answers: the `[origin_source]` table.
+///
+/// The source itself is code, attached with
+/// [`CorsBuilder::origin_source`](crate::CorsBuilder::origin_source) (feature
+/// `origin-source`); the `corsair` proxy builds one from `url`. Every answer
+/// is kept (allowed ones for `ttl`, refusals for `refusal_ttl`, failures and
+/// timeouts for [`FAILURE_TTL`]) in a table of at most `capacity` origins;
+/// at most `max_lookups` lookups run at once, and a request from yet
+/// another new origin is refused at once rather than queued.
+///
+/// ```toml
+/// [origin_source]
+/// url = "http://tenants.internal:8080/cors/{origin}"   # the proxy's source
+/// ttl = "5m"
+/// refusal_ttl = "1m"
+/// timeout = "2s"
+/// capacity = 100000
+/// max_lookups = 64
+/// ```
+#[derive(Clone, Debug, PartialEq, Eq)]
+#[cfg_attr(
+    feature = "serde",
+    derive(serde::Serialize, serde::Deserialize),
+    serde(default, deny_unknown_fields)
+)]
+pub struct OriginSourceConfig {
+    /// For the `corsair` proxy: an HTTP endpoint asked `GET` with the
+    /// origin in place of `{origin}` (percent-encoded), which answers `2xx`
+    /// for an allowed origin and `404` or `403` for a refused one. A
+    /// library ignores it (it attaches its source in code).
+    #[cfg_attr(feature = "serde", serde(skip_serializing_if = "Option::is_none"))]
+    pub url: Option<String>,
+    /// How long an allowed origin is kept before it is asked again.
+    #[cfg_attr(feature = "serde", serde(with = "duration"))]
+    pub ttl: Duration,
+    /// How long a refused origin is kept before it is asked again.
+    #[cfg_attr(feature = "serde", serde(with = "duration"))]
+    pub refusal_ttl: Duration,
+    /// How long the source has to answer; an origin it has not answered
+    /// by then is refused.
+    #[cfg_attr(feature = "serde", serde(with = "duration"))]
+    pub timeout: Duration,
+    /// How many answers are kept at most.
+    pub capacity: usize,
+    /// How many lookups may run at once.
+    pub max_lookups: usize,
+}
+
+/// How long a lookup that failed or timed out is remembered as a refusal:
+/// long enough that a struggling source is not asked again by every
+/// request, short enough that an origin it could not answer is asked again
+/// soon.
+pub const FAILURE_TTL: Duration = Duration::from_secs(5);
+
+impl Default for OriginSourceConfig {
+    fn default() -> Self {
+        OriginSourceConfig {
+            url: None,
+            ttl: Duration::from_secs(300),
+            refusal_ttl: Duration::from_secs(60),
+            timeout: Duration::from_secs(2),
+            capacity: 100_000,
+            max_lookups: 64,
+        }
+    }
 }
 
 /// Which names or methods a list allows.
@@ -159,6 +237,9 @@ impl Config {
         {
             problems.push(ConfigProblem::PreflightStatus { value });
         }
+        if let Some(source) = &self.origin_source {
+            source.check(&mut problems);
+        }
         if problems.is_empty() {
             Ok(Checked {
                 origins,
@@ -173,7 +254,10 @@ impl Config {
     }
 
     fn check_origins(&self, problems: &mut Vec<ConfigProblem>) -> Option<OriginMatcher> {
-        if self.allow_origins.is_empty() && self.allow_origins_file.is_none() {
+        if self.allow_origins.is_empty()
+            && self.allow_origins_file.is_none()
+            && self.origin_source.is_none()
+        {
             problems.push(ConfigProblem::NoOrigins);
         }
         let mut matcher = OriginMatcher::default();
@@ -311,6 +395,29 @@ impl Config {
             },
             problems,
         )
+    }
+}
+
+impl OriginSourceConfig {
+    fn check(&self, problems: &mut Vec<ConfigProblem>) {
+        const REFUSES_ALL: &str = "0 would refuse every origin the source is asked about";
+        for (field, zero, message) in [
+            (
+                "ttl",
+                self.ttl.is_zero(),
+                "0 would ask the source again for every request; keep answers at least a second",
+            ),
+            ("timeout", self.timeout.is_zero(), REFUSES_ALL),
+            ("capacity", self.capacity == 0, REFUSES_ALL),
+            ("max_lookups", self.max_lookups == 0, REFUSES_ALL),
+        ] {
+            if zero {
+                problems.push(ConfigProblem::OriginSource {
+                    field,
+                    message: message.to_owned(),
+                });
+            }
+        }
     }
 }
 

@@ -8,11 +8,15 @@
 //! - The matcher (internal) answers "is this origin allowed?" in time that
 //!   depends on the length of the origin, never on how many origins and
 //!   patterns are configured.
+//! - [`source`] (feature `origin-source`) asks a dynamic source (a
+//!   database of tenants) about the origins the lists do not name.
 
 mod host;
 mod matcher;
 mod pattern;
 mod request;
+#[cfg(feature = "origin-source")]
+pub mod source;
 
 #[cfg(feature = "browser")]
 pub(crate) use host::is_loopback as is_loopback_host;

@@ -78,6 +78,26 @@ impl<'a> TupleOrigin<'a> {
         self.port
     }
 
+    /// Whether no network attacker can impersonate this origin: any scheme
+    /// but `http`, and `http` on a loopback host (`localhost`, `127.0.0.1`,
+    /// `[::1]`...), as for [`OriginPattern::is_secure`](super::OriginPattern::is_secure).
+    ///
+    /// ```
+    /// use corsair::origin::RequestOrigin;
+    ///
+    /// let secure = |origin: &str| match RequestOrigin::parse(origin.as_bytes()) {
+    ///     Ok(RequestOrigin::Tuple(tuple)) => tuple.is_secure(),
+    ///     _ => unreachable!(),
+    /// };
+    /// assert!(secure("https://app.example.com"));
+    /// assert!(secure("http://localhost:5173"));
+    /// assert!(!secure("http://app.example.com"));
+    /// ```
+    #[must_use]
+    pub fn is_secure(&self) -> bool {
+        self.scheme_bytes() != b"http" || super::host::is_loopback(self.host())
+    }
+
     /// `scheme://host`: the origin without its port.
     #[must_use]
     pub fn without_port(&self) -> &'a str {

@@ -5,6 +5,7 @@ use std::fmt;
 
 use http::header::{HeaderMap, HeaderValue};
 
+use super::lookup::OriginLookup;
 use crate::adapter::{RequestHeaders, ResponseValue};
 use crate::origin::MalformedOrigin;
 use crate::protocol::ListError;
@@ -32,6 +33,12 @@ pub enum Decision<'r, H: RequestHeaders = HeaderMap> {
     /// and do not call the application. Only policies with
     /// `cross_origin_protection = true` decide it.
     Forbidden(Refusal<'r>),
+    /// A request from an origin the policy's lists do not name, whose
+    /// verdict waits for the policy's origin source: await
+    /// [`OriginLookup::resolve`], then decide again with
+    /// [`Policy::check_request_resolved`](crate::policy::Policy::check_request_resolved).
+    /// Only policies with an origin source decide it.
+    Lookup(OriginLookup<'r, H::Value>),
 }
 
 impl<'r, H: RequestHeaders> Decision<'r, H> {
@@ -45,7 +52,8 @@ impl<'r, H: RequestHeaders> Decision<'r, H> {
             Decision::Actual(Actual::Refused(refusal)) => Some(Refusal::Origin(*refusal)),
             Decision::Forbidden(refusal) => Some(*refusal),
             Decision::Preflight(Preflight::Allowed(_))
-            | Decision::Actual(Actual::Allowed(_) | Actual::NoOrigin) => None,
+            | Decision::Actual(Actual::Allowed(_) | Actual::NoOrigin)
+            | Decision::Lookup(_) => None,
         }
     }
 }

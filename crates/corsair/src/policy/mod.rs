@@ -10,6 +10,7 @@
 
 mod decision;
 pub(crate) mod interned;
+mod lookup;
 pub(crate) mod name_set;
 mod write;
 
@@ -24,6 +25,7 @@ use decision::ANY;
 pub use decision::{
     Actual, AllowOrigin, Decision, OriginRefusal, Preflight, PreflightGrant, Refusal,
 };
+pub use lookup::{OriginLookup, Resolved, Resolving};
 pub use write::DEBUG_HEADER;
 use write::{ListAnswer, PreflightTemplate, VARY_PREFLIGHT, VARY_PREFLIGHT_ANY_ORIGIN};
 
@@ -126,6 +128,9 @@ pub struct Policy {
     /// Whether cross-origin protection refuses unsafe requests from other
     /// sites and origins.
     protection: bool,
+    /// The dynamic source of origins, with its answers.
+    #[cfg(feature = "origin-source")]
+    source: Option<Arc<crate::origin::source::SourceCache>>,
 }
 
 impl Policy {
@@ -215,6 +220,8 @@ impl Policy {
             },
             timing_allow_origin: config.timing_allow_origin,
             protection: config.cross_origin_protection,
+            #[cfg(feature = "origin-source")]
+            source: None,
             config,
         })
     }
@@ -264,6 +271,47 @@ impl Policy {
     #[must_use]
     pub fn debug(&self) -> bool {
         self.debug
+    }
+
+    /// The same policy asking `source` about the origins its lists do not
+    /// name, with the settings of the configuration's `[origin_source]`
+    /// (the defaults when it has none): see [`crate::origin::source`].
+    /// [`CorsBuilder::origin_source`](crate::CorsBuilder::origin_source)
+    /// calls it; [`Cors::reconfigure`](crate::Cors::reconfigure) keeps the
+    /// source, and what it answered when the settings stay the same.
+    #[cfg(feature = "origin-source")]
+    #[must_use]
+    pub fn with_origin_source(
+        mut self,
+        source: Arc<dyn crate::origin::source::OriginSource>,
+    ) -> Self {
+        let settings = self.config.origin_source.clone().unwrap_or_default();
+        self.source = Some(Arc::new(crate::origin::source::SourceCache::new(
+            source, settings,
+        )));
+        self
+    }
+
+    /// This policy, compiled anew, with what `previous` had that no
+    /// configuration holds: debug mode, and the origin source attached in
+    /// code (with its answers, when the settings are the same).
+    #[must_use]
+    pub(crate) fn carry_over(self, previous: &Policy) -> Self {
+        #[cfg_attr(not(feature = "origin-source"), allow(unused_mut))]
+        let mut policy = self.with_debug(previous.debug);
+        #[cfg(feature = "origin-source")]
+        if let Some(cache) = &previous.source {
+            let settings = policy.config.origin_source.clone().unwrap_or_default();
+            policy.source = Some(cache.with_settings(&settings));
+        }
+        policy
+    }
+
+    /// What the origin source has answered so far, `None` without one.
+    #[cfg(feature = "origin-source")]
+    #[must_use]
+    pub fn origin_source_stats(&self) -> Option<crate::origin::source::SourceStats> {
+        self.source.as_ref().map(|cache| cache.stats())
     }
 
     /// Whether cross-origin protection is on (`cross_origin_protection =
@@ -317,6 +365,47 @@ impl Policy {
         method: &str,
         headers: &'r H,
     ) -> Decision<'r, H> {
+        self.decide(method, headers, None)
+    }
+
+    /// [`Policy::check_request`] once the origin source answered: after
+    /// [`Decision::Lookup`], with what its
+    /// [`resolve`](OriginLookup::resolve) gave. The answer stands for the
+    /// request's origin (a lookup for another origin is ignored), so this
+    /// never decides [`Decision::Lookup`] again for it.
+    pub fn check_request_resolved<'r, H: RequestHeaders>(
+        &self,
+        method: &str,
+        headers: &'r H,
+        resolved: &Resolved,
+    ) -> Decision<'r, H> {
+        self.decide(method, headers, Some(resolved))
+    }
+
+    /// The verdict on an actual request whose application ran while the
+    /// origin source was asked ([`OriginLookup::before_application`] was
+    /// `false`): allowed or refused as `resolved` says, `origin` being the
+    /// request's `Origin` value (from [`OriginLookup::origin`]).
+    #[must_use]
+    pub fn resolved_actual<V: Clone>(&self, resolved: &Resolved, origin: V) -> Actual<'static, V> {
+        let actual = if resolved.is_allowed() {
+            Actual::Allowed(AllowOrigin::Origin(Cow::Owned(origin)))
+        } else {
+            Actual::Refused(OriginRefusal::NotAllowed)
+        };
+        if let Actual::Refused(refusal) = &actual {
+            log_refusal("", resolved.origin(), false, &Refusal::Origin(*refusal));
+        }
+        actual
+    }
+
+    #[inline]
+    fn decide<'r, H: RequestHeaders>(
+        &self,
+        method: &str,
+        headers: &'r H,
+        resolved: Option<&Resolved>,
+    ) -> Decision<'r, H> {
         let mut origins = headers.values_of(RequestHeader::Origin);
         let Some(origin) = origins.next() else {
             let decision = match self.origins {
@@ -344,6 +433,35 @@ impl Policy {
         } else {
             None
         };
+        #[cfg(feature = "origin-source")]
+        let judged = match (judged, &self.source) {
+            (Err(OriginRefusal::NotAllowed), Some(source)) => {
+                match self.ask_source(source, H::bytes(origin), resolved) {
+                    Asked::Allowed => Ok(AllowOrigin::Origin(Cow::Borrowed(origin))),
+                    Asked::Refused => Err(OriginRefusal::NotAllowed),
+                    Asked::Unknown(pending) => {
+                        let before_application = preflight.is_some()
+                            || (self.protection
+                                && protect(method, Some(H::bytes(origin)), headers).is_some());
+                        let decision = Decision::Lookup(OriginLookup {
+                            origin,
+                            bytes: H::bytes(origin),
+                            before_application,
+                            cache: Arc::clone(source),
+                            pending: pending
+                                .map(|pending| Arc::new(std::sync::Mutex::new(Some(pending)))),
+                        });
+                        if self.debug {
+                            log_decision(method, Some(H::bytes(origin)), headers, &decision);
+                        }
+                        return decision;
+                    }
+                }
+            }
+            (judged, _) => judged,
+        };
+        #[cfg(not(feature = "origin-source"))]
+        let _ = resolved;
         let decision = match (preflight, judged) {
             (Some((requested_method, repeated)), Ok(allowed)) => Decision::Preflight(
                 self.check_preflight(allowed, requested_method, repeated, headers),
@@ -367,6 +485,41 @@ impl Policy {
             log_refusal(method, H::bytes(origin), preflight, &refusal);
         }
         decision
+    }
+
+    /// What the origin source says of `origin`, which the lists refused:
+    /// the answer of this request's lookup, the policy's own rules, the
+    /// answer kept, or the source's (at once, or to come).
+    #[cfg(feature = "origin-source")]
+    fn ask_source(
+        &self,
+        source: &crate::origin::source::SourceCache,
+        origin: &[u8],
+        resolved: Option<&Resolved>,
+    ) -> Asked {
+        use crate::origin::source::{Known, Lookup};
+        if let Some(resolved) = resolved
+            && resolved.origin() == origin
+        {
+            return Asked::from(resolved.is_allowed());
+        }
+        // The configuration's rules hold for what the source allows: with
+        // credentials, no origin a network attacker can impersonate.
+        let Ok(RequestOrigin::Tuple(tuple)) = RequestOrigin::parse(origin) else {
+            return Asked::Refused;
+        };
+        if self.credentials && !self.config.dangerously_allow_insecure_origins && !tuple.is_secure()
+        {
+            return Asked::Refused;
+        }
+        match source.known(origin) {
+            Known::Answer(allowed) => Asked::from(allowed),
+            Known::Running => Asked::Unknown(None),
+            Known::Nothing => match source.source().lookup(tuple.as_str()) {
+                Lookup::Ready(allowed) => Asked::from(allowed),
+                Lookup::Pending(pending) => Asked::Unknown(Some(pending)),
+            },
+        }
     }
 
     fn judge_origin<'r, H: RequestHeaders>(
@@ -477,6 +630,26 @@ impl Policy {
     }
 }
 
+/// What the origin source says of an origin.
+#[cfg(feature = "origin-source")]
+enum Asked {
+    Allowed,
+    Refused,
+    /// Not known yet: the source's future when this request asked it.
+    Unknown(Option<crate::origin::source::BoxLookup>),
+}
+
+#[cfg(feature = "origin-source")]
+impl From<bool> for Asked {
+    fn from(allowed: bool) -> Self {
+        if allowed {
+            Asked::Allowed
+        } else {
+            Asked::Refused
+        }
+    }
+}
+
 impl fmt::Debug for Policy {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("Policy")
@@ -555,6 +728,7 @@ fn log_decision<H: RequestHeaders>(
         }
         Decision::Actual(Actual::Refused(refusal)) => format!("actual request refused: {refusal}"),
         Decision::Forbidden(refusal) => format!("request forbidden: {refusal}"),
+        Decision::Lookup(_) => "origin not in the lists: asking the origin source".to_owned(),
     };
     let requested = |header| {
         headers

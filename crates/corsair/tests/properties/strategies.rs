@@ -179,6 +179,7 @@ pub(crate) fn valid_config() -> impl Strategy<Value = Config> {
                     preflight_status,
                     timing_allow_origin,
                     cross_origin_protection,
+                    origin_source: None,
                 };
                 if credentials {
                     config.allow_origins.retain(|origin| origin != "*");

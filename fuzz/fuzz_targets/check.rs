@@ -6,12 +6,15 @@
 //! in debug mode, with `corsair_fuzz::run_request`'s assertions: no CR/LF in
 //! any produced value, never `*` with credentials, one exact origin echoed,
 //! no CORS header on refusals, `Vary: Origin` where needed, and the browser
-//! model accepting every allowed answer.
+//! model accepting every allowed answer. A policy with `[origin_source]` is
+//! given an origin source that answers at once (origins under
+//! `.tenant.example`), so that what a source allows passes the same checks.
 
 #![no_main]
 
-use std::sync::LazyLock;
+use std::sync::{Arc, LazyLock};
 
+use corsair::origin::source;
 use corsair::policy::Policy;
 use libfuzzer_sys::fuzz_target;
 
@@ -19,8 +22,14 @@ static POLICIES: LazyLock<Vec<Policy>> = LazyLock::new(|| {
     corsair_fuzz::conformance_policies()
         .into_iter()
         .flat_map(|(name, config)| {
-            let policy = Policy::new(config)
+            let sourced = config.origin_source.is_some();
+            let mut policy = Policy::new(config)
                 .unwrap_or_else(|error| panic!("conformance policy {name}: {error}"));
+            if sourced {
+                policy = policy.with_origin_source(Arc::new(source::from_fn(|origin| {
+                    origin.ends_with(".tenant.example")
+                })));
+            }
             [policy.clone(), policy.with_debug(true)]
         })
         .collect()

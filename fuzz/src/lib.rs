@@ -164,6 +164,7 @@ pub fn run_request(policy: &Policy, method: &str, request: &HeaderMap, app: &Hea
     let config = policy.config();
     let any_origin = config.allow_origins.iter().any(|entry| entry == "*");
     let credentials = config.allow_credentials;
+    let insecure_allowed = config.dangerously_allow_insecure_origins;
     let origins: Vec<&HeaderValue> = request.get_all(ORIGIN).iter().collect();
     let expect_preflight = method == "OPTIONS"
         && !origins.is_empty()
@@ -208,7 +209,13 @@ pub fn run_request(policy: &Policy, method: &str, request: &HeaderMap, app: &Hea
                         StatusCode::NO_CONTENT
                     };
                     assert_eq!(response.status(), status);
-                    assert_allowed(&headers, &origins, any_origin, credentials);
+                    assert_allowed(
+                        &headers,
+                        &origins,
+                        any_origin,
+                        credentials,
+                        insecure_allowed,
+                    );
                     let max_age = config.max_age.map(|seconds| seconds.to_string());
                     assert_eq!(
                         combined(&headers, &ACCESS_CONTROL_MAX_AGE),
@@ -230,7 +237,13 @@ pub fn run_request(policy: &Policy, method: &str, request: &HeaderMap, app: &Hea
                         ),
                         "{refusal:?} explained"
                     );
-                    assert_allowed(&headers, &origins, any_origin, credentials);
+                    assert_allowed(
+                        &headers,
+                        &origins,
+                        any_origin,
+                        credentials,
+                        insecure_allowed,
+                    );
                     assert!(!headers.contains_key(ACCESS_CONTROL_MAX_AGE));
                     assert!(headers.contains_key(&DEBUG_HEADER));
                     Outcome {
@@ -297,7 +310,13 @@ pub fn run_request(policy: &Policy, method: &str, request: &HeaderMap, app: &Hea
             assert_clean_values(&response, "actual response");
             let allowed = matches!(actual, Actual::Allowed(_));
             if allowed {
-                assert_allowed(&response, &origins, any_origin, credentials);
+                assert_allowed(
+                    &response,
+                    &origins,
+                    any_origin,
+                    credentials,
+                    insecure_allowed,
+                );
             } else {
                 for name in &CORS_RESPONSE_HEADERS {
                     assert!(
@@ -359,6 +378,7 @@ fn assert_allowed(
     origins: &[&HeaderValue],
     any_origin: bool,
     credentials: bool,
+    insecure_allowed: bool,
 ) {
     let allow_origin: Vec<&HeaderValue> = headers
         .get_all(ACCESS_CONTROL_ALLOW_ORIGIN)
@@ -378,12 +398,14 @@ fn assert_allowed(
         );
         assert!(allow_origin != "*" && allow_origin != "null");
         if allow_origin.len() <= 512 {
+            let Ok(RequestOrigin::Tuple(tuple)) = RequestOrigin::parse(allow_origin.as_bytes())
+            else {
+                panic!("allowed a malformed origin {allow_origin:?}")
+            };
+            // From a list or from an origin source alike.
             assert!(
-                matches!(
-                    RequestOrigin::parse(allow_origin.as_bytes()),
-                    Ok(RequestOrigin::Tuple(_))
-                ),
-                "allowed a malformed origin {allow_origin:?}"
+                !credentials || insecure_allowed || tuple.is_secure(),
+                "allowed {allow_origin:?}, which a network attacker can impersonate, with credentials"
             );
         }
     }

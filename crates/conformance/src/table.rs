@@ -3,7 +3,8 @@
 
 use std::collections::{BTreeMap, HashSet};
 
-use corsair::{Config, Cors};
+use corsair::origin::source;
+use corsair::{Config, Cors, CorsBuilder};
 use serde::Deserialize;
 
 /// The table's text, compiled into every runner so that they all run the
@@ -38,6 +39,26 @@ impl Table {
 struct RawTable {
     policies: BTreeMap<String, Config>,
     case: Vec<Case>,
+}
+
+/// The table's origin source, for policies with `[origin_source]`: origins
+/// under `.tenant.example` are allowed, those under `.broken.example` make
+/// it fail, any other is refused. [`tenant_answer`] says the same for a
+/// runner that serves it over HTTP.
+pub fn tenants() -> impl source::OriginSource {
+    source::from_async_fn(|origin: String| async move {
+        tenant_answer(&origin).ok_or("the tenants database is down")
+    })
+}
+
+/// The table source's answer about `origin`: `None` when it fails.
+#[must_use]
+pub fn tenant_answer(origin: &str) -> Option<bool> {
+    if origin.ends_with(".broken.example") {
+        None
+    } else {
+        Some(origin.ends_with(".tenant.example"))
+    }
 }
 
 /// One request and the answer expected.
@@ -244,7 +265,11 @@ pub fn load() -> Table {
     }
     let mut policies = BTreeMap::new();
     for (name, config) in raw.policies {
-        match Cors::new(config) {
+        let builder = match config.origin_source {
+            Some(_) => CorsBuilder::from(config).origin_source(tenants()),
+            None => CorsBuilder::from(config),
+        };
+        match builder.build() {
             Ok(cors) => {
                 policies.insert(name, cors);
             }

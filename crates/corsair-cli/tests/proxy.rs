@@ -222,7 +222,9 @@ fn table_policies() -> Vec<(String, String)> {
 ///
 /// Each policy of the table is a `[[routes]]` entry for `/p/NAME/`; the
 /// policy `creds` is also the file's default `[cors]`, and its cases go to
-/// `/resource`, which no route matches. Nothing is skipped: an
+/// `/resource`, which no route matches. The origin source of the
+/// policies that have one is a tenants service on loopback, as the table's
+/// in-process source answers. Nothing is skipped: an
 /// `app_error` case's application is the upstream answering what a
 /// framework renders for a failing handler (the table defines that
 /// rendering), and the comparison skips frame checks for runners that see
@@ -255,11 +257,23 @@ async fn the_conformance_table_runs_through_the_proxy() {
         })
     };
     let upstream = Upstream::with_app(app).await;
+    // The table's origin source, served over HTTP where its policies say.
+    let (tenants, _) = tenants_service().await;
 
-    let policies = table_policies();
+    let policies: Vec<(String, String)> = table_policies()
+        .into_iter()
+        .map(|(name, policy)| {
+            (
+                name,
+                policy.replace("http://tenants.invalid/{origin}", &tenants),
+            )
+        })
+        .collect();
     let default = &policies.iter().find(|(name, _)| name == DEFAULT).unwrap().1;
     let mut routes = String::new();
     for (name, policy) in &policies {
+        // A policy's own tables (`[origin_source]`) belong to its route.
+        let policy = policy.replace("\n[origin_source]", "\n[routes.cors.origin_source]");
         routes.push_str(&format!(
             "[[routes]]\npath_prefix = \"/p/{name}/\"\n[routes.cors]\n{policy}\n"
         ));
@@ -1099,6 +1113,118 @@ async fn the_watch_follows_an_origins_file_and_keeps_the_list_on_a_bad_line() {
     until_allowed(&mut open, TENANT, false).await;
     assert_eq!(allow_origin(&mut open, LATER).await.as_deref(), Some(LATER));
     running.proxy.shutdown().await;
+}
+
+/// A tenants service for `[cors.origin_source] url`: `GET /cors/{origin}`
+/// answers as the conformance table's source does
+/// (`conformance::table::tenant_answer`): `204` for origins under
+/// `.tenant.example`, `500` for those under `.broken.example`, `404` for
+/// others. It counts what it is asked.
+async fn tenants_service() -> (String, Arc<AtomicUsize>) {
+    let asked = Arc::new(AtomicUsize::new(0));
+    let counter = Arc::clone(&asked);
+    let app = axum::Router::new().route(
+        "/cors/{origin}",
+        axum::routing::get(
+            move |axum::extract::Path(origin): axum::extract::Path<String>| {
+                counter.fetch_add(1, Ordering::SeqCst);
+                async move {
+                    match conformance::table::tenant_answer(&origin) {
+                        None => StatusCode::INTERNAL_SERVER_ERROR,
+                        Some(true) => StatusCode::NO_CONTENT,
+                        Some(false) => StatusCode::NOT_FOUND,
+                    }
+                }
+            },
+        ),
+    );
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let url = format!("http://{}/cors/{{origin}}", listener.local_addr().unwrap());
+    tokio::spawn(async move { axum::serve(listener, app).await });
+    (url, asked)
+}
+
+#[tokio::test]
+async fn an_origin_source_url_answers_for_origins_the_list_does_not_name() {
+    const TENANT: &str = "https://shop.tenant.example";
+    let upstream = Upstream::start().await;
+    let (url, asked) = tenants_service().await;
+    let running = Running::start(&common::proxy_file(
+        &upstream.url(),
+        CREDENTIALED,
+        &format!("[cors.origin_source]\nurl = \"{url}\"\nttl = \"1m\"\n"),
+    ))
+    .await;
+    let client = client();
+    let preflight = |origin: &str| {
+        request(
+            "OPTIONS",
+            &running.url("/items"),
+            &[("origin", origin), ("access-control-request-method", "PUT")],
+            empty(),
+        )
+    };
+
+    let received = send(&client, preflight(TENANT)).await;
+    assert_eq!(received.status, StatusCode::NO_CONTENT);
+    assert_eq!(received.header("access-control-allow-origin"), Some(TENANT));
+    // Kept: the second preflight is answered without asking.
+    let received = send(&client, preflight(TENANT)).await;
+    assert_eq!(received.status, StatusCode::NO_CONTENT);
+    assert_eq!(asked.load(Ordering::SeqCst), 1);
+
+    // Refused by the service, or by its failure; the upstream still serves
+    // the GET, without CORS headers.
+    for origin in ["https://evil.example", "https://shop.broken.example"] {
+        let received = send(
+            &client,
+            request(
+                "GET",
+                &running.url("/items"),
+                &[("origin", origin)],
+                empty(),
+            ),
+        )
+        .await;
+        assert_eq!(received.status, StatusCode::OK, "{origin}");
+        assert_eq!(
+            received.header("access-control-allow-origin"),
+            None,
+            "{origin}"
+        );
+        assert_eq!(received.header("vary"), Some("Origin"), "{origin}");
+    }
+    assert_eq!(asked.load(Ordering::SeqCst), 3);
+    // The listed origin is never asked about.
+    let received = send(&client, preflight(APP)).await;
+    assert_eq!(received.status, StatusCode::NO_CONTENT);
+    assert_eq!(asked.load(Ordering::SeqCst), 3);
+    running.proxy.shutdown().await;
+}
+
+#[tokio::test]
+async fn an_origin_source_url_that_is_not_one_is_a_problem_of_the_file() {
+    let text = common::proxy_file(
+        "http://127.0.0.1:3000",
+        CREDENTIALED,
+        "[cors.origin_source]\nurl = \"http://tenants.internal/cors\"\n",
+    );
+    let document = corsair::config::Document::new(text, corsair::Format::Toml);
+    let error = ProxyFile::from_document(&document, &Overrides::default()).unwrap_err();
+    let errors: Vec<_> = error
+        .diagnostics()
+        .iter()
+        .filter(|d| d.is_error())
+        .collect();
+    let [diagnostic] = errors[..] else {
+        panic!("{error}")
+    };
+    assert_eq!(diagnostic.field.as_deref(), Some("cors.origin_source.url"));
+    assert!(
+        diagnostic.message.contains("must hold {origin} once"),
+        "{diagnostic}"
+    );
+    assert!(diagnostic.location.is_some(), "{diagnostic}");
 }
 
 // ---------------------------------------------------------------------------

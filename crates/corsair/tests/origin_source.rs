@@ -460,3 +460,131 @@ fn origin_source_settings_are_checked() {
         .is_ok()
     );
 }
+
+mod equivalence {
+    //! The property: origins a source allows are answered exactly as the
+    //! same origins listed in `allow_origins` (status, every CORS header,
+    //! whether the application ran), for preflights, actual requests and
+    //! cross-origin protection alike, with credentials or without.
+
+    use proptest::prelude::*;
+    use proptest::sample::{select, subsequence};
+
+    use super::*;
+
+    /// Origins a request may come from; the source (or the list) allows a
+    /// subset of the secure ones.
+    const UNIVERSE: [&str; 6] = [
+        "https://a.tenant.example",
+        "https://b.tenant.example",
+        "https://c.example:8443",
+        "http://localhost:3000",
+        "http://plain.example",
+        "null",
+    ];
+
+    #[derive(Clone, Debug)]
+    struct Case {
+        allowed: Vec<&'static str>,
+        credentials: bool,
+        protection: bool,
+        method: &'static str,
+        origin: Option<&'static str>,
+        requested: Option<&'static str>,
+        site: Option<&'static str>,
+    }
+
+    fn case() -> impl Strategy<Value = Case> {
+        (
+            subsequence(&UNIVERSE[..4], 0..=4),
+            any::<bool>(),
+            any::<bool>(),
+            select(&["GET", "POST", "DELETE", "OPTIONS"][..]),
+            proptest::option::weighted(0.9, select(&UNIVERSE[..])),
+            proptest::option::of(select(&["PUT", "DELETE", "GET"][..])),
+            proptest::option::of(select(&["cross-site", "same-site", "same-origin"][..])),
+        )
+            .prop_map(
+                |(allowed, credentials, protection, method, origin, requested, site)| Case {
+                    allowed,
+                    credentials,
+                    protection,
+                    method,
+                    origin,
+                    requested,
+                    site,
+                },
+            )
+    }
+
+    /// What a client sees of an answer: status, the CORS headers, and
+    /// whether the application ran.
+    type Seen = (u16, Vec<(String, String)>, usize);
+
+    async fn seen(cors: &Cors, case: &Case) -> Seen {
+        let mut request = Request::builder()
+            .method(case.method)
+            .uri("https://api.example.com/items");
+        if let Some(origin) = case.origin {
+            request = request.header("origin", origin);
+        }
+        if let Some(requested) = case.requested {
+            request = request.header("access-control-request-method", requested);
+        }
+        if let Some(site) = case.site {
+            request = request.header("sec-fetch-site", site);
+        }
+        let calls = Arc::new(AtomicUsize::new(0));
+        let response = send(cors, &calls, request.body(()).unwrap()).await;
+        let mut headers: Vec<(String, String)> = response
+            .headers()
+            .iter()
+            .filter(|(name, _)| name.as_str().starts_with("access-control-") || *name == VARY)
+            .map(|(name, value)| (name.to_string(), value.to_str().unwrap().to_owned()))
+            .collect();
+        headers.sort();
+        (
+            response.status().as_u16(),
+            headers,
+            calls.load(Ordering::SeqCst),
+        )
+    }
+
+    fn config(case: &Case, listed: &[&str]) -> Config {
+        Config {
+            allow_origins: std::iter::once("https://app.example.com")
+                .chain(listed.iter().copied())
+                .map(String::from)
+                .collect(),
+            allow_credentials: case.credentials,
+            allow_methods: vec!["PUT".into()],
+            cross_origin_protection: case.protection,
+            ..Config::default()
+        }
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(256))]
+
+        #[test]
+        fn a_source_answers_as_the_list_would(case in case()) {
+            let runtime = tokio::runtime::Builder::new_current_thread()
+                .enable_time()
+                .build()
+                .unwrap();
+            let listed = Cors::new(config(&case, &case.allowed)).unwrap();
+            let allowed: Vec<String> = case.allowed.iter().map(|o| (*o).to_owned()).collect();
+            let sourced = CorsBuilder::from(config(&case, &[]))
+                .origin_source(source::from_async_fn(move |origin: String| {
+                    let allowed = allowed.contains(&origin);
+                    async move { Ok::<_, std::io::Error>(allowed) }
+                }))
+                .build()
+                .unwrap();
+            let (expected, got) = runtime.block_on(async {
+                (seen(&listed, &case).await, seen(&sourced, &case).await)
+            });
+            prop_assert_eq!(got, expected, "{:?}", case);
+        }
+    }
+}

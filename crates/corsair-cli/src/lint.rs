@@ -146,12 +146,11 @@ pub fn proxy_warnings(file: &ProxyFile) -> Vec<Diagnostic> {
             std::iter::once(&file.cors).chain(file.routes.iter().map(|route| &route.cors)),
         );
     let mut out = policy_warnings("cors", &file.cors, production);
+    out.extend(source_without_url("cors", &file.cors));
     for (index, route) in file.routes.iter().enumerate() {
-        out.extend(policy_warnings(
-            &format!("routes[{index}].cors"),
-            &route.cors,
-            production,
-        ));
+        let field = format!("routes[{index}].cors");
+        out.extend(policy_warnings(&field, &route.cors, production));
+        out.extend(source_without_url(&field, &route.cors));
         let prefix = &route.path_prefix;
         if prefix.len() > 1 && !prefix.ends_with('/') {
             out.push(Diagnostic::warning(
@@ -180,6 +179,26 @@ pub fn proxy_warnings(file: &ProxyFile) -> Vec<Diagnostic> {
     out
 }
 
+/// In a proxy file, an `[origin_source]` without `url`: the proxy has
+/// nothing to ask (a library attaches its source in code, so a bare
+/// policy is not warned).
+fn source_without_url(field: &str, config: &Config) -> Option<Diagnostic> {
+    config
+        .origin_source
+        .as_ref()
+        .filter(|source| source.url.is_none())
+        .map(|_| {
+            Diagnostic::warning(
+                "origin-source-without-url",
+                format!("{field}.origin_source"),
+                "the proxy asks an origin source at its url, and this one has none: origins the \
+                 lists do not name are refused; set url = \"http://HOST/PATH/{origin}\", or \
+                 remove the table"
+                    .to_owned(),
+            )
+        })
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -189,6 +208,37 @@ mod tests {
             allow_origins: origins.iter().map(|o| (*o).to_owned()).collect(),
             ..Config::default()
         }
+    }
+
+    #[test]
+    fn a_proxy_origin_source_needs_a_url() {
+        let codes = |text: &str| -> Vec<(&'static str, String)> {
+            let file: ProxyFile = toml::from_str(text).unwrap();
+            proxy_warnings(&file)
+                .into_iter()
+                .filter(|w| w.code == "origin-source-without-url")
+                .map(|w| (w.code, w.field.unwrap_or_default()))
+                .collect()
+        };
+        let policy = "allow_origins = [\"https://app.example.com\"]\n";
+        assert_eq!(
+            codes(&format!(
+                "[cors]\n{policy}[cors.origin_source]\nttl = \"1m\"\n"
+            )),
+            [("origin-source-without-url", "cors.origin_source".to_owned())]
+        );
+        let with_url = "[cors.origin_source]\nurl = \"http://tenants.internal/{origin}\"\n";
+        assert!(codes(&format!("[cors]\n{policy}{with_url}")).is_empty());
+        assert_eq!(
+            codes(&format!(
+                "[cors]\n{policy}[[routes]]\npath_prefix = \"/a/\"\n[routes.cors]\n{policy}\
+                 [routes.cors.origin_source]\n"
+            )),
+            [(
+                "origin-source-without-url",
+                "routes[0].cors.origin_source".to_owned()
+            )]
+        );
     }
 
     #[test]

@@ -30,7 +30,7 @@ use pin_project_lite::pin_project;
 
 use crate::adapter::{RequestHeader, RequestHeaders, ResponseHeaders, ResponseValue};
 use crate::cors::{Cors, PolicyCache};
-use crate::policy::{Actual, Decision, OriginLookup, Policy, Preflight};
+use crate::policy::{Actual, Decision, OriginLookup, Policy, Preflight, Refusal};
 
 impl RequestHeaders for HeaderMap {
     type Value = HeaderValue;
@@ -368,98 +368,73 @@ where
             request.headers_mut().insert(header::HOST, host);
         }
         let decision = policy.check_request(request.method().as_str(), request.headers());
-        let actual = match decision {
-            Decision::Lookup(lookup) => {
-                let lookup = lookup_owned(&lookup);
+        let response = match decision {
+            Decision::Actual(actual) => {
                 return ResponseFuture {
-                    state: State::Resolving {
-                        future: Box::pin(resolve(
-                            lookup,
-                            request,
-                            Rc::clone(&self.service),
-                            rendered,
-                        )),
+                    state: State::Actual {
+                        actual: actual.into_owned(),
+                        future: self.service.call(request),
+                        rendered,
                     },
                 };
             }
-            decision => match answer(decision, &rendered) {
-                Answer::App(actual) => actual.into_owned(),
-                Answer::Here(response) => {
-                    let response = request.into_response(response).map_into_right_body();
-                    return ResponseFuture {
-                        state: State::Answered {
-                            response: Some(response),
-                        },
-                    };
-                }
-            },
+            Decision::Preflight(preflight) => preflight_answer(&preflight, &rendered),
+            Decision::Forbidden(refusal) => forbidden_answer(&refusal, &rendered),
+            Decision::Lookup(lookup) => {
+                let lookup = lookup_owned(&lookup);
+                return wait_for_source(lookup, request, &self.service, rendered);
+            }
         };
         ResponseFuture {
-            state: State::Actual {
-                future: self.service.call(request),
-                rendered,
-                actual,
+            state: State::Answered {
+                response: Some(request.into_response(response).map_into_right_body()),
             },
         }
     }
 }
-
-/// What a decision comes to in actix-web's terms.
-enum Answer<'r> {
-    /// An actual request: the app serves it, under this verdict.
-    App(Actual<'r, HeaderValue>),
-    /// A preflight or a forbidden request: this response, the app not
-    /// called.
-    Here(HttpResponse),
+/// The answer to a preflight, in actix-web's terms. Inlined into each
+/// caller, so that requests the lists decide run the code they ran before
+/// origin sources existed.
+#[inline(always)]
+fn preflight_answer(preflight: &Preflight<'_, HeaderMap>, rendered: &Rendered) -> HttpResponse {
+    let policy = &rendered.policy;
+    let status = StatusCode::from_u16(policy.preflight_status(preflight).as_u16())
+        .unwrap_or(StatusCode::FORBIDDEN);
+    let mut response = HttpResponse::new(status);
+    policy.write_preflight_headers(
+        preflight,
+        &mut Writer {
+            map: response.headers_mut(),
+            rendered: Some(rendered),
+        },
+    );
+    // A refused preflight's reason goes in its body too (a `204` has none).
+    let refused = matches!(preflight, Preflight::Refused(_));
+    match policy.debug_reason(preflight).filter(|_| refused) {
+        Some(reason) => {
+            response.headers_mut().insert(
+                header::CONTENT_TYPE,
+                HeaderValue::from_static("text/plain; charset=utf-8"),
+            );
+            response.set_body(BoxBody::new(reason))
+        }
+        None => response,
+    }
 }
 
-/// What `decision` comes to.
-fn answer<'r>(decision: Decision<'r, HeaderMap>, rendered: &Rendered) -> Answer<'r> {
-    let policy = &rendered.policy;
-    match decision {
-        Decision::Preflight(preflight) => {
-            let status = StatusCode::from_u16(policy.preflight_status(&preflight).as_u16())
-                .unwrap_or(StatusCode::FORBIDDEN);
-            let mut response = HttpResponse::new(status);
-            policy.write_preflight_headers(
-                &preflight,
-                &mut Writer {
-                    map: response.headers_mut(),
-                    rendered: Some(rendered),
-                },
-            );
-            // A refused preflight's reason goes in its body too (a `204`
-            // has none).
-            let refused = matches!(preflight, Preflight::Refused(_));
-            Answer::Here(match policy.debug_reason(&preflight).filter(|_| refused) {
-                Some(reason) => {
-                    response.headers_mut().insert(
-                        header::CONTENT_TYPE,
-                        HeaderValue::from_static("text/plain; charset=utf-8"),
-                    );
-                    response.set_body(BoxBody::new(reason))
-                }
-                None => response,
-            })
-        }
-        Decision::Forbidden(refusal) => {
-            let mut response = HttpResponse::new(StatusCode::FORBIDDEN);
-            policy.write_forbidden_headers(
-                &refusal,
-                &mut Writer {
-                    map: response.headers_mut(),
-                    rendered: Some(rendered),
-                },
-            );
-            Answer::Here(response)
-        }
-        Decision::Actual(actual) => Answer::App(actual),
-        // Asked again with the source's answer, the policy never asks
-        // twice; refused, should it be.
-        Decision::Lookup(_) => {
-            Answer::App(Actual::Refused(crate::policy::OriginRefusal::NotAllowed))
-        }
-    }
+/// The answer to a request cross-origin protection refused (inlined, as
+/// [`preflight_answer`]).
+#[inline(always)]
+fn forbidden_answer(refusal: &Refusal<'_>, rendered: &Rendered) -> HttpResponse {
+    let mut response = HttpResponse::new(StatusCode::FORBIDDEN);
+    rendered.policy.write_forbidden_headers(
+        refusal,
+        &mut Writer {
+            map: response.headers_mut(),
+            rendered: Some(rendered),
+        },
+    );
+    response
 }
 
 /// What the future of a waiting request keeps of its lookup: whether the
@@ -473,11 +448,34 @@ struct LookupOwned {
 // Without the `origin-source` feature no lookup exists, and this is never
 // reached.
 #[cfg_attr(not(feature = "origin-source"), allow(unreachable_code))]
+#[cold]
+#[inline(never)]
 fn lookup_owned(lookup: &OriginLookup<'_, HeaderValue>) -> LookupOwned {
     LookupOwned {
         before_application: lookup.before_application(),
         origin: lookup.origin().clone(),
         resolving: lookup.clone().resolve(),
+    }
+}
+
+/// The future of a request whose verdict waits for the origin source. Out
+/// of line, as all the lookup's code.
+#[cold]
+#[inline(never)]
+fn wait_for_source<S, B>(
+    lookup: LookupOwned,
+    request: ServiceRequest,
+    service: &Rc<S>,
+    rendered: Rc<Rendered>,
+) -> ResponseFuture<S::Future, B>
+where
+    S: Service<ServiceRequest, Response = ServiceResponse<B>, Error = Error> + 'static,
+    B: MessageBody + 'static,
+{
+    ResponseFuture {
+        state: State::Resolving {
+            future: Box::pin(resolve(lookup, request, Rc::clone(service), rendered)),
+        },
     }
 }
 
@@ -503,18 +501,27 @@ where
     let resolved = lookup.resolving.await;
     let decision =
         policy.check_request_resolved(request.method().as_str(), request.headers(), &resolved);
-    match answer(decision, &rendered) {
-        Answer::App(actual) => {
+    let response = match decision {
+        Decision::Actual(actual) => {
             let actual = actual.into_owned();
             let served = service.call(request).await;
-            with_cors(served, &rendered, &actual)
+            return with_cors(served, &rendered, &actual);
         }
-        Answer::Here(response) => Ok(request.into_response(response).map_into_right_body()),
-    }
+        Decision::Preflight(preflight) => preflight_answer(&preflight, &rendered),
+        Decision::Forbidden(refusal) => forbidden_answer(&refusal, &rendered),
+        // Asked again with the source's answer, the policy never asks
+        // twice; refused, should it be.
+        Decision::Lookup(_) => {
+            let refusal = Refusal::Origin(crate::policy::OriginRefusal::NotAllowed);
+            forbidden_answer(&refusal, &rendered)
+        }
+    };
+    Ok(request.into_response(response).map_into_right_body())
 }
 
 /// The app's response (or the response of its error) with the CORS headers
-/// of `actual`.
+/// of `actual` (inlined, as [`preflight_answer`]).
+#[inline(always)]
 fn with_cors<B: MessageBody>(
     served: Result<ServiceResponse<B>, Error>,
     rendered: &Rendered,

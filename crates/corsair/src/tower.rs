@@ -20,14 +20,14 @@ use std::pin::Pin;
 use std::sync::Arc;
 use std::task::{Context, Poll};
 
-use http::{Request, Response};
+use http::{HeaderValue, Request, Response};
 use pin_project_lite::pin_project;
 use tower_layer::Layer;
 use tower_service::Service;
 
 use crate::adapter::complete_host;
 use crate::cors::{Cors, PolicyCache};
-use crate::policy::{Actual, Decision, Policy, Resolved, Resolving};
+use crate::policy::{Actual, Decision, OriginLookup, OriginRefusal, Policy, Refusal, Resolving};
 
 impl<S> Layer<S> for Cors {
     type Service = CorsService<S>;
@@ -137,31 +137,10 @@ where
                     actual,
                 }
             }
-            Decision::Lookup(lookup) if lookup.before_application() => {
-                // The ready service goes with the request; a clone waits
-                // for the next `poll_ready`.
-                let clone = self.inner.clone();
-                let inner = std::mem::replace(&mut self.inner, clone);
-                State::Resolving {
-                    waiting: Box::new(Waiting {
-                        resolving: lookup.resolve(),
-                        request: Some(request),
-                        inner,
-                        policy: Arc::clone(policy),
-                    }),
-                }
-            }
             Decision::Lookup(lookup) => {
-                let origin = lookup.origin().clone();
-                let resolving = lookup.resolve();
-                State::ActualResolving {
-                    future: self.inner.call(request),
-                    waiting: Box::new(WaitingActual {
-                        resolving,
-                        policy: Arc::clone(policy),
-                        origin,
-                        response: None,
-                    }),
+                let detached = Detached::new(lookup);
+                State::Lookup {
+                    future: wait_for_source(&mut self.inner, policy, request, detached),
                 }
             }
         };
@@ -169,23 +148,64 @@ where
     }
 }
 
-/// A request waiting for the origin source before the inner service may
-/// see it.
-struct Waiting<S, ReqBody> {
+/// What a request waiting for the origin source keeps of its
+/// [`Decision::Lookup`], which borrows the request.
+struct Detached {
+    origin: HeaderValue,
+    before_application: bool,
     resolving: Resolving,
-    request: Option<Request<ReqBody>>,
-    /// The service made ready for this request.
-    inner: S,
-    policy: Arc<Policy>,
 }
 
-/// An actual request served while the origin source is asked: its response
-/// waits for the answer.
-struct WaitingActual<R> {
-    resolving: Resolving,
-    policy: Arc<Policy>,
-    origin: http::HeaderValue,
-    response: Option<R>,
+impl Detached {
+    // Out of line, as all the lookup's code: requests the lists decide
+    // keep the code they ran before origin sources existed.
+    #[cold]
+    #[inline(never)]
+    fn new(lookup: OriginLookup<'_>) -> Self {
+        Detached {
+            origin: lookup.origin().clone(),
+            before_application: lookup.before_application(),
+            resolving: lookup.resolve(),
+        }
+    }
+}
+
+/// The future of a request whose verdict waits for the origin source, made
+/// with the service made ready for it. Out of line and boxed, so that
+/// requests the lists decide neither carry nor execute any of it.
+#[cold]
+#[inline(never)]
+fn wait_for_source<S, ReqBody>(
+    inner: &mut S,
+    policy: &Arc<Policy>,
+    request: Request<ReqBody>,
+    lookup: Detached,
+) -> Pin<Box<LookupFuture<S, ReqBody>>>
+where
+    S: Service<Request<ReqBody>> + Clone,
+{
+    let state = if lookup.before_application {
+        // The ready service goes with the request; a clone waits for
+        // the next `poll_ready`.
+        let clone = inner.clone();
+        let inner = std::mem::replace(inner, clone);
+        LookupState::Before {
+            resolving: lookup.resolving,
+            request: Some(request),
+            inner,
+        }
+    } else {
+        LookupState::Beside {
+            future: inner.call(request),
+            resolving: lookup.resolving,
+            origin: lookup.origin,
+            response: None,
+        }
+    };
+    Box::pin(LookupFuture {
+        state,
+        policy: Arc::clone(policy),
+    })
 }
 
 pin_project! {
@@ -218,14 +238,9 @@ pin_project! {
             policy: Arc<Policy>,
             actual: Actual<'static>,
         },
-        // Boxed: the common states stay as small as without a source.
-        Resolving {
-            waiting: Box<Waiting<S, ReqBody>>,
-        },
-        ActualResolving {
-            #[pin]
-            future: S::Future,
-            waiting: Box<WaitingActual<S::Response>>,
+        // Waiting for the origin source.
+        Lookup {
+            future: Pin<Box<LookupFuture<S, ReqBody>>>,
         },
     }
 }
@@ -237,89 +252,144 @@ where
 {
     type Output = Result<Response<B>, S::Error>;
 
-    fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
-        loop {
-            let next = match self.as_mut().project().state.project() {
-                StateProjection::Answered { response } => {
-                    return match response.take() {
-                        Some(response) => Poll::Ready(Ok(response.map(|()| B::default()))),
-                        // Polled again after completion: answer with an
-                        // empty response rather than panic, as the future
-                        // contract allows.
-                        None => Poll::Ready(Ok(Response::new(B::default()))),
-                    };
-                }
-                StateProjection::Actual {
-                    future,
-                    policy,
-                    actual,
-                } => {
-                    let mut response = std::task::ready!(future.poll(cx))?;
-                    policy.apply(actual, response.headers_mut());
-                    return Poll::Ready(Ok(response));
-                }
-                StateProjection::Resolving { waiting } => {
-                    let resolved = std::task::ready!(Pin::new(&mut waiting.resolving).poll(cx));
-                    decide_resolved(waiting, &resolved)
-                }
-                StateProjection::ActualResolving { future, waiting } => {
-                    if waiting.response.is_none() {
-                        waiting.response = Some(std::task::ready!(future.poll(cx))?);
-                    }
-                    let resolved = std::task::ready!(Pin::new(&mut waiting.resolving).poll(cx));
-                    let Some(mut response) = waiting.response.take() else {
-                        return Poll::Ready(Ok(Response::new(B::default())));
-                    };
-                    let actual = waiting
-                        .policy
-                        .resolved_actual(&resolved, waiting.origin.clone());
-                    waiting.policy.apply(&actual, response.headers_mut());
-                    return Poll::Ready(Ok(response));
-                }
-            };
-            self.as_mut().project().state.set(next);
+    fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
+        match self.project().state.project() {
+            StateProjection::Answered { response } => match response.take() {
+                Some(response) => Poll::Ready(Ok(response.map(|()| B::default()))),
+                // Polled again after completion: answer with an empty
+                // response rather than panic, as the future contract allows.
+                None => Poll::Ready(Ok(Response::new(B::default()))),
+            },
+            StateProjection::Actual {
+                future,
+                policy,
+                actual,
+            } => {
+                let mut response = std::task::ready!(future.poll(cx))?;
+                policy.apply(actual, response.headers_mut());
+                Poll::Ready(Ok(response))
+            }
+            StateProjection::Lookup { future } => future.as_mut().poll(cx),
         }
     }
 }
 
-/// The state after the origin source answered a request that waited for
-/// it: decided again with the answer, it is answered here or goes to the
-/// inner service.
-fn decide_resolved<S, ReqBody>(
-    waiting: &mut Waiting<S, ReqBody>,
-    resolved: &Resolved,
-) -> State<S, ReqBody>
+pin_project! {
+    /// A request whose verdict waits for the origin source.
+    struct LookupFuture<S, ReqBody>
+    where
+        S: Service<Request<ReqBody>>,
+    {
+        #[pin]
+        state: LookupState<S, ReqBody>,
+        policy: Arc<Policy>,
+    }
+}
+
+pin_project! {
+    #[project = LookupProjection]
+    enum LookupState<S, ReqBody>
+    where
+        S: Service<Request<ReqBody>>,
+    {
+        // The answer comes first (a preflight, or a request cross-origin
+        // protection may refuse): the request waits with the service made
+        // ready for it.
+        Before {
+            resolving: Resolving,
+            request: Option<Request<ReqBody>>,
+            inner: S,
+        },
+        // An actual request the application may serve whatever the answer:
+        // it runs while the source is asked, and its response waits.
+        Beside {
+            #[pin]
+            future: S::Future,
+            resolving: Resolving,
+            origin: HeaderValue,
+            response: Option<S::Response>,
+        },
+        // Decided again with the answer, and served.
+        After {
+            #[pin]
+            future: S::Future,
+            actual: Actual<'static>,
+        },
+    }
+}
+
+impl<S, ReqBody, B> Future for LookupFuture<S, ReqBody>
 where
-    S: Service<Request<ReqBody>>,
+    S: Service<Request<ReqBody>, Response = Response<B>>,
+    B: Default,
 {
-    let Some(request) = waiting.request.take() else {
-        return State::Answered { response: None };
-    };
-    let policy = Arc::clone(&waiting.policy);
-    match policy.check_request_resolved(request.method().as_str(), request.headers(), resolved) {
-        Decision::Preflight(preflight) => State::Answered {
-            response: Some(policy.preflight_response::<()>(&preflight)),
-        },
-        Decision::Forbidden(refusal) => State::Answered {
-            response: Some(policy.forbidden_response::<()>(&refusal)),
-        },
-        Decision::Actual(actual) => {
-            let actual = actual.into_owned();
-            State::Actual {
-                future: waiting.inner.call(request),
-                policy,
-                actual,
+    type Output = Result<Response<B>, S::Error>;
+
+    fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
+        let this = self.as_mut().project();
+        let policy = &**this.policy;
+        let after = match this.state.project() {
+            LookupProjection::Before {
+                resolving,
+                request,
+                inner,
+            } => {
+                let resolved = std::task::ready!(Pin::new(resolving).poll(cx));
+                let Some(request) = request.take() else {
+                    return Poll::Ready(Ok(Response::new(B::default())));
+                };
+                match policy.check_request_resolved(
+                    request.method().as_str(),
+                    request.headers(),
+                    &resolved,
+                ) {
+                    Decision::Preflight(preflight) => {
+                        return Poll::Ready(Ok(policy.preflight_response(&preflight)));
+                    }
+                    Decision::Forbidden(refusal) => {
+                        return Poll::Ready(Ok(policy.forbidden_response(&refusal)));
+                    }
+                    Decision::Actual(actual) => {
+                        let actual = actual.into_owned();
+                        LookupState::After {
+                            future: inner.call(request),
+                            actual,
+                        }
+                    }
+                    // The answer stands for this origin, so it is never
+                    // asked again; refused, should it be.
+                    Decision::Lookup(_) => {
+                        let refusal = Refusal::Origin(OriginRefusal::NotAllowed);
+                        return Poll::Ready(Ok(policy.forbidden_response(&refusal)));
+                    }
+                }
             }
-        }
-        // The answer stands for this origin: never asked again. Refused,
-        // should it be.
-        Decision::Lookup(_) => State::Answered {
-            response: Some(
-                policy.forbidden_response::<()>(&crate::policy::Refusal::Origin(
-                    crate::policy::OriginRefusal::NotAllowed,
-                )),
-            ),
-        },
+            LookupProjection::Beside {
+                future,
+                resolving,
+                origin,
+                response,
+            } => {
+                if response.is_none() {
+                    *response = Some(std::task::ready!(future.poll(cx))?);
+                }
+                let resolved = std::task::ready!(Pin::new(resolving).poll(cx));
+                let Some(mut response) = response.take() else {
+                    return Poll::Ready(Ok(Response::new(B::default())));
+                };
+                let actual = policy.resolved_actual(&resolved, origin.clone());
+                policy.apply(&actual, response.headers_mut());
+                return Poll::Ready(Ok(response));
+            }
+            LookupProjection::After { future, actual } => {
+                let mut response = std::task::ready!(future.poll(cx))?;
+                policy.apply(actual, response.headers_mut());
+                return Poll::Ready(Ok(response));
+            }
+        };
+        self.as_mut().project().state.set(after);
+        // The inner service's future has not been polled yet.
+        self.poll(cx)
     }
 }
 

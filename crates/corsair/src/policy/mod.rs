@@ -365,7 +365,13 @@ impl Policy {
         method: &str,
         headers: &'r H,
     ) -> Decision<'r, H> {
-        self.decide(method, headers, None)
+        // A policy with a source runs a copy of the decision that asks it;
+        // one without runs the very code it ran before sources existed.
+        #[cfg(feature = "origin-source")]
+        if self.source.is_some() {
+            return self.decide_asking(method, headers, None);
+        }
+        self.decide::<false, H>(method, headers, None)
     }
 
     /// [`Policy::check_request`] once the origin source answered: after
@@ -379,7 +385,7 @@ impl Policy {
         headers: &'r H,
         resolved: &Resolved,
     ) -> Decision<'r, H> {
-        self.decide(method, headers, Some(resolved))
+        self.decide::<true, H>(method, headers, Some(resolved))
     }
 
     /// The verdict on an actual request whose application ran while the
@@ -399,8 +405,24 @@ impl Policy {
         actual
     }
 
+    /// [`Policy::decide`] for a policy with an origin source: a copy of its
+    /// own, so that the copy without one is the code of a policy that never
+    /// had a source.
+    #[cfg(feature = "origin-source")]
+    #[inline(never)]
+    fn decide_asking<'r, H: RequestHeaders>(
+        &self,
+        method: &str,
+        headers: &'r H,
+        resolved: Option<&Resolved>,
+    ) -> Decision<'r, H> {
+        self.decide::<true, H>(method, headers, resolved)
+    }
+
+    /// The decision on a request; the origin source (if any) is asked
+    /// about origins the lists refuse only when `ASK` is true.
     #[inline]
-    fn decide<'r, H: RequestHeaders>(
+    fn decide<'r, const ASK: bool, H: RequestHeaders>(
         &self,
         method: &str,
         headers: &'r H,
@@ -423,7 +445,8 @@ impl Policy {
             }
             return decision;
         };
-        let judged = self.judge_origin::<H>(origin, origins.next().is_some());
+        #[cfg_attr(not(feature = "origin-source"), allow(unused_mut))]
+        let mut judged = self.judge_origin::<H>(origin, origins.next().is_some());
 
         let preflight = if method == "OPTIONS" {
             let mut requested = headers.values_of(RequestHeader::RequestMethod);
@@ -434,32 +457,19 @@ impl Policy {
             None
         };
         #[cfg(feature = "origin-source")]
-        let judged = match (judged, &self.source) {
-            (Err(OriginRefusal::NotAllowed), Some(source)) => {
-                match self.ask_source(source, H::bytes(origin), resolved) {
-                    Asked::Allowed => Ok(AllowOrigin::Origin(Cow::Borrowed(origin))),
-                    Asked::Refused => Err(OriginRefusal::NotAllowed),
-                    Asked::Unknown(pending) => {
-                        let before_application = preflight.is_some()
-                            || (self.protection
-                                && protect(method, Some(H::bytes(origin)), headers).is_some());
-                        let decision = Decision::Lookup(OriginLookup {
-                            origin,
-                            bytes: H::bytes(origin),
-                            before_application,
-                            cache: Arc::clone(source),
-                            pending: pending
-                                .map(|pending| Arc::new(std::sync::Mutex::new(Some(pending)))),
-                        });
-                        if self.debug {
-                            log_decision(method, Some(H::bytes(origin)), headers, &decision);
-                        }
-                        return decision;
-                    }
-                }
+        if ASK && let (Err(OriginRefusal::NotAllowed), Some(source)) = (&judged, &self.source) {
+            match self.consult_source(
+                source,
+                method,
+                headers,
+                origin,
+                preflight.is_some(),
+                resolved,
+            ) {
+                Consulted::Judged(verdict) => judged = verdict,
+                Consulted::Lookup(lookup) => return lookup,
             }
-            (judged, _) => judged,
-        };
+        }
         #[cfg(not(feature = "origin-source"))]
         let _ = resolved;
         let decision = match (preflight, judged) {
@@ -485,6 +495,41 @@ impl Policy {
             log_refusal(method, H::bytes(origin), preflight, &refusal);
         }
         decision
+    }
+
+    /// The verdict on an origin the lists refused, from the origin source:
+    /// known now (the answer kept, for most requests), or a
+    /// [`Decision::Lookup`] to await.
+    #[cfg(feature = "origin-source")]
+    fn consult_source<'r, H: RequestHeaders>(
+        &self,
+        source: &Arc<crate::origin::source::SourceCache>,
+        method: &str,
+        headers: &'r H,
+        origin: &'r H::Value,
+        preflight: bool,
+        resolved: Option<&Resolved>,
+    ) -> Consulted<'r, H> {
+        let pending = match self.ask_source(source, H::bytes(origin), resolved) {
+            Asked::Allowed => {
+                return Consulted::Judged(Ok(AllowOrigin::Origin(Cow::Borrowed(origin))));
+            }
+            Asked::Refused => return Consulted::Judged(Err(OriginRefusal::NotAllowed)),
+            Asked::Unknown(pending) => pending,
+        };
+        let before_application = preflight
+            || (self.protection && protect(method, Some(H::bytes(origin)), headers).is_some());
+        let decision = Decision::Lookup(OriginLookup {
+            origin,
+            bytes: H::bytes(origin),
+            before_application,
+            cache: Arc::clone(source),
+            pending: pending.map(|pending| Arc::new(std::sync::Mutex::new(Some(pending)))),
+        });
+        if self.debug {
+            log_decision(method, Some(H::bytes(origin)), headers, &decision);
+        }
+        Consulted::Lookup(decision)
     }
 
     /// What the origin source says of `origin`, which the lists refused:
@@ -628,6 +673,13 @@ impl Policy {
         }
         Ok(())
     }
+}
+
+/// What [`Policy::consult_source`] found: a verdict, or a lookup to await.
+#[cfg(feature = "origin-source")]
+enum Consulted<'r, H: RequestHeaders> {
+    Judged(Result<AllowOrigin<'r, H::Value>, OriginRefusal>),
+    Lookup(Decision<'r, H>),
 }
 
 /// What the origin source says of an origin.

@@ -114,7 +114,7 @@ const FIRST_BUCKET_NANOS: u64 = 100_000;
 #[repr(align(128))]
 struct Shard {
     /// Requests by outcome, indexed by `Outcome as usize`.
-    outcomes: [AtomicU64; 5],
+    outcomes: [AtomicU64; Outcome::ALL.len()],
     /// Observations per bucket (not cumulative); the last one is `+Inf`.
     buckets: [AtomicU64; BUCKETS + 1],
     /// The observations' sum, in nanoseconds.
@@ -360,6 +360,7 @@ mod tests {
         metrics.request(Outcome::PreflightAllowed, Duration::from_millis(1));
         metrics.request(Outcome::PreflightAllowed, Duration::from_millis(2));
         metrics.request(Outcome::NoOrigin, Duration::from_millis(3));
+        metrics.request(Outcome::CrossOriginRefused, Duration::from_millis(1));
         metrics.upstream_failure(UpstreamFailure::Timeout);
         metrics.reload(false);
         let text = metrics.render();
@@ -375,6 +376,17 @@ mod tests {
             text.contains("corsair_requests_total{outcome=\"actual_refused\"} 0"),
             "{text}"
         );
+        // Every outcome has its counter: this one once had none, and its
+        // requests were dropped.
+        assert!(
+            text.contains("corsair_requests_total{outcome=\"cross_origin_refused\"} 1"),
+            "{text}"
+        );
+        for outcome in Outcome::ALL {
+            let before = metrics.requests(outcome);
+            metrics.request(outcome, Duration::ZERO);
+            assert_eq!(metrics.requests(outcome), before + 1, "{outcome:?}");
+        }
         assert!(
             text.contains("corsair_upstream_errors_total{kind=\"timeout\"} 1"),
             "{text}"
@@ -384,10 +396,10 @@ mod tests {
             "{text}"
         );
         assert!(
-            text.contains("corsair_request_duration_seconds_count 3"),
+            text.contains("corsair_request_duration_seconds_count 4"),
             "{text}"
         );
-        assert_eq!(metrics.requests(Outcome::PreflightAllowed), 2);
+        assert_eq!(metrics.requests(Outcome::PreflightAllowed), 3);
     }
 
     #[test]

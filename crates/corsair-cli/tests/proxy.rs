@@ -1199,6 +1199,38 @@ async fn an_origin_source_url_answers_for_origins_the_list_does_not_name() {
     let received = send(&client, preflight(APP)).await;
     assert_eq!(received.status, StatusCode::NO_CONTENT);
     assert_eq!(asked.load(Ordering::SeqCst), 3);
+
+    // What the source did is in /metrics, for the route that has it.
+    let metrics = running.admin("/metrics").await;
+    let metrics = metrics.text();
+    for (series, expected) in [
+        ("allowed", 1.0),
+        ("refused", 1.0),
+        ("failed", 1.0),
+        ("timed_out", 0.0),
+    ] {
+        let series =
+            format!("corsair_origin_source_lookups_total{{route=\"default\",result=\"{series}\"}}");
+        assert_eq!(sample(metrics, &series), expected, "{series}");
+    }
+    // Three answers kept: the two the service gave, and the failure (a
+    // refusal for a few seconds, so that a failing service is not asked
+    // by every request).
+    assert_eq!(
+        sample(metrics, "corsair_origin_source_kept{route=\"default\"}"),
+        3.0
+    );
+    assert_eq!(
+        sample(metrics, "corsair_origin_source_running{route=\"default\"}"),
+        0.0
+    );
+    assert_eq!(
+        sample(
+            metrics,
+            "corsair_origin_source_overloaded_total{route=\"default\"}"
+        ),
+        0.0
+    );
     running.proxy.shutdown().await;
 }
 

@@ -4,6 +4,7 @@
 use std::convert::Infallible;
 use std::sync::Arc;
 
+use corsair::origin::source::SourceStats;
 use http::header::{self, HeaderValue};
 use http::{Method, Request, Response, StatusCode};
 use hyper::body::Incoming;
@@ -69,7 +70,7 @@ fn answer(shared: &Shared, request: &Request<Incoming>) -> Response<ProxyBody> {
         "/metrics" => text(
             StatusCode::OK,
             "application/openmetrics-text; version=1.0.0; charset=utf-8",
-            shared.metrics.render(),
+            shared.metrics.render_with_sources(origin_sources(shared)),
         ),
         "/config" => match serde_json::to_string_pretty(&shared.live.load().file) {
             Ok(json) => text(StatusCode::OK, "application/json", json + "\n"),
@@ -85,6 +86,19 @@ fn answer(shared: &Shared, request: &Request<Incoming>) -> Response<ProxyBody> {
             "try /healthz, /metrics or /config\n".to_owned(),
         ),
     }
+}
+
+/// What the origin source of each route that has one reported: `default`
+/// for `[cors]`, else the route's prefix.
+fn origin_sources(shared: &Shared) -> Vec<(String, SourceStats)> {
+    let live = shared.live.load();
+    live.routes
+        .policies()
+        .filter_map(|(prefix, policy)| {
+            let stats = policy.origin_source_stats()?;
+            Some((prefix.unwrap_or("default").to_owned(), stats))
+        })
+        .collect()
 }
 
 fn text(status: StatusCode, content_type: &'static str, body: String) -> Response<ProxyBody> {

@@ -8,6 +8,15 @@
 //! | `corsair_request_duration_seconds` | | time to the response's headers (preflights and proxied requests) |
 //! | `corsair_reloads_total` | `result`: `applied`, `rejected` | configuration reloads |
 //! | `corsair_open_connections` | | client connections open now |
+//! | `corsair_origin_source_lookups_total` | `route`, `result`: `allowed`, `refused`, `failed`, `timed_out` | lookups of the route's origin source, by answer |
+//! | `corsair_origin_source_overloaded_total` | `route` | requests refused because `max_lookups` lookups were running |
+//! | `corsair_origin_source_kept` | `route` | answers the route's source cache holds now |
+//! | `corsair_origin_source_running` | `route` | lookups running now |
+//!
+//! The origin source's series exist only for routes whose policy has a
+//! source (`route` is `default` for `[cors]`, else the route's
+//! `path_prefix`). They are read from the policies in force when `/metrics`
+//! is read, and start again at zero when a reload compiles new policies.
 //!
 //! Each series is created once, so recording a request is a few atomic
 //! additions, with no lock and no allocation. The per-request series (the
@@ -20,8 +29,12 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
 
+use std::sync::Mutex;
+
+use corsair::origin::source::SourceStats;
+use prometheus_client::collector::Collector;
 use prometheus_client::encoding::text::encode;
-use prometheus_client::encoding::{EncodeMetric, MetricEncoder, NoLabelSet};
+use prometheus_client::encoding::{DescriptorEncoder, EncodeMetric, MetricEncoder, NoLabelSet};
 use prometheus_client::metrics::MetricType;
 use prometheus_client::metrics::counter::Counter;
 use prometheus_client::metrics::family::Family;
@@ -213,10 +226,77 @@ impl EncodeMetric for Durations {
     }
 }
 
+/// The origin sources' series: what their policies reported when
+/// `/metrics` was last read.
+#[derive(Debug, Default)]
+struct Sources(Mutex<Vec<(String, SourceStats)>>);
+
+impl Collector for Sources {
+    fn encode(&self, mut encoder: DescriptorEncoder) -> Result<(), std::fmt::Error> {
+        let Ok(sources) = self.0.lock() else {
+            return Ok(());
+        };
+        if sources.is_empty() {
+            return Ok(());
+        }
+        let mut lookups = encoder.encode_descriptor(
+            "corsair_origin_source_lookups",
+            "Lookups of an origin source, by route and answer",
+            None,
+            MetricType::Counter,
+        )?;
+        for (route, stats) in sources.iter() {
+            for (result, count) in [
+                ("allowed", stats.allowed),
+                ("refused", stats.refused),
+                ("failed", stats.failed),
+                ("timed_out", stats.timed_out),
+            ] {
+                let labels = [("route", route.as_str()), ("result", result)];
+                lookups
+                    .encode_family(&labels)?
+                    .encode_counter::<NoLabelSet, _, u64>(&count, None)?;
+            }
+        }
+        let mut overloaded = encoder.encode_descriptor(
+            "corsair_origin_source_overloaded",
+            "Requests refused because max_lookups lookups were running",
+            None,
+            MetricType::Counter,
+        )?;
+        for (route, stats) in sources.iter() {
+            overloaded
+                .encode_family(&[("route", route.as_str())])?
+                .encode_counter::<NoLabelSet, _, u64>(&stats.overloaded, None)?;
+        }
+        for (name, help, value) in [
+            (
+                "corsair_origin_source_kept",
+                "Answers an origin source's cache holds now",
+                (|stats: &SourceStats| stats.kept) as fn(&SourceStats) -> usize,
+            ),
+            (
+                "corsair_origin_source_running",
+                "Lookups of an origin source running now",
+                |stats: &SourceStats| stats.running,
+            ),
+        ] {
+            let mut gauge = encoder.encode_descriptor(name, help, None, MetricType::Gauge)?;
+            for (route, stats) in sources.iter() {
+                gauge
+                    .encode_family(&[("route", route.as_str())])?
+                    .encode_gauge(&value(stats))?;
+            }
+        }
+        Ok(())
+    }
+}
+
 /// The proxy's metrics.
 #[derive(Debug)]
 pub struct Metrics {
     registry: Registry,
+    sources: Arc<Sources>,
     shards: Arc<Shards>,
     upstream_failures: [Counter; 3],
     reloads_applied: Counter,
@@ -285,8 +365,12 @@ impl Metrics {
             connections.clone(),
         );
 
+        let sources = Arc::new(Sources::default());
+        registry.register_collector(Box::new(Arc::clone(&sources)));
+
         Metrics {
             registry,
+            sources,
             shards,
             upstream_failures,
             reloads_applied,
@@ -340,7 +424,19 @@ impl Metrics {
         self.shards.outcome(outcome)
     }
 
-    /// Every metric in the OpenMetrics text format.
+    /// Every metric in the OpenMetrics text format, with the origin
+    /// sources' series for `sources` (a route's label, what its source
+    /// reported).
+    #[must_use]
+    pub fn render_with_sources(&self, sources: Vec<(String, SourceStats)>) -> String {
+        if let Ok(mut snapshot) = self.sources.0.lock() {
+            *snapshot = sources;
+        }
+        self.render()
+    }
+
+    /// Every metric in the OpenMetrics text format, with the origin
+    /// sources' series last given to [`Metrics::render_with_sources`].
     #[must_use]
     pub fn render(&self) -> String {
         let mut text = String::with_capacity(4096);
@@ -400,6 +496,37 @@ mod tests {
             "{text}"
         );
         assert_eq!(metrics.requests(Outcome::PreflightAllowed), 3);
+    }
+
+    #[test]
+    fn origin_sources_have_series_only_when_there_are_sources() {
+        let metrics = Metrics::new();
+        assert!(!metrics.render().contains("origin_source"));
+        let mut stats = SourceStats::default();
+        (stats.kept, stats.running, stats.lookups) = (7, 1, 9);
+        (stats.allowed, stats.refused, stats.failed, stats.timed_out) = (5, 2, 1, 1);
+        stats.overloaded = 4;
+        let text = metrics.render_with_sources(vec![("/api/".to_owned(), stats)]);
+        for line in [
+            "# TYPE corsair_origin_source_lookups counter",
+            "corsair_origin_source_lookups_total{route=\"/api/\",result=\"allowed\"} 5",
+            "corsair_origin_source_lookups_total{route=\"/api/\",result=\"refused\"} 2",
+            "corsair_origin_source_lookups_total{route=\"/api/\",result=\"failed\"} 1",
+            "corsair_origin_source_lookups_total{route=\"/api/\",result=\"timed_out\"} 1",
+            "corsair_origin_source_overloaded_total{route=\"/api/\"} 4",
+            "# TYPE corsair_origin_source_kept gauge",
+            "corsair_origin_source_kept{route=\"/api/\"} 7",
+            "corsair_origin_source_running{route=\"/api/\"} 1",
+        ] {
+            assert!(text.contains(line), "{line} in {text}");
+        }
+        assert!(text.ends_with("# EOF\n"), "{text}");
+        // A reload that removed the source removes its series.
+        assert!(
+            !metrics
+                .render_with_sources(Vec::new())
+                .contains("origin_source")
+        );
     }
 
     #[test]

@@ -29,6 +29,16 @@ impl RouteTable {
         self.route_for(path).1
     }
 
+    /// Every policy with its route's prefix (`None` for the default
+    /// policy, which comes first).
+    pub fn policies(&self) -> impl Iterator<Item = (Option<&str>, &Arc<Policy>)> {
+        std::iter::once((None, &self.default)).chain(
+            self.routes
+                .iter()
+                .map(|(prefix, policy)| (Some(prefix.as_str()), policy)),
+        )
+    }
+
     /// The prefix of the route that governs `path` (`None` for the default
     /// policy), and its policy.
     #[must_use]

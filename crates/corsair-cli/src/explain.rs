@@ -99,9 +99,11 @@ impl Transport for PolicyServer {
     type Error = Infallible;
 
     async fn exchange(&mut self, request: &Outgoing) -> Result<Incoming, Infallible> {
-        let (prefix, policy) = self.routes.route_for(request.url.path());
-        let section = match prefix {
-            Some(prefix) => format!("the [[routes]] entry with path_prefix = {prefix:?}"),
+        let (route, policy) = self
+            .routes
+            .route_for(request.url.host_str(), request.url.path());
+        let section = match route {
+            Some(route) => route.describe(),
             None if self.proxy_file => "[cors]".to_owned(),
             None => "the policy".to_owned(),
         };

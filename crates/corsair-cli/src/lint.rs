@@ -151,8 +151,10 @@ pub fn proxy_warnings(file: &ProxyFile) -> Vec<Diagnostic> {
         let field = format!("routes[{index}].cors");
         out.extend(policy_warnings(&field, &route.cors, production));
         out.extend(source_without_url(&field, &route.cors));
-        let prefix = &route.path_prefix;
-        if prefix.len() > 1 && !prefix.ends_with('/') {
+        if let Some(prefix) = &route.path_prefix
+            && prefix.len() > 1
+            && !prefix.ends_with('/')
+        {
             out.push(Diagnostic::warning(
                 "prefix-without-slash",
                 format!("routes[{index}].path_prefix"),

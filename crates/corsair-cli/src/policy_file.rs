@@ -125,7 +125,7 @@ impl PolicyFile {
     pub fn routes(&self) -> RouteTable {
         match self {
             PolicyFile::Proxy(settings) => settings.routes.clone(),
-            PolicyFile::Policy(policy) => RouteTable::new(Arc::clone(policy), Vec::new()),
+            PolicyFile::Policy(policy) => RouteTable::single(Arc::clone(policy)),
         }
     }
 }

@@ -372,6 +372,134 @@ allow_origins = ["*"]
 }
 
 #[tokio::test]
+async fn routes_match_the_most_specific_host_then_the_longest_prefix() {
+    let upstream = Upstream::start().await;
+    let routes = r#"
+[[routes]]
+path_prefix = "/v1/"
+[routes.cors]
+allow_origins = ["https://v1.example"]
+
+[[routes]]
+host = "*.tenants.example.com"
+path_prefix = "/v1/"
+[routes.cors]
+allow_origins = ["https://tenant.example"]
+
+[[routes]]
+host = "api.example.com"
+[routes.cors]
+allow_origins = ["https://api-app.example"]
+"#;
+    let running = Running::start(&common::proxy_file(&upstream.url(), CREDENTIALED, routes)).await;
+    let url = |path: &str| running.url(path);
+    let client = client();
+    // Over HTTP/1.1, with the Host a browser would send.
+    let allowed = async |host: &str, path: &str, origin: &str| {
+        let received = send(
+            &client,
+            request(
+                "GET",
+                &url(path),
+                &[("host", host), ("origin", origin)],
+                empty(),
+            ),
+        )
+        .await;
+        received.header("access-control-allow-origin") == Some(origin)
+    };
+    let cases = [
+        (
+            "API.Example.com:8080",
+            "/x",
+            "https://api-app.example",
+            true,
+        ),
+        // The host route governs all of api.example.com, /v1/ included.
+        ("api.example.com", "/v1/x", "https://api-app.example", true),
+        ("api.example.com", "/v1/x", "https://v1.example", false),
+        (
+            "shop.tenants.example.com",
+            "/v1/x",
+            "https://tenant.example",
+            true,
+        ),
+        (
+            "shop.tenants.example.com",
+            "/v2/x",
+            "https://tenant.example",
+            false,
+        ),
+        ("shop.tenants.example.com", "/v2/x", APP, true),
+        ("tenants.example.com", "/v1/x", "https://v1.example", true),
+        ("other.example", "/v1/x", "https://v1.example", true),
+        ("other.example", "/x", APP, true),
+        (
+            "api.example.com.evil.example",
+            "/x",
+            "https://api-app.example",
+            false,
+        ),
+    ];
+    for (host, path, origin, expected) in cases {
+        assert_eq!(
+            allowed(host, path, origin).await,
+            expected,
+            "{host}{path} from {origin}"
+        );
+    }
+
+    // Over HTTP/2, the host is the :authority.
+    let addr = running.proxy.addr();
+    let resolver =
+        tower::service_fn(
+            move |_name| async move { Ok::<_, std::io::Error>(std::iter::once(addr)) },
+        );
+    let http2: Client<_, Body> = Client::builder(TokioExecutor::new())
+        .http2_only(true)
+        .build(hyper_util::client::legacy::connect::HttpConnector::new_with_resolver(resolver));
+    let response = http2
+        .request(request(
+            "GET",
+            &format!("http://api.example.com:{}/x", addr.port()),
+            &[("origin", "https://api-app.example")],
+            empty(),
+        ))
+        .await
+        .unwrap();
+    assert_eq!(response.version(), http::Version::HTTP_2);
+    assert_eq!(
+        response
+            .headers()
+            .get("access-control-allow-origin")
+            .unwrap(),
+        "https://api-app.example"
+    );
+
+    // /config shows the table in the order routes are tried.
+    let config = running.admin("/config").await.json();
+    let table: Vec<(String, String, String)> = config["route_table"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|row| {
+            let field = |name: &str| row[name].as_str().unwrap().to_owned();
+            (field("entry"), field("host"), field("path_prefix"))
+        })
+        .collect();
+    let expected = [
+        ("routes[2]", "api.example.com", "/"),
+        ("routes[1]", "*.tenants.example.com", "/v1/"),
+        ("routes[0]", "*", "/v1/"),
+        ("cors", "*", "/"),
+    ]
+    .map(|(a, b, c)| (a.to_owned(), b.to_owned(), c.to_owned()));
+    assert_eq!(table, expected);
+    assert_eq!(config["routes"][2]["host"], "api.example.com");
+    running.proxy.shutdown().await;
+}
+
+#[tokio::test]
 async fn preflights_are_answered_by_the_proxy_alone() {
     let upstream = Upstream::start().await;
     let running = Running::start(&common::proxy_file(&upstream.url(), CREDENTIALED, "")).await;

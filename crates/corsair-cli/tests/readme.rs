@@ -251,6 +251,11 @@ impl<'a> Env<'a> {
                 "corsair" => corsair(&self.dir, &args, None),
                 "curl" => self.curl(&args),
                 "jq" => jq(&args, input.as_deref().expect("jq reads a pipe")),
+                // A file the block's commands read, shown as it is.
+                "cat" => args
+                    .iter()
+                    .map(|name| std::fs::read_to_string(self.dir.join(name)).unwrap())
+                    .collect(),
                 program => panic!("the README runs {program}, which tests/readme.rs cannot"),
             });
         }
@@ -379,8 +384,9 @@ fn scenario(block: &Block, runtime: &Runtime) -> Vec<String> {
     match block.name.as_str() {
         // Only the files the commands name: tests/readme/check/corsair.toml,
         // tests/readme/explain/corsair.toml, tests/readme/origins/cors.toml
-        // and its tenants.txt, tests/readme/proxy/bad.toml.
-        "check" | "explain" | "origins" => env = Env::new(runtime, &block.name),
+        // and its tenants.txt, tests/readme/routes/proxy.toml,
+        // tests/readme/proxy/bad.toml.
+        "check" | "explain" | "origins" | "routes" => env = Env::new(runtime, &block.name),
         "proxy-errors" => env = Env::new(runtime, "proxy"),
         // `corsair demo` serves until Ctrl-C, on ports chosen now.
         "demo" => return demo(block, &commands, runtime),

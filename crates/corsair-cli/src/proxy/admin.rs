@@ -11,12 +11,15 @@ use hyper::body::Incoming;
 use hyper::server::conn::http1;
 use hyper::service::service_fn;
 use hyper_util::rt::TokioIo;
+use serde::Serialize;
 use tokio::net::TcpListener;
 use tokio::sync::watch;
 use tracing::{debug, warn};
 
 use super::body::ProxyBody;
-use super::handler::Shared;
+use super::file::ProxyFile;
+use super::handler::{Live, Shared};
+use super::routes::{Route, RouteRow};
 
 /// Serves the admin endpoints until `stopped` changes.
 pub(crate) async fn serve(
@@ -72,7 +75,7 @@ fn answer(shared: &Shared, request: &Request<Incoming>) -> Response<ProxyBody> {
             "application/openmetrics-text; version=1.0.0; charset=utf-8",
             shared.metrics.render_with_sources(origin_sources(shared)),
         ),
-        "/config" => match serde_json::to_string_pretty(&shared.live.load().file) {
+        "/config" => match serde_json::to_string_pretty(&ConfigView::of(&shared.live.load())) {
             Ok(json) => text(StatusCode::OK, "application/json", json + "\n"),
             Err(error) => text(
                 StatusCode::INTERNAL_SERVER_ERROR,
@@ -88,15 +91,36 @@ fn answer(shared: &Shared, request: &Request<Incoming>) -> Response<ProxyBody> {
     }
 }
 
+/// What `/config` shows: the file in force, and its routes in the order
+/// they are tried.
+#[derive(Serialize)]
+struct ConfigView<'a> {
+    #[serde(flatten)]
+    file: &'a ProxyFile,
+    route_table: Vec<RouteRow>,
+}
+
+impl<'a> ConfigView<'a> {
+    fn of(live: &'a Live) -> Self {
+        ConfigView {
+            file: &live.file,
+            route_table: live.routes.rows(),
+        }
+    }
+}
+
 /// What the origin source of each route that has one reported: `default`
-/// for `[cors]`, else the route's prefix.
+/// for `[cors]`, else the route's host and prefix.
 fn origin_sources(shared: &Shared) -> Vec<(String, SourceStats)> {
     let live = shared.live.load();
     live.routes
         .policies()
-        .filter_map(|(prefix, policy)| {
+        .filter_map(|(route, policy)| {
             let stats = policy.origin_source_stats()?;
-            Some((prefix.unwrap_or("default").to_owned(), stats))
+            Some((
+                route.map_or_else(|| "default".to_owned(), Route::label),
+                stats,
+            ))
         })
         .collect()
 }

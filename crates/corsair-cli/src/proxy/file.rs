@@ -12,10 +12,15 @@
 //! allow_origins = ["https://app.example.com"]
 //! allow_credentials = true
 //!
-//! [[routes]]                           # optional; the longest prefix wins
-//! path_prefix = "/public/"
+//! [[routes]]                           # optional: the most specific host
+//! path_prefix = "/public/"             # wins, then the longest prefix
 //! [routes.cors]
 //! allow_origins = ["*"]
+//!
+//! [[routes]]
+//! host = "admin.example.com"           # or "*.example.com"; any port
+//! [routes.cors]
+//! allow_origins = ["https://console.example.com"]
 //!
 //! [tls]                                # optional: terminate TLS here
 //! cert = "cert.pem"                    # relative to this file
@@ -50,7 +55,7 @@ use corsair::{Config, Format, LoadError};
 use http::uri::{Authority, Scheme, Uri};
 use serde::{Deserialize, Serialize};
 
-use super::routes::RouteTable;
+use super::routes::{HostPattern, Route, RouteTable};
 
 /// The address the proxy listens on when neither the file nor `--listen`
 /// names one.
@@ -89,12 +94,17 @@ pub struct ProxyFile {
     pub admin: Option<AdminFile>,
 }
 
-/// One `[[routes]]` entry.
+/// One `[[routes]]` entry: a `host`, a `path_prefix` or both.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct RouteFile {
+    /// The host this policy governs: a name (`api.example.com`) or a
+    /// wildcard (`*.example.com`), on any port.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub host: Option<String>,
     /// The start of the paths this policy governs, beginning with `/`.
-    pub path_prefix: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub path_prefix: Option<String>,
     /// The policy.
     pub cors: Config,
 }
@@ -450,34 +460,72 @@ impl ProxyFile {
 
         let default = compile_policy("cors", &self.cors, &mut problems);
         let mut routes = Vec::with_capacity(self.routes.len());
+        // What each route matches, to find a second route for the same.
+        let mut seen: Vec<(usize, RouteKey<'_>)> = Vec::new();
         for (index, route) in self.routes.iter().enumerate() {
             let field = format!("routes[{index}]");
-            if !route.path_prefix.starts_with('/') {
-                problems.push(Diagnostic::error(
-                    "invalid",
-                    format!("{field}.path_prefix"),
-                    format!("{:?} must start with \"/\"", route.path_prefix),
-                ));
-            }
-            if let Some(earlier) = self
-                .routes
-                .iter()
-                .take(index)
-                .position(|other| other.path_prefix == route.path_prefix)
+            let host = route.host.as_deref().map(|host| {
+                HostPattern::parse(host).map_err(|problem| {
+                    problems.push(Diagnostic::error(
+                        "invalid",
+                        format!("{field}.host"),
+                        problem,
+                    ));
+                })
+            });
+            if let Some(prefix) = &route.path_prefix
+                && !prefix.starts_with('/')
             {
                 problems.push(Diagnostic::error(
                     "invalid",
                     format!("{field}.path_prefix"),
+                    format!("{prefix:?} must start with \"/\""),
+                ));
+            }
+            if route.host.is_none() && route.path_prefix.is_none() {
+                problems.push(Diagnostic::error(
+                    "invalid",
+                    field.clone(),
+                    "a route names a host, a path_prefix or both (the policy for every other \
+                     request is [cors])",
+                ));
+            }
+            let key = (
+                host.as_ref()
+                    .and_then(|host| host.as_ref().ok())
+                    .map(ToString::to_string),
+                route.path_prefix.as_deref(),
+            );
+            // Only routes that match something can clash.
+            let matches_something = !matches!(host, Some(Err(())))
+                && (route.host.is_some() || route.path_prefix.is_some());
+            if matches_something
+                && let Some((earlier, _)) = seen.iter().find(|(_, other)| *other == key)
+            {
+                let (what, name) = match (&key.0, key.1) {
+                    (Some(_), None) => ("host", "host"),
+                    (None, _) => ("path_prefix", "path_prefix"),
+                    (Some(_), Some(_)) => ("host and path_prefix", "path_prefix"),
+                };
+                problems.push(Diagnostic::error(
+                    "invalid",
+                    format!("{field}.{name}"),
                     format!(
-                        "{:?} is already the prefix of routes[{earlier}]",
-                        route.path_prefix
+                        "routes[{earlier}] has the same {what}: one of the two would never apply"
                     ),
                 ));
             }
-            if let Some(policy) =
-                compile_policy(&format!("{field}.cors"), &route.cors, &mut problems)
-            {
-                routes.push((route.path_prefix.clone(), policy));
+            if matches_something {
+                seen.push((index, key));
+            }
+            let policy = compile_policy(&format!("{field}.cors"), &route.cors, &mut problems);
+            if let (Some(policy), None | Some(Ok(_))) = (policy, &host) {
+                routes.push(Route {
+                    host: host.and_then(Result::ok),
+                    path_prefix: route.path_prefix.clone(),
+                    index,
+                    policy,
+                });
             }
         }
 
@@ -550,6 +598,9 @@ impl ProxyFile {
         }
     }
 }
+
+/// What a route matches: its host pattern (normalised) and its prefix.
+type RouteKey<'a> = (Option<String>, Option<&'a str>);
 
 /// Whether two listeners would ask for the same port: the same port (not
 /// 0, which picks a free one each time) on the same address, or on any
@@ -686,6 +737,50 @@ max_connections = 0
             "{text}"
         );
         assert!(text.starts_with("/etc/corsair/proxy.toml: "), "{text}");
+    }
+
+    #[test]
+    fn routes_by_host_are_checked_at_their_line() {
+        let error = compile(
+            r#"upstream = "http://127.0.0.1:3000"
+[cors]
+allow_origins = ["https://app.example.com"]
+[[routes]]
+host = "api.example.com:8080"
+[routes.cors]
+allow_origins = ["https://a.example"]
+[[routes]]
+[routes.cors]
+allow_origins = ["https://b.example"]
+[[routes]]
+host = "API.example.com."
+path_prefix = "/v1/"
+[routes.cors]
+allow_origins = ["https://c.example"]
+[[routes]]
+host = "api.example.com"
+path_prefix = "/v1/"
+[routes.cors]
+allow_origins = ["https://d.example"]
+"#,
+        )
+        .unwrap_err();
+        let problems = problems(&error);
+        assert_eq!(problems.len(), 3, "{error}");
+        assert!(
+            problems[0].starts_with("5:8: routes[0].host: \"api.example.com:8080\" has a port"),
+            "{error}"
+        );
+        assert!(
+            problems[1].contains("routes[1]: a route names a host, a path_prefix or both"),
+            "{error}"
+        );
+        assert!(
+            problems[2].starts_with(
+                "18:15: routes[3].path_prefix: routes[2] has the same host and path_prefix"
+            ),
+            "{error}"
+        );
     }
 
     #[test]

@@ -154,7 +154,9 @@ pub(crate) async fn handle(
     let start = Instant::now();
     let shared = &peer.shared;
     let live = peer.local.live(shared);
-    let policy = live.routes.policy_for(request.uri().path());
+    let policy = live
+        .routes
+        .policy_for(request_host(&request), request.uri().path());
     if policy.cross_origin_protection() {
         let uri = request.uri().clone();
         corsair::adapter::complete_host(&uri, request.headers_mut());
@@ -224,6 +226,16 @@ pub(crate) async fn handle(
         .metrics
         .worker_request(peer.local.index, outcome, start.elapsed());
     Ok(response)
+}
+
+/// The host a request was sent to: its `Host`, or the authority of its
+/// URI (HTTP/2's `:authority`, an absolute-form request line).
+fn request_host<B>(request: &Request<B>) -> Option<&str> {
+    request
+        .headers()
+        .get(http::header::HOST)
+        .and_then(|host| host.to_str().ok())
+        .or_else(|| request.uri().authority().map(http::uri::Authority::as_str))
 }
 
 /// Sends the request upstream and returns its response, or the proxy's own

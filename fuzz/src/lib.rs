@@ -270,14 +270,27 @@ pub fn run_request(policy: &Policy, method: &str, request: &HeaderMap, app: &Hea
             panic!("a policy without an origin source looked an origin up: {lookup:?}")
         }
         Decision::Forbidden(refusal) => {
-            assert!(
-                config.cross_origin_protection,
-                "a request forbidden by a policy without cross-origin protection"
-            );
-            assert!(
-                !matches!(method, "GET" | "HEAD" | "OPTIONS"),
-                "{method} forbidden: safe methods always pass"
-            );
+            if let Refusal::WebSocketOrigin(_) = refusal {
+                assert_eq!(
+                    config.websocket_origins,
+                    corsair::config::WebSocketOrigins::Enforce,
+                    "a WebSocket handshake refused with websocket_origins = \"pass\""
+                );
+                assert!(
+                    matches!(method, "GET" | "CONNECT"),
+                    "{method} refused as a WebSocket handshake"
+                );
+                assert!(!origins.is_empty(), "a handshake without Origin refused");
+            } else {
+                assert!(
+                    config.cross_origin_protection,
+                    "a request forbidden by a policy without cross-origin protection"
+                );
+                assert!(
+                    !matches!(method, "GET" | "HEAD" | "OPTIONS"),
+                    "{method} forbidden: safe methods always pass"
+                );
+            }
             let response = policy.forbidden_response::<()>(&refusal);
             assert_eq!(response.status(), StatusCode::FORBIDDEN);
             for name in response.headers().keys() {

@@ -141,6 +141,11 @@ fn explain_refusal(refusal: &Refusal<'_>, section: &str, headers: &HeaderMap) ->
              site or origin that the policy does not allow (the cross-site form POST that CORS \
              alone lets through): add \"{origin}\" to its allow_origins if that page may send it"
         ),
+        Refusal::WebSocketOrigin(_) => format!(
+            "websocket_origins = \"enforce\" in {section} refuses a WebSocket handshake from an \
+             origin that is neither allowed nor the request's own: add \"{origin}\" to its \
+             allow_origins if that page may open one"
+        ),
         other => format!("{section} refuses: {other}"),
     }
 }

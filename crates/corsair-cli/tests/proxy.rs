@@ -1040,6 +1040,82 @@ async fn websockets_pass_through() {
     running.proxy.shutdown().await;
 }
 
+#[tokio::test]
+async fn websocket_handshakes_from_origins_not_allowed_never_reach_the_upstream() {
+    let upstream = Upstream::start().await;
+    let routes = "[[routes]]\nhost = \"open.example\"\n[routes.cors]\n\
+                  allow_origins = [\"https://app.example.com\"]\nwebsocket_origins = \"pass\"\n";
+    let running = Running::start(&common::proxy_file(&upstream.url(), CREDENTIALED, routes)).await;
+    let handshake = |host: Option<&'static str>, origin: Option<&'static str>| {
+        let mut request = format!("ws://{}/ws", running.proxy.addr())
+            .into_client_request()
+            .unwrap();
+        if let Some(host) = host {
+            request
+                .headers_mut()
+                .insert("host", HeaderValue::from_static(host));
+        }
+        if let Some(origin) = origin {
+            request
+                .headers_mut()
+                .insert("origin", HeaderValue::from_static(origin));
+        }
+        tokio_tungstenite::connect_async(request)
+    };
+
+    // Refused: 403, and the upstream never hears of it.
+    for origin in ["https://evil.example", "null"] {
+        let error = handshake(None, Some(origin)).await.unwrap_err();
+        let tokio_tungstenite::tungstenite::Error::Http(response) = error else {
+            panic!("{origin}: {error}");
+        };
+        assert_eq!(response.status(), StatusCode::FORBIDDEN, "{origin}");
+        assert!(
+            response
+                .headers()
+                .get("access-control-allow-origin")
+                .is_none(),
+            "{origin}"
+        );
+    }
+    assert_eq!(upstream.state.requests.load(Ordering::SeqCst), 0);
+    assert_eq!(upstream.state.connections.load(Ordering::SeqCst), 0);
+
+    // Allowed, own, without Origin, and on a route that passes them: each
+    // reaches the upstream, which echoes.
+    let proxy = running.proxy.addr().to_string();
+    let own: &'static str = Box::leak(format!("http://{proxy}").into_boxed_str());
+    for (host, origin) in [
+        (None, Some(APP)),
+        (None, Some(own)),
+        (None, None),
+        (Some("open.example"), Some("https://evil.example")),
+    ] {
+        let (mut socket, response) = handshake(host, origin)
+            .await
+            .unwrap_or_else(|error| panic!("{host:?} from {origin:?}: {error}"));
+        assert_eq!(response.status(), StatusCode::SWITCHING_PROTOCOLS);
+        socket.send(Message::text("ping")).await.unwrap();
+        assert_eq!(socket.next().await.unwrap().unwrap(), Message::text("ping"));
+        socket.close(None).await.unwrap();
+    }
+    assert_eq!(upstream.state.requests.load(Ordering::SeqCst), 4);
+
+    let metrics = running.admin("/metrics").await;
+    assert_eq!(
+        sample(
+            metrics.text(),
+            "corsair_requests_total{outcome=\"websocket_refused\"}"
+        ),
+        2.0
+    );
+    assert_eq!(
+        running.proxy.metrics().requests(Counted::WebSocketRefused),
+        2
+    );
+    running.proxy.shutdown().await;
+}
+
 // ---------------------------------------------------------------------------
 // Reload
 // ---------------------------------------------------------------------------

@@ -42,6 +42,7 @@ impl RequestHeaders for HeaderMap {
             RequestHeader::RequestHeaders => header::ACCESS_CONTROL_REQUEST_HEADERS,
             RequestHeader::SecFetchSite => header::HeaderName::from_static("sec-fetch-site"),
             RequestHeader::Host => header::HOST,
+            RequestHeader::Upgrade => header::UPGRADE,
         };
         self.get_all(name)
     }
@@ -357,8 +358,8 @@ where
         let rendered = self.rendered();
         let policy = &rendered.policy;
         // As `adapter::complete_host`, for actix-web's types: HTTP/2 keeps
-        // the host in the URI, and cross-origin protection reads `Host`.
-        if policy.cross_origin_protection()
+        // the host in the URI, and the policy may read `Host`.
+        if policy.reads_host(request.method() == actix_web::http::Method::CONNECT)
             && !request.headers().contains_key(header::HOST)
             && let Some(host) = request
                 .uri()

@@ -134,7 +134,7 @@ use std::fmt;
 use crate::protocol::{CORS_RESPONSE_HEADERS, SEC_FETCH_SITE};
 use http::header::{
     ACCESS_CONTROL_REQUEST_HEADERS, ACCESS_CONTROL_REQUEST_METHOD, Entry, HOST, HeaderMap,
-    HeaderName, HeaderValue, ORIGIN,
+    HeaderName, HeaderValue, ORIGIN, UPGRADE,
 };
 
 /// The request headers a CORS decision reads.
@@ -150,8 +150,10 @@ pub enum RequestHeader {
     /// `Sec-Fetch-Site`, read by cross-origin protection.
     SecFetchSite,
     /// `Host`, read by cross-origin protection where a browser sends no
-    /// `Sec-Fetch-Site`.
+    /// `Sec-Fetch-Site`, and for WebSocket handshakes.
     Host,
+    /// `Upgrade`, which names `websocket` in a WebSocket handshake.
+    Upgrade,
 }
 
 impl RequestHeader {
@@ -164,6 +166,7 @@ impl RequestHeader {
             RequestHeader::RequestHeaders => ACCESS_CONTROL_REQUEST_HEADERS,
             RequestHeader::SecFetchSite => SEC_FETCH_SITE.clone(),
             RequestHeader::Host => HOST,
+            RequestHeader::Upgrade => UPGRADE,
         }
     }
 }

@@ -217,6 +217,14 @@ impl CorsBuilder {
         self
     }
 
+    /// What to do with WebSocket handshakes from origins the policy does
+    /// not allow: see [`WebSocketOrigins`](crate::config::WebSocketOrigins)
+    /// (refused by default).
+    pub fn websocket_origins(mut self, origins: crate::config::WebSocketOrigins) -> Self {
+        self.config.websocket_origins = origins;
+        self
+    }
+
     /// Asks `source` about the origins that the lists do not name (a
     /// database of tenants): see [`crate::origin::source`]. The cache and
     /// timeout follow [`Config::origin_source`] (set here to its defaults

@@ -117,7 +117,7 @@ where
 
     fn call(&mut self, mut request: Request<ReqBody>) -> Self::Future {
         let (policy, ()) = self.policy.load();
-        if policy.cross_origin_protection() {
+        if policy.reads_host(request.method() == http::Method::CONNECT) {
             let uri = request.uri().clone();
             complete_host(&uri, request.headers_mut());
         }

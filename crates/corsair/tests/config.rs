@@ -1232,6 +1232,7 @@ dangerously_allow_public_suffix_wildcards = true
 preflight_status = 200
 timing_allow_origin = true
 cross_origin_protection = true
+websocket_origins = "pass"
 
 [origin_source]
 url = "http://tenants.internal/cors/{origin}"
@@ -1263,6 +1264,7 @@ max_lookups = 8
             preflight_status: Some(200),
             timing_allow_origin: true,
             cross_origin_protection: true,
+            websocket_origins: corsair::config::WebSocketOrigins::Pass,
             origin_source: Some(OriginSourceConfig {
                 url: Some("http://tenants.internal/cors/{origin}".into()),
                 ttl: Duration::from_secs(600),
@@ -1309,6 +1311,7 @@ max_lookups = 8
                 "preflight_status": 200,
                 "timing_allow_origin": true,
                 "cross_origin_protection": true,
+                "websocket_origins": "pass",
                 "origin_source": {
                     "url": "http://tenants.internal/cors/{origin}",
                     "ttl": "10m",
@@ -1478,6 +1481,7 @@ fn building_never_panics_on_garbage() {
             preflight_status: Some(u16::MAX),
             timing_allow_origin: credentials,
             cross_origin_protection: credentials,
+            websocket_origins: corsair::config::WebSocketOrigins::Enforce,
             origin_source: None,
         })
         .unwrap_err();

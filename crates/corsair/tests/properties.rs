@@ -612,6 +612,7 @@ fn any_config() -> impl Strategy<Value = Config> {
             proptest::option::of(any::<u16>()),
             any::<bool>(),
             any::<bool>(),
+            any::<bool>(),
         ),
     )
         .prop_map(
@@ -624,7 +625,7 @@ fn any_config() -> impl Strategy<Value = Config> {
                 max_age,
                 insecure,
                 suffix,
-                (preflight_status, timing_allow_origin, cross_origin_protection),
+                (preflight_status, timing_allow_origin, cross_origin_protection, pass),
             )| Config {
                 allow_origins: origins,
                 // Origins from a file are held to the same list in
@@ -640,6 +641,11 @@ fn any_config() -> impl Strategy<Value = Config> {
                 preflight_status,
                 timing_allow_origin,
                 cross_origin_protection,
+                websocket_origins: if pass {
+                    corsair::config::WebSocketOrigins::Pass
+                } else {
+                    corsair::config::WebSocketOrigins::Enforce
+                },
                 // Sources are held to the lists by tests/origin_source.rs.
                 origin_source: None,
             },

@@ -6,7 +6,7 @@ use std::convert::Infallible;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-use corsair::policy::{Actual, Decision, OriginRefusal};
+use corsair::policy::{Actual, Decision, OriginRefusal, Refusal};
 use http::header::{self, HeaderValue};
 use http::uri::{PathAndQuery, Uri};
 use http::{Method, Request, Response, StatusCode, Version};
@@ -157,7 +157,7 @@ pub(crate) async fn handle(
     let policy = live
         .routes
         .policy_for(request_host(&request), request.uri().path());
-    if policy.cross_origin_protection() {
+    if policy.reads_host(request.method() == http::Method::CONNECT) {
         let uri = request.uri().clone();
         corsair::adapter::complete_host(&uri, request.headers_mut());
     }
@@ -191,11 +191,13 @@ pub(crate) async fn handle(
         }
         Decision::Forbidden(refusal) => {
             let response = policy.forbidden_response::<ProxyBody>(&refusal);
-            shared.metrics.worker_request(
-                peer.local.index,
-                Outcome::CrossOriginRefused,
-                start.elapsed(),
-            );
+            let outcome = match refusal {
+                Refusal::WebSocketOrigin(_) => Outcome::WebSocketRefused,
+                _ => Outcome::CrossOriginRefused,
+            };
+            shared
+                .metrics
+                .worker_request(peer.local.index, outcome, start.elapsed());
             return Ok(response);
         }
         Decision::Actual(actual) => actual.into_owned(),

@@ -3,7 +3,7 @@
 //!
 //! | metric | labels | meaning |
 //! |---|---|---|
-//! | `corsair_requests_total` | `outcome`: `preflight_allowed`, `preflight_refused`, `actual_allowed`, `actual_refused`, `no_origin` | requests by CORS verdict |
+//! | `corsair_requests_total` | `outcome`: `preflight_allowed`, `preflight_refused`, `actual_allowed`, `actual_refused`, `no_origin`, `cross_origin_refused`, `websocket_refused` | requests by CORS verdict |
 //! | `corsair_upstream_errors_total` | `kind`: `connect`, `timeout`, `protocol` | requests the upstream did not answer (`502`, `504`) |
 //! | `corsair_request_duration_seconds` | | time to the response's headers (preflights and proxied requests) |
 //! | `corsair_reloads_total` | `result`: `applied`, `rejected` | configuration reloads |
@@ -58,17 +58,21 @@ pub enum Outcome {
     /// A request that cross-origin protection refused with `403`, not
     /// proxied.
     CrossOriginRefused,
+    /// A WebSocket handshake from an origin the policy does not allow,
+    /// refused with `403`, not proxied.
+    WebSocketRefused,
 }
 
 impl Outcome {
     /// Every outcome, in declaration order (so `outcome as usize` indexes it).
-    const ALL: [Outcome; 6] = [
+    const ALL: [Outcome; 7] = [
         Outcome::PreflightAllowed,
         Outcome::PreflightRefused,
         Outcome::ActualAllowed,
         Outcome::ActualRefused,
         Outcome::NoOrigin,
         Outcome::CrossOriginRefused,
+        Outcome::WebSocketRefused,
     ];
 
     /// The `outcome` label.
@@ -81,6 +85,7 @@ impl Outcome {
             Outcome::ActualRefused => "actual_refused",
             Outcome::NoOrigin => "no_origin",
             Outcome::CrossOriginRefused => "cross_origin_refused",
+            Outcome::WebSocketRefused => "websocket_refused",
         }
     }
 }

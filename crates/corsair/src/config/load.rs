@@ -257,6 +257,7 @@ impl Config {
     /// CORS_PREFLIGHT_STATUS=204
     /// CORS_CROSS_ORIGIN_PROTECTION=true
     /// CORS_TIMING_ALLOW_ORIGIN=false
+    /// CORS_WEBSOCKET_ORIGINS=enforce
     /// ```
     ///
     /// Lists are comma-separated; booleans are `true` or `false`. A variable
@@ -349,6 +350,17 @@ impl Config {
                 "TIMING_ALLOW_ORIGIN" => {
                     config.timing_allow_origin = boolean(value).map_err(error)?;
                 }
+                "WEBSOCKET_ORIGINS" => {
+                    config.websocket_origins = match value.trim() {
+                        "enforce" => super::WebSocketOrigins::Enforce,
+                        "pass" => super::WebSocketOrigins::Pass,
+                        _ => {
+                            return Err(error(format!(
+                                "{value:?} is not a choice: write enforce or pass"
+                            )));
+                        }
+                    };
+                }
                 _ => return Err(error(unknown_variable(prefix, field))),
             }
         }
@@ -357,7 +369,7 @@ impl Config {
 }
 
 /// The variables [`Config::from_env_vars`] reads, without their prefix.
-const FIELDS: [&str; 12] = [
+const FIELDS: [&str; 13] = [
     "ALLOW_ORIGINS",
     "ALLOW_ORIGINS_FILE",
     "ALLOW_CREDENTIALS",
@@ -370,6 +382,7 @@ const FIELDS: [&str; 12] = [
     "PREFLIGHT_STATUS",
     "CROSS_ORIGIN_PROTECTION",
     "TIMING_ALLOW_ORIGIN",
+    "WEBSOCKET_ORIGINS",
 ];
 
 fn unknown_variable(prefix: &str, field: &str) -> String {

@@ -54,6 +54,7 @@ pub const MAX_AGE_LIMIT: u64 = crate::protocol::FIREFOX_MAX_AGE.as_secs();
 /// | `preflight_status` | the status of an allowed preflight: `204` or `200` | `204` |
 /// | `timing_allow_origin` | send `Timing-Allow-Origin: <origin>` to allowed origins | `false` |
 /// | `cross_origin_protection` | refuse cross-site unsafe-method requests from origins not allowed (CSRF) | `false` |
+/// | `websocket_origins` | `"enforce"`: refuse WebSocket handshakes from origins neither allowed nor the request's own; `"pass"`: let them through (see [`WebSocketOrigins`]) | `"enforce"` |
 /// | `origin_source` | how the origins the lists do not name are asked of a dynamic source (see [`OriginSourceConfig`]) | none |
 ///
 /// Methods are compared case-sensitively after Fetch's normalisation:
@@ -116,6 +117,12 @@ pub struct Config {
     /// form `POST` that CORS alone lets through (CSRF). Requests without
     /// `Sec-Fetch-Site` and `Origin` (non-browser clients) pass.
     pub cross_origin_protection: bool,
+    /// What happens to a WebSocket handshake (or any HTTP/2 `CONNECT`)
+    /// from an origin the policy does not allow: refused with `403` before
+    /// the application runs (the default), or passed. Browsers apply no
+    /// CORS to WebSockets: without this, any page can open one to the API
+    /// with the user's cookies.
+    pub websocket_origins: WebSocketOrigins,
     /// Send `Timing-Allow-Origin` with the allowed origin on actual
     /// responses, so that the page's Resource Timing sees this API's
     /// timings (without it, a cross-origin entry has zeros).
@@ -126,6 +133,71 @@ pub struct Config {
     /// source, so `allow_origins` may then be empty.
     #[cfg_attr(feature = "serde", serde(skip_serializing_if = "Option::is_none"))]
     pub origin_source: Option<OriginSourceConfig>,
+}
+
+/// What a policy does with a WebSocket handshake from an origin it does not
+/// allow: `websocket_origins = "enforce"` (the default) or `"pass"`.
+///
+/// Browsers send `Origin` with a WebSocket handshake, but apply no CORS to
+/// it: a page on any site can open a WebSocket to an API, with the user's
+/// cookies, and read what comes back (cross-site WebSocket hijacking). The
+/// only defence is the server checking `Origin`, which `Enforce` does with
+/// the policy's own origins. A handshake is a `GET` whose `Upgrade` names
+/// `websocket`, or an HTTP/2 `CONNECT` (RFC 8441; a page cannot send one
+/// otherwise). It passes when its origin is allowed, when it is the
+/// request's own (its host and port are the request's `Host`, as for a page
+/// served by the application itself), and when it has no `Origin` (a
+/// client that is not a browser).
+///
+/// ```
+/// use corsair::config::WebSocketOrigins;
+/// use corsair::policy::{Decision, Policy};
+/// use corsair::Config;
+/// use http::{HeaderMap, HeaderValue, Method};
+///
+/// let policy = Policy::new(Config {
+///     allow_origins: vec!["https://app.example.com".into()],
+///     ..Config::default()
+/// })?;
+/// assert_eq!(policy.config().websocket_origins, WebSocketOrigins::Enforce);
+/// let handshake = |origin: &'static str| {
+///     let mut headers = HeaderMap::new();
+///     headers.insert("host", HeaderValue::from_static("api.example.com"));
+///     headers.insert("upgrade", HeaderValue::from_static("websocket"));
+///     headers.insert("origin", HeaderValue::from_static(origin));
+///     headers
+/// };
+/// let evil = handshake("https://evil.example");
+/// assert!(matches!(policy.check(&Method::GET, &evil), Decision::Forbidden(_)));
+/// let app = handshake("https://app.example.com");
+/// assert!(matches!(policy.check(&Method::GET, &app), Decision::Actual(_)));
+/// # Ok::<(), corsair::ConfigError>(())
+/// ```
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+#[cfg_attr(
+    feature = "serde",
+    derive(serde::Serialize, serde::Deserialize),
+    serde(rename_all = "lowercase")
+)]
+pub enum WebSocketOrigins {
+    /// Refuse, with `403`, a handshake from an origin that is neither
+    /// allowed nor the request's own.
+    #[default]
+    Enforce,
+    /// Let every handshake through to the application, which then checks
+    /// `Origin` itself.
+    Pass,
+}
+
+impl WebSocketOrigins {
+    /// How it is written in files and in `CORS_WEBSOCKET_ORIGINS`.
+    #[must_use]
+    pub fn as_str(self) -> &'static str {
+        match self {
+            WebSocketOrigins::Enforce => "enforce",
+            WebSocketOrigins::Pass => "pass",
+        }
+    }
 }
 
 /// How a policy asks a dynamic source about origins its lists do not name,

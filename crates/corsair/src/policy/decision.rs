@@ -226,6 +226,10 @@ pub enum Refusal<'r> {
         /// `Sec-Fetch-Site` as sent, or `None` when the browser sent none.
         fetch_site: Option<&'r str>,
     },
+    /// A WebSocket handshake (or HTTP/2 `CONNECT`) from an origin that is
+    /// neither allowed nor the request's own, with `websocket_origins =
+    /// "enforce"` (see [`WebSocketOrigins`](crate::config::WebSocketOrigins)).
+    WebSocketOrigin(OriginRefusal),
 }
 
 impl fmt::Display for Refusal<'_> {
@@ -250,6 +254,10 @@ impl fmt::Display for Refusal<'_> {
             Refusal::CrossOriginRequest { fetch_site: None } => f.write_str(
                 "cross-origin request refused: an unsafe method from an origin that is neither \
                  allowed nor the request's own",
+            ),
+            Refusal::WebSocketOrigin(origin) => write!(
+                f,
+                "WebSocket handshake refused: {origin}, and it is not the request's own"
             ),
         }
     }

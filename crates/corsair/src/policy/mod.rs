@@ -128,6 +128,8 @@ pub struct Policy {
     /// Whether cross-origin protection refuses unsafe requests from other
     /// sites and origins.
     protection: bool,
+    /// Whether WebSocket handshakes from origins not allowed are refused.
+    websockets: bool,
     /// The dynamic source of origins, with its answers.
     #[cfg(feature = "origin-source")]
     source: Option<Arc<crate::origin::source::SourceCache>>,
@@ -220,6 +222,7 @@ impl Policy {
             },
             timing_allow_origin: config.timing_allow_origin,
             protection: config.cross_origin_protection,
+            websockets: config.websocket_origins == crate::config::WebSocketOrigins::Enforce,
             #[cfg(feature = "origin-source")]
             source: None,
             config,
@@ -321,6 +324,20 @@ impl Policy {
     #[must_use]
     pub fn cross_origin_protection(&self) -> bool {
         self.protection
+    }
+
+    /// Whether [`Policy::check`] may read `Host` for a request, `connect`
+    /// saying whether its method is `CONNECT`: an adapter whose requests
+    /// can lack `Host` (HTTP/2 keeps the host in `:authority`) completes it
+    /// first ([`complete_host`](crate::adapter::complete_host)). True with
+    /// cross-origin protection, and for an HTTP/2 `CONNECT` (a WebSocket
+    /// handshake) when `websocket_origins = "enforce"`. (A flag rather than
+    /// the method, so that each adapter compares its own method type, which
+    /// costs less than comparing text on every request.)
+    #[must_use]
+    #[inline]
+    pub fn reads_host(&self, connect: bool) -> bool {
+        self.protection || (self.websockets && connect)
     }
 
     /// The configuration this policy was compiled from.
@@ -480,6 +497,13 @@ impl Policy {
                 Decision::Preflight(Preflight::Refused(Refusal::Origin(refusal)))
             }
             (None, Ok(allowed)) => Decision::Actual(Actual::Allowed(allowed)),
+            (None, Err(refusal))
+                if self.websockets
+                    && is_websocket_handshake(method, headers)
+                    && !own_origin(H::bytes(origin), headers) =>
+            {
+                Decision::Forbidden(Refusal::WebSocketOrigin(refusal))
+            }
             (None, Err(refusal)) => match self.protection {
                 true => match protect(method, Some(H::bytes(origin)), headers) {
                     Some(forbidden) => Decision::Forbidden(forbidden),
@@ -518,7 +542,8 @@ impl Policy {
             Asked::Unknown(pending) => pending,
         };
         let before_application = preflight
-            || (self.protection && protect(method, Some(H::bytes(origin)), headers).is_some());
+            || (self.protection && protect(method, Some(H::bytes(origin)), headers).is_some())
+            || (self.websockets && is_websocket_handshake(method, headers));
         let decision = Decision::Lookup(OriginLookup {
             origin,
             bytes: H::bytes(origin),
@@ -741,16 +766,42 @@ fn protect<'r, H: RequestHeaders>(
         });
     }
     let origin = origin?;
+    (!own_origin(origin, headers)).then_some(Refusal::CrossOriginRequest { fetch_site: None })
+}
+
+/// Whether `origin` is the request's own: its host and port are the
+/// request's one `Host` (as a page served by the application itself
+/// sends it).
+fn own_origin<H: RequestHeaders>(origin: &[u8], headers: &H) -> bool {
     let mut hosts = headers.values_of(RequestHeader::Host);
-    let own = match (hosts.next(), hosts.next()) {
+    match (hosts.next(), hosts.next()) {
         (Some(host), None) => origin
             .windows(3)
             .position(|window| window == b"://")
             .and_then(|at| origin.get(at + 3..))
             .is_some_and(|authority| authority.eq_ignore_ascii_case(H::bytes(host))),
         _ => false,
-    };
-    (!own).then_some(Refusal::CrossOriginRequest { fetch_site: None })
+    }
+}
+
+/// Whether a request opens a WebSocket: a `GET` whose `Upgrade` names
+/// `websocket` (in any case, among other protocols), or an HTTP/2
+/// `CONNECT` (RFC 8441's extended `CONNECT`, which a page cannot send
+/// otherwise: Fetch forbids the method).
+fn is_websocket_handshake<H: RequestHeaders>(method: &str, headers: &H) -> bool {
+    match method {
+        "CONNECT" => true,
+        "GET" => headers.values_of(RequestHeader::Upgrade).any(|value| {
+            H::bytes(value).split(|&byte| byte == b',').any(|protocol| {
+                protocol
+                    .trim_ascii()
+                    .split(|&byte| byte == b'/')
+                    .next()
+                    .is_some_and(|name| name.eq_ignore_ascii_case(b"websocket"))
+            })
+        }),
+        _ => false,
+    }
 }
 
 /// Joins names with `", "` into a header value, or `None` for no names.

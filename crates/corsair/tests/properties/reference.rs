@@ -4,6 +4,7 @@
 //! rules 6 and 7, `Config`'s field table), sharing no code with the engine.
 
 use corsair::Config;
+use corsair::config::WebSocketOrigins;
 
 /// The port part of an allowed origin or pattern.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -259,11 +260,17 @@ pub(crate) fn headers_allowed(config: &Config, names: &[String]) -> bool {
     })
 }
 
-/// Whether cross-origin protection refuses an actual request: an unsafe
-/// method whose origin the policy does not allow, from another site by
-/// `Sec-Fetch-Site` (anything but one `same-origin` or `none`), or without
-/// it from an `Origin` whose host and port are not the request's `Host`.
-/// A request with neither header passes.
+/// Whether the policy refuses an actual request with `403` before the
+/// application runs:
+/// - with `websocket_origins = "enforce"`, a WebSocket handshake (`GET` with
+///   `Upgrade` naming `websocket`, or `CONNECT`) from an origin neither
+///   allowed nor the request's own;
+/// - with cross-origin protection, an unsafe method whose origin the policy
+///   does not allow, from another site by `Sec-Fetch-Site` (anything but
+///   one `same-origin` or `none`), or without it from an `Origin` that is
+///   not the request's own.
+///
+/// A request with neither `Origin` nor `Sec-Fetch-Site` passes.
 pub(crate) fn forbidden(
     config: &Config,
     method: &str,
@@ -271,12 +278,6 @@ pub(crate) fn forbidden(
     origins: &[Vec<u8>],
     headers: &http::HeaderMap,
 ) -> bool {
-    if !config.cross_origin_protection
-        || origin_allowed
-        || matches!(method, "GET" | "HEAD" | "OPTIONS")
-    {
-        return false;
-    }
     let lines = |name: &str| -> Vec<&[u8]> {
         headers
             .get_all(name)
@@ -284,21 +285,45 @@ pub(crate) fn forbidden(
             .map(http::HeaderValue::as_bytes)
             .collect()
     };
+    // The origin's host and port are the request's one `Host`.
+    let own = |origin: &[u8]| {
+        let text = String::from_utf8_lossy(origin);
+        let authority = text
+            .split_once("://")
+            .map(|(_, rest)| rest.to_ascii_lowercase());
+        let hosts = lines("host");
+        hosts.len() == 1
+            && authority.as_deref()
+                == Some(&*String::from_utf8_lossy(hosts[0]).to_ascii_lowercase())
+    };
+    if origin_allowed {
+        return false;
+    }
+    let handshake = match method {
+        "CONNECT" => true,
+        "GET" => lines("upgrade").iter().any(|line| {
+            String::from_utf8_lossy(line).split(',').any(|protocol| {
+                let protocol = protocol.trim_matches([' ', '\t']);
+                let name = protocol.split('/').next().unwrap_or_default();
+                name.eq_ignore_ascii_case("websocket")
+            })
+        }),
+        _ => false,
+    };
+    if config.websocket_origins == WebSocketOrigins::Enforce
+        && handshake
+        && origins.first().is_some_and(|origin| !own(origin))
+    {
+        return true;
+    }
+    if !config.cross_origin_protection || matches!(method, "GET" | "HEAD" | "OPTIONS") {
+        return false;
+    }
     let sites = lines("sec-fetch-site");
     if !sites.is_empty() {
         return !(sites.len() == 1 && (sites[0] == b"same-origin" || sites[0] == b"none"));
     }
-    let Some(origin) = origins.first() else {
-        return false;
-    };
-    let text = String::from_utf8_lossy(origin);
-    let authority = text
-        .split_once("://")
-        .map(|(_, rest)| rest.to_ascii_lowercase());
-    let hosts = lines("host");
-    let own = hosts.len() == 1
-        && authority.as_deref() == Some(&*String::from_utf8_lossy(hosts[0]).to_ascii_lowercase());
-    !own
+    origins.first().is_some_and(|origin| !own(origin))
 }
 
 /// Whether a `Vary` value names `Origin` (in any case) or is `*`.

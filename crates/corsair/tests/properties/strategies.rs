@@ -2,6 +2,7 @@
 //! schemes, hosts and ports so that random requests often hit (and nearly
 //! miss) what random policies allow.
 
+use corsair::config::WebSocketOrigins;
 use corsair::origin::OriginPattern;
 use corsair::{Config, MAX_AGE_LIMIT};
 use http::header::{HeaderName, HeaderValue};
@@ -152,6 +153,7 @@ pub(crate) fn valid_config() -> impl Strategy<Value = Config> {
             select(&[None, Some(200), Some(204)][..]),
             any::<bool>(),
             any::<bool>(),
+            any::<bool>(),
         ),
     )
         .prop_map(
@@ -164,7 +166,7 @@ pub(crate) fn valid_config() -> impl Strategy<Value = Config> {
                 max_age,
                 insecure,
                 suffix,
-                (preflight_status, timing_allow_origin, cross_origin_protection),
+                (preflight_status, timing_allow_origin, cross_origin_protection, pass),
             )| {
                 let mut config = Config {
                     allow_origins: origins,
@@ -179,6 +181,11 @@ pub(crate) fn valid_config() -> impl Strategy<Value = Config> {
                     preflight_status,
                     timing_allow_origin,
                     cross_origin_protection,
+                    websocket_origins: if pass {
+                        WebSocketOrigins::Pass
+                    } else {
+                        WebSocketOrigins::Enforce
+                    },
                     origin_source: None,
                 };
                 if credentials {
@@ -254,9 +261,9 @@ fn mutate(origin: &str, mutation: usize, at: prop::sample::Index) -> String {
 
 /// Request methods; half are `OPTIONS`, where most of the rules are.
 const REQUEST_METHODS: &[&str] = &[
-    "GET", "HEAD", "POST", "PUT", "PATCH", "patch", "DELETE", "delete", "X-CUSTOM", "TRACE",
-    "OPTIONS", "OPTIONS", "OPTIONS", "OPTIONS", "OPTIONS", "OPTIONS", "OPTIONS", "OPTIONS",
-    "OPTIONS", "OPTIONS",
+    "GET", "GET", "HEAD", "POST", "PUT", "PATCH", "patch", "DELETE", "delete", "X-CUSTOM", "TRACE",
+    "CONNECT", "OPTIONS", "OPTIONS", "OPTIONS", "OPTIONS", "OPTIONS", "OPTIONS", "OPTIONS",
+    "OPTIONS", "OPTIONS", "OPTIONS",
 ];
 const REQUESTED_METHODS: &[&str] = &[
     "GET", "POST", "PUT", "PATCH", "patch", "DELETE", "delete", "X-CUSTOM", "OPTIONS", "TRACE",
@@ -407,6 +414,11 @@ pub(crate) fn server_request(config: &Config) -> impl Strategy<Value = ServerReq
                     ("sec-fetch-site", "same-site"),
                     ("sec-fetch-site", "same-origin"),
                     ("sec-fetch-site", "none"),
+                    ("upgrade", "websocket"),
+                    ("upgrade", "WebSocket"),
+                    ("upgrade", "h2c, websocket/13"),
+                    ("upgrade", "h2c"),
+                    ("upgrade", "websockets"),
                 ][..],
             ),
             0..3,

@@ -36,6 +36,16 @@ pub fn policy_warnings(field: &str, config: &Config, production: bool) -> Vec<Di
             ),
         ));
     }
+    if config.mode == corsair::config::Mode::ReportOnly {
+        out.push(Diagnostic::warning(
+            "report-only",
+            at("mode"),
+            "report-only: this policy answers nothing; the application's own CORS answers are \
+             served as they are, and where a browser would treat them differently from this \
+             policy's is logged and counted (corsair_report_differences_total); set mode = \
+             \"enforce\" once the only differences left are the application's mistakes",
+        ));
+    }
     if config.allow_credentials && !config.cross_origin_protection {
         out.push(Diagnostic::warning(
             "credentials-without-cross-origin-protection",

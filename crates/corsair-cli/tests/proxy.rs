@@ -500,6 +500,90 @@ allow_origins = ["https://api-app.example"]
 }
 
 #[tokio::test]
+async fn report_only_passes_the_upstreams_answers_and_counts_the_differences() {
+    // An upstream that answers CORS itself, badly: any origin reflected,
+    // no Vary, and every preflight allowed for PATCH.
+    let app: common::App = Arc::new(|request, _state| {
+        Box::pin(async move {
+            let mut response = Response::new(full("upstream"));
+            if let Some(origin) = request.headers().get("origin") {
+                let headers = response.headers_mut();
+                headers.insert("access-control-allow-origin", origin.clone());
+                headers.insert(
+                    "access-control-allow-credentials",
+                    HeaderValue::from_static("true"),
+                );
+                headers.insert(
+                    "access-control-allow-methods",
+                    HeaderValue::from_static("PATCH"),
+                );
+            }
+            response
+        })
+    });
+    let upstream = Upstream::with_app(app).await;
+    let cors = format!("{CREDENTIALED}\nmode = \"report-only\"");
+    let running = Running::start(&common::proxy_file(&upstream.url(), &cors, "")).await;
+    let client = client();
+
+    // A foreign origin: the upstream's reflection reaches the client.
+    let received = send(
+        &client,
+        request(
+            "GET",
+            &running.url("/items"),
+            &[("origin", "https://evil.example")],
+            empty(),
+        ),
+    )
+    .await;
+    assert_eq!(received.text(), "upstream");
+    assert_eq!(
+        received.header("access-control-allow-origin"),
+        Some("https://evil.example")
+    );
+    assert_eq!(received.header("vary"), None);
+
+    // A preflight the policy refuses (PATCH) reaches the upstream, which
+    // allows it.
+    let received = send(
+        &client,
+        request(
+            "OPTIONS",
+            &running.url("/items"),
+            &[("origin", APP), ("access-control-request-method", "PATCH")],
+            empty(),
+        ),
+    )
+    .await;
+    assert_eq!(received.status, StatusCode::OK);
+    assert_eq!(received.text(), "upstream");
+    assert_eq!(upstream.state.requests.load(Ordering::SeqCst), 2);
+
+    let metrics = running.admin("/metrics").await;
+    let metrics = metrics.text();
+    for (kind, count) in [
+        ("grants_refused_origin", 1.0),
+        // Both answers name one origin without Vary.
+        ("missing_vary_origin", 2.0),
+        ("allows_refused_preflight", 1.0),
+        ("refuses_allowed_origin", 0.0),
+        ("wildcard_with_credentials", 0.0),
+    ] {
+        let series = format!("corsair_report_differences_total{{kind=\"{kind}\"}}");
+        assert_eq!(sample(metrics, &series), count, "{series}");
+    }
+    assert_eq!(
+        sample(metrics, "corsair_requests_total{outcome=\"reported\"}"),
+        2.0
+    );
+    let config = running.admin("/config").await.json();
+    assert_eq!(config["cors"]["mode"], "report-only");
+    assert_eq!(config["route_table"][0]["mode"], "report-only");
+    running.proxy.shutdown().await;
+}
+
+#[tokio::test]
 async fn preflights_are_answered_by_the_proxy_alone() {
     let upstream = Upstream::start().await;
     let running = Running::start(&common::proxy_file(&upstream.url(), CREDENTIALED, "")).await;

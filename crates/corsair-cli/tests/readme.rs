@@ -385,8 +385,10 @@ fn scenario(block: &Block, runtime: &Runtime) -> Vec<String> {
         // Only the files the commands name: tests/readme/check/corsair.toml,
         // tests/readme/explain/corsair.toml, tests/readme/origins/cors.toml
         // and its tenants.txt, tests/readme/routes/proxy.toml,
-        // tests/readme/proxy/bad.toml.
-        "check" | "explain" | "origins" | "routes" => env = Env::new(runtime, &block.name),
+        // tests/readme/report/proxy.toml, tests/readme/proxy/bad.toml.
+        "check" | "explain" | "origins" | "routes" | "report" => {
+            env = Env::new(runtime, &block.name);
+        }
         "proxy-errors" => env = Env::new(runtime, "proxy"),
         // `corsair demo` serves until Ctrl-C, on ports chosen now.
         "demo" => return demo(block, &commands, runtime),

@@ -368,6 +368,10 @@ where
         {
             request.headers_mut().insert(header::HOST, host);
         }
+        #[cfg(feature = "browser")]
+        if policy.report_only() {
+            return report_only(request, &self.service, rendered);
+        }
         let decision = policy.check_request(request.method().as_str(), request.headers());
         let response = match decision {
             Decision::Actual(actual) => {
@@ -478,6 +482,54 @@ where
             future: Box::pin(resolve(lookup, request, Rc::clone(service), rendered)),
         },
     }
+}
+
+/// A request on a policy in report-only mode: served as it came, its
+/// response compared with the policy's answer (in `http`'s types, which
+/// the comparison reads). Out of line, as the lookups' code.
+#[cfg(feature = "browser")]
+#[cold]
+#[inline(never)]
+fn report_only<S, B>(
+    request: ServiceRequest,
+    service: &Rc<S>,
+    rendered: Rc<Rendered>,
+) -> ResponseFuture<S::Future, B>
+where
+    S: Service<ServiceRequest, Response = ServiceResponse<B>, Error = Error> + 'static,
+    B: MessageBody + 'static,
+{
+    let method = request.method().as_str().to_owned();
+    let path = request.path().to_owned();
+    let headers = to_http(request.headers());
+    let served = service.call(request);
+    ResponseFuture {
+        state: State::Resolving {
+            future: Box::pin(async move {
+                let response = served.await?;
+                let status = http::StatusCode::from_u16(response.status().as_u16())
+                    .unwrap_or(http::StatusCode::INTERNAL_SERVER_ERROR);
+                let answer = to_http(response.headers());
+                crate::browser::report(&rendered.policy, &method, &headers, status, &answer)
+                    .log(&method, &path, &headers, status, &answer);
+                Ok(response.map_into_left_body())
+            }),
+        },
+    }
+}
+
+/// An actix-web header map in `http`'s types.
+#[cfg(feature = "browser")]
+fn to_http(headers: &HeaderMap) -> http::HeaderMap {
+    headers
+        .iter()
+        .filter_map(|(name, value)| {
+            Some((
+                http::HeaderName::from_bytes(name.as_str().as_bytes()).ok()?,
+                http::HeaderValue::from_bytes(value.as_bytes()).ok()?,
+            ))
+        })
+        .collect()
 }
 
 /// A request whose verdict waits for the origin source: the app runs after

@@ -151,6 +151,9 @@ pub enum ConfigProblem {
         /// The value given.
         value: u16,
     },
+    /// `mode = "report-only"` in a build without the `browser` feature,
+    /// which compares the application's answers with the policy's.
+    ReportOnlyWithoutBrowser,
     /// `allow_origins_file` cannot be read: it is missing, unreadable, a
     /// directory, or larger than
     /// [`MAX_ORIGINS_FILE_BYTES`](crate::config::MAX_ORIGINS_FILE_BYTES).
@@ -322,6 +325,11 @@ impl fmt::Display for ConfigProblem {
          200; browsers refuse any status outside 200-299, and other 2xx statuses mean \
          something else"
             ),
+            ConfigProblem::ReportOnlyWithoutBrowser => f.write_str(
+                "mode = \"report-only\" compares the application's CORS answers with the \
+                 policy's as a browser would, which needs corsair's `browser` feature: enable it, \
+                 or write mode = \"enforce\"",
+            ),
             ConfigProblem::OriginsFileUnreadable { path, reason } => write!(
                 f,
                 "allow_origins_file = {:?} cannot be read: {reason}",
@@ -381,6 +389,7 @@ impl ConfigProblem {
             | ConfigProblem::AnyExposeWithCredentials { index } => ("expose_headers", Some(index)),
             ConfigProblem::MaxAgeTooLarge { .. } => ("max_age", None),
             ConfigProblem::PreflightStatus { .. } => ("preflight_status", None),
+            ConfigProblem::ReportOnlyWithoutBrowser => ("mode", None),
             ConfigProblem::OriginsFileUnreadable { .. }
             | ConfigProblem::OriginsFileLine { .. }
             | ConfigProblem::OriginsFileMoreLines { .. } => ("allow_origins_file", None),

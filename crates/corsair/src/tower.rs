@@ -121,6 +121,14 @@ where
             let uri = request.uri().clone();
             complete_host(&uri, request.headers_mut());
         }
+        #[cfg(feature = "browser")]
+        if policy.report_only() {
+            return ResponseFuture {
+                state: State::Lookup {
+                    future: report_only(&mut self.inner, policy, request),
+                },
+            };
+        }
         let state = match policy.check(request.method(), request.headers()) {
             Decision::Preflight(preflight) => State::Answered {
                 response: Some(policy.preflight_response::<()>(&preflight)),
@@ -204,6 +212,32 @@ where
     };
     Box::pin(LookupFuture {
         state,
+        policy: Arc::clone(policy),
+    })
+}
+
+/// The future of a request on a policy in report-only mode: served as it
+/// came, its response compared with the policy's answer. Out of line, as
+/// the lookups' code.
+#[cfg(feature = "browser")]
+#[cold]
+#[inline(never)]
+fn report_only<S, ReqBody>(
+    inner: &mut S,
+    policy: &Arc<Policy>,
+    request: Request<ReqBody>,
+) -> Pin<Box<LookupFuture<S, ReqBody>>>
+where
+    S: Service<Request<ReqBody>>,
+{
+    let method = request.method().clone();
+    let path = request.uri().path().to_owned();
+    let headers = request.headers().clone();
+    Box::pin(LookupFuture {
+        state: LookupState::Report {
+            future: inner.call(request),
+            request: Box::new((method, path, headers)),
+        },
         policy: Arc::clone(policy),
     })
 }
@@ -315,6 +349,14 @@ pin_project! {
             future: S::Future,
             actual: Actual<'static>,
         },
+        // Report-only mode: served as it came, the response compared with
+        // the policy's answer to the request (its method, path and
+        // headers).
+        Report {
+            #[pin]
+            future: S::Future,
+            request: Box<(http::Method, String, http::HeaderMap)>,
+        },
     }
 }
 
@@ -328,65 +370,79 @@ where
     fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
         let this = self.as_mut().project();
         let policy = &**this.policy;
-        let after = match this.state.project() {
-            LookupProjection::Before {
-                resolving,
-                request,
-                inner,
-            } => {
-                let resolved = std::task::ready!(Pin::new(resolving).poll(cx));
-                let Some(request) = request.take() else {
-                    return Poll::Ready(Ok(Response::new(B::default())));
-                };
-                match policy.check_request_resolved(
-                    request.method().as_str(),
-                    request.headers(),
-                    &resolved,
-                ) {
-                    Decision::Preflight(preflight) => {
-                        return Poll::Ready(Ok(policy.preflight_response(&preflight)));
-                    }
-                    Decision::Forbidden(refusal) => {
-                        return Poll::Ready(Ok(policy.forbidden_response(&refusal)));
-                    }
-                    Decision::Actual(actual) => {
-                        let actual = actual.into_owned();
-                        LookupState::After {
-                            future: inner.call(request),
-                            actual,
+        let after =
+            match this.state.project() {
+                LookupProjection::Before {
+                    resolving,
+                    request,
+                    inner,
+                } => {
+                    let resolved = std::task::ready!(Pin::new(resolving).poll(cx));
+                    let Some(request) = request.take() else {
+                        return Poll::Ready(Ok(Response::new(B::default())));
+                    };
+                    match policy.check_request_resolved(
+                        request.method().as_str(),
+                        request.headers(),
+                        &resolved,
+                    ) {
+                        Decision::Preflight(preflight) => {
+                            return Poll::Ready(Ok(policy.preflight_response(&preflight)));
+                        }
+                        Decision::Forbidden(refusal) => {
+                            return Poll::Ready(Ok(policy.forbidden_response(&refusal)));
+                        }
+                        Decision::Actual(actual) => {
+                            let actual = actual.into_owned();
+                            LookupState::After {
+                                future: inner.call(request),
+                                actual,
+                            }
+                        }
+                        // The answer stands for this origin, so it is never
+                        // asked again; refused, should it be.
+                        Decision::Lookup(_) => {
+                            let refusal = Refusal::Origin(OriginRefusal::NotAllowed);
+                            return Poll::Ready(Ok(policy.forbidden_response(&refusal)));
                         }
                     }
-                    // The answer stands for this origin, so it is never
-                    // asked again; refused, should it be.
-                    Decision::Lookup(_) => {
-                        let refusal = Refusal::Origin(OriginRefusal::NotAllowed);
-                        return Poll::Ready(Ok(policy.forbidden_response(&refusal)));
+                }
+                LookupProjection::Beside {
+                    future,
+                    resolving,
+                    origin,
+                    response,
+                } => {
+                    if response.is_none() {
+                        *response = Some(std::task::ready!(future.poll(cx))?);
                     }
+                    let resolved = std::task::ready!(Pin::new(resolving).poll(cx));
+                    let Some(mut response) = response.take() else {
+                        return Poll::Ready(Ok(Response::new(B::default())));
+                    };
+                    let actual = policy.resolved_actual(&resolved, origin.clone());
+                    policy.apply(&actual, response.headers_mut());
+                    return Poll::Ready(Ok(response));
                 }
-            }
-            LookupProjection::Beside {
-                future,
-                resolving,
-                origin,
-                response,
-            } => {
-                if response.is_none() {
-                    *response = Some(std::task::ready!(future.poll(cx))?);
+                LookupProjection::After { future, actual } => {
+                    let mut response = std::task::ready!(future.poll(cx))?;
+                    policy.apply(actual, response.headers_mut());
+                    return Poll::Ready(Ok(response));
                 }
-                let resolved = std::task::ready!(Pin::new(resolving).poll(cx));
-                let Some(mut response) = response.take() else {
-                    return Poll::Ready(Ok(Response::new(B::default())));
-                };
-                let actual = policy.resolved_actual(&resolved, origin.clone());
-                policy.apply(&actual, response.headers_mut());
-                return Poll::Ready(Ok(response));
-            }
-            LookupProjection::After { future, actual } => {
-                let mut response = std::task::ready!(future.poll(cx))?;
-                policy.apply(actual, response.headers_mut());
-                return Poll::Ready(Ok(response));
-            }
-        };
+                LookupProjection::Report { future, request } => {
+                    let response = std::task::ready!(future.poll(cx))?;
+                    #[cfg(feature = "browser")]
+                    {
+                        let (method, path, headers) = &**request;
+                        let (status, answer) = (response.status(), response.headers());
+                        crate::browser::report(policy, method.as_str(), headers, status, answer)
+                            .log(method.as_str(), path, headers, status, answer);
+                    }
+                    #[cfg(not(feature = "browser"))]
+                    let _ = request;
+                    return Poll::Ready(Ok(response));
+                }
+            };
         self.as_mut().project().state.set(after);
         // The inner service's future has not been polled yet.
         self.poll(cx)

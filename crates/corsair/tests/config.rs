@@ -1233,6 +1233,7 @@ preflight_status = 200
 timing_allow_origin = true
 cross_origin_protection = true
 websocket_origins = "pass"
+mode = "report-only"
 
 [origin_source]
 url = "http://tenants.internal/cors/{origin}"
@@ -1265,6 +1266,7 @@ max_lookups = 8
             timing_allow_origin: true,
             cross_origin_protection: true,
             websocket_origins: corsair::config::WebSocketOrigins::Pass,
+            mode: corsair::config::Mode::ReportOnly,
             origin_source: Some(OriginSourceConfig {
                 url: Some("http://tenants.internal/cors/{origin}".into()),
                 ttl: Duration::from_secs(600),
@@ -1312,6 +1314,7 @@ max_lookups = 8
                 "timing_allow_origin": true,
                 "cross_origin_protection": true,
                 "websocket_origins": "pass",
+                "mode": "report-only",
                 "origin_source": {
                     "url": "http://tenants.internal/cors/{origin}",
                     "ttl": "10m",
@@ -1482,6 +1485,7 @@ fn building_never_panics_on_garbage() {
             timing_allow_origin: credentials,
             cross_origin_protection: credentials,
             websocket_origins: corsair::config::WebSocketOrigins::Enforce,
+            mode: corsair::config::Mode::Enforce,
             origin_source: None,
         })
         .unwrap_err();

@@ -646,6 +646,9 @@ fn any_config() -> impl Strategy<Value = Config> {
                 } else {
                     corsair::config::WebSocketOrigins::Enforce
                 },
+                // Report-only mode is held to its own tests
+                // (tests/report_only.rs).
+                mode: corsair::config::Mode::Enforce,
                 // Sources are held to the lists by tests/origin_source.rs.
                 origin_source: None,
             },

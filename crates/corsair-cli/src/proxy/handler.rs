@@ -161,6 +161,9 @@ pub(crate) async fn handle(
         let uri = request.uri().clone();
         corsair::adapter::complete_host(&uri, request.headers_mut());
     }
+    if policy.report_only() {
+        return Ok(report_only(&peer, &live, policy, request, start).await);
+    }
     // An origin the lists do not name, with an origin source: the answer
     // first when the upstream must not see the request without it, else
     // beside the upstream's.
@@ -228,6 +231,48 @@ pub(crate) async fn handle(
         .metrics
         .worker_request(peer.local.index, outcome, start.elapsed());
     Ok(response)
+}
+
+/// A request on a route in report-only mode: proxied as it came, its
+/// response passed with the upstream's own CORS headers, and every way in
+/// which that answer differs from the policy's logged and counted.
+async fn report_only(
+    peer: &Arc<Peer>,
+    live: &Live,
+    policy: &corsair::policy::Policy,
+    request: Request<Incoming>,
+    start: Instant,
+) -> Response<ProxyBody> {
+    let shared = &peer.shared;
+    let method = request.method().clone();
+    let path = request.uri().path().to_owned();
+    let headers = request.headers().clone();
+    let version = request.version();
+    let mut response = forward(peer, live, request).await;
+    *response.version_mut() = version;
+    let switching = response.status() == StatusCode::SWITCHING_PROTOCOLS;
+    strip_hop_by_hop(response.headers_mut(), switching);
+    let report = corsair::browser::report(
+        policy,
+        method.as_str(),
+        &headers,
+        response.status(),
+        response.headers(),
+    );
+    report.log(
+        method.as_str(),
+        &path,
+        &headers,
+        response.status(),
+        response.headers(),
+    );
+    for difference in &report.differences {
+        shared.metrics.difference(*difference);
+    }
+    shared
+        .metrics
+        .worker_request(peer.local.index, Outcome::Reported, start.elapsed());
+    response
 }
 
 /// The host a request was sent to: its `Host`, or the authority of its

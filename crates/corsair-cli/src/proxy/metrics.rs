@@ -3,7 +3,8 @@
 //!
 //! | metric | labels | meaning |
 //! |---|---|---|
-//! | `corsair_requests_total` | `outcome`: `preflight_allowed`, `preflight_refused`, `actual_allowed`, `actual_refused`, `no_origin`, `cross_origin_refused`, `websocket_refused` | requests by CORS verdict |
+//! | `corsair_requests_total` | `outcome`: `preflight_allowed`, `preflight_refused`, `actual_allowed`, `actual_refused`, `no_origin`, `cross_origin_refused`, `websocket_refused`, `reported` | requests by CORS verdict (`reported`: on a report-only route) |
+//! | `corsair_report_differences_total` | `kind`: the labels of `corsair::browser::Difference` | report-only routes: where the upstream's answer differs from the policy's |
 //! | `corsair_upstream_errors_total` | `kind`: `connect`, `timeout`, `protocol` | requests the upstream did not answer (`502`, `504`) |
 //! | `corsair_request_duration_seconds` | | time to the response's headers (preflights and proxied requests) |
 //! | `corsair_reloads_total` | `result`: `applied`, `rejected` | configuration reloads |
@@ -31,13 +32,13 @@ use std::time::Duration;
 
 use std::sync::Mutex;
 
+use corsair::browser::Difference;
 use corsair::origin::source::SourceStats;
 use prometheus_client::collector::Collector;
 use prometheus_client::encoding::text::encode;
 use prometheus_client::encoding::{DescriptorEncoder, EncodeMetric, MetricEncoder, NoLabelSet};
 use prometheus_client::metrics::MetricType;
 use prometheus_client::metrics::counter::Counter;
-use prometheus_client::metrics::family::Family;
 use prometheus_client::metrics::gauge::Gauge;
 use prometheus_client::registry::Registry;
 
@@ -61,11 +62,14 @@ pub enum Outcome {
     /// A WebSocket handshake from an origin the policy does not allow,
     /// refused with `403`, not proxied.
     WebSocketRefused,
+    /// A request on a route in report-only mode: proxied as it came, the
+    /// upstream's answer passed unchanged.
+    Reported,
 }
 
 impl Outcome {
     /// Every outcome, in declaration order (so `outcome as usize` indexes it).
-    const ALL: [Outcome; 7] = [
+    const ALL: [Outcome; 8] = [
         Outcome::PreflightAllowed,
         Outcome::PreflightRefused,
         Outcome::ActualAllowed,
@@ -73,6 +77,7 @@ impl Outcome {
         Outcome::NoOrigin,
         Outcome::CrossOriginRefused,
         Outcome::WebSocketRefused,
+        Outcome::Reported,
     ];
 
     /// The `outcome` label.
@@ -86,6 +91,7 @@ impl Outcome {
             Outcome::NoOrigin => "no_origin",
             Outcome::CrossOriginRefused => "cross_origin_refused",
             Outcome::WebSocketRefused => "websocket_refused",
+            Outcome::Reported => "reported",
         }
     }
 }
@@ -188,6 +194,48 @@ impl EncodeMetric for Outcomes {
             encoder
                 .encode_family(&labels)?
                 .encode_counter::<NoLabelSet, _, u64>(&self.0.outcome(outcome), None)?;
+        }
+        Ok(())
+    }
+
+    fn metric_type(&self) -> MetricType {
+        MetricType::Counter
+    }
+}
+
+/// A counter family whose label values are known up front, encoded in
+/// their order (a `Family` encodes in its hash map's order, which changes
+/// from one process to the next).
+#[derive(Clone, Debug)]
+struct Labelled {
+    label: &'static str,
+    series: Arc<[(&'static str, Counter)]>,
+}
+
+impl Labelled {
+    fn new(label: &'static str, values: impl IntoIterator<Item = &'static str>) -> Self {
+        Labelled {
+            label,
+            series: values
+                .into_iter()
+                .map(|value| (value, Counter::default()))
+                .collect(),
+        }
+    }
+
+    /// The counter of the `index`-th value.
+    fn get(&self, index: usize) -> Option<&Counter> {
+        self.series.get(index).map(|(_, counter)| counter)
+    }
+}
+
+impl EncodeMetric for Labelled {
+    fn encode(&self, mut encoder: MetricEncoder) -> Result<(), std::fmt::Error> {
+        for (value, counter) in self.series.iter() {
+            let labels: Labels = [(self.label, value)];
+            encoder
+                .encode_family(&labels)?
+                .encode_counter::<NoLabelSet, _, u64>(&counter.get(), None)?;
         }
         Ok(())
     }
@@ -303,9 +351,12 @@ pub struct Metrics {
     registry: Registry,
     sources: Arc<Sources>,
     shards: Arc<Shards>,
-    upstream_failures: [Counter; 3],
-    reloads_applied: Counter,
-    reloads_rejected: Counter,
+    /// By `UpstreamFailure as usize`.
+    upstream_failures: Labelled,
+    /// In the order of `Difference::ALL`.
+    report_differences: Labelled,
+    /// `applied`, then `rejected`.
+    reloads: Labelled,
     connections: Gauge,
 }
 
@@ -339,23 +390,27 @@ impl Metrics {
             Outcomes(Arc::clone(&shards)),
         );
 
-        let failures = Family::<Labels, Counter>::default();
+        let upstream_failures =
+            Labelled::new("kind", UpstreamFailure::ALL.map(UpstreamFailure::label));
         registry.register(
             "corsair_upstream_errors",
             "Requests the upstream did not answer, by kind",
-            failures.clone(),
+            upstream_failures.clone(),
         );
-        let upstream_failures =
-            UpstreamFailure::ALL.map(|f| failures.get_or_create(&[("kind", f.label())]).clone());
 
-        let reloads = Family::<Labels, Counter>::default();
+        let report_differences = Labelled::new("kind", Difference::ALL.map(Difference::label));
+        registry.register(
+            "corsair_report_differences",
+            "Report-only routes: where the upstream's CORS answer differs from the policy's, by kind",
+            report_differences.clone(),
+        );
+
+        let reloads = Labelled::new("result", ["applied", "rejected"]);
         registry.register(
             "corsair_reloads",
             "Configuration reloads by result",
             reloads.clone(),
         );
-        let reloads_applied = reloads.get_or_create(&[("result", "applied")]).clone();
-        let reloads_rejected = reloads.get_or_create(&[("result", "rejected")]).clone();
 
         registry.register(
             "corsair_request_duration_seconds",
@@ -378,8 +433,8 @@ impl Metrics {
             sources,
             shards,
             upstream_failures,
-            reloads_applied,
-            reloads_rejected,
+            report_differences,
+            reloads,
             connections,
         }
     }
@@ -404,12 +459,31 @@ impl Metrics {
         }
     }
 
+    /// Counts a difference found on a report-only route.
+    pub fn difference(&self, kind: Difference) {
+        if let Some(counter) = Difference::ALL
+            .iter()
+            .position(|known| *known == kind)
+            .and_then(|index| self.report_differences.get(index))
+        {
+            counter.inc();
+        }
+    }
+
+    /// The differences of `kind` counted so far.
+    #[must_use]
+    pub fn differences(&self, kind: Difference) -> u64 {
+        Difference::ALL
+            .iter()
+            .position(|known| *known == kind)
+            .and_then(|index| self.report_differences.get(index))
+            .map_or(0, Counter::get)
+    }
+
     /// Counts a reload.
     pub fn reload(&self, applied: bool) {
-        if applied {
-            self.reloads_applied.inc();
-        } else {
-            self.reloads_rejected.inc();
+        if let Some(counter) = self.reloads.get(usize::from(!applied)) {
+            counter.inc();
         }
     }
 

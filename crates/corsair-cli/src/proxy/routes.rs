@@ -191,6 +191,8 @@ pub struct RouteRow {
     pub host: String,
     /// The prefix matched, `/` for any.
     pub path_prefix: String,
+    /// `enforce` or `report-only`.
+    pub mode: &'static str,
 }
 
 /// The compiled policies of a proxy file.
@@ -260,11 +262,13 @@ impl RouteTable {
                     .as_ref()
                     .map_or_else(|| "*".to_owned(), ToString::to_string),
                 path_prefix: route.path_prefix.clone().unwrap_or_else(|| "/".to_owned()),
+                mode: route.policy.config().mode.as_str(),
             })
             .chain(std::iter::once(RouteRow {
                 entry: "cors".to_owned(),
                 host: "*".to_owned(),
                 path_prefix: "/".to_owned(),
+                mode: self.default.config().mode.as_str(),
             }))
             .collect()
     }

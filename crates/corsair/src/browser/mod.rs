@@ -18,6 +18,8 @@
 //! - [`cors_check`], [`check_preflight`], [`check_response`], [`max_age`]
 //!   and [`exposed_headers`] judge the server's answers.
 //! - [`PreflightCache`] keeps preflight answers.
+//! - [`report`] compares an application's own CORS answer with a policy's,
+//!   in what a browser would do ([`Difference`]): report-only mode.
 //! - [`Blocked`] says why a request fails and what to change;
 //!   [`Blocked::console`] prints it in each engine's words.
 //! - [`CookieReport`] says what an engine did with a cookie, and why.
@@ -53,6 +55,7 @@ mod harness;
 mod plan;
 mod play;
 mod profile;
+mod report;
 mod request;
 
 pub use cache::PreflightCache;
@@ -68,4 +71,5 @@ pub use harness::{BlockedRequest, Browser, FetchError, ScriptResponse};
 pub use plan::{Page, Plan, PreflightRequest};
 pub use play::{Exchange, Hop, Incoming, Outgoing, Transcript, Transport, Verdict, play_in_each};
 pub use profile::{CookieRules, Profile, RedirectPreflight, SameSite, ThirdPartyCookies};
+pub use report::{Difference, Report, report};
 pub use request::{Client, CorsRequest, Credentials};

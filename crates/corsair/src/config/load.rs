@@ -258,6 +258,7 @@ impl Config {
     /// CORS_CROSS_ORIGIN_PROTECTION=true
     /// CORS_TIMING_ALLOW_ORIGIN=false
     /// CORS_WEBSOCKET_ORIGINS=enforce
+    /// CORS_MODE=enforce
     /// ```
     ///
     /// Lists are comma-separated; booleans are `true` or `false`. A variable
@@ -350,6 +351,17 @@ impl Config {
                 "TIMING_ALLOW_ORIGIN" => {
                     config.timing_allow_origin = boolean(value).map_err(error)?;
                 }
+                "MODE" => {
+                    config.mode = match value.trim() {
+                        "enforce" => super::Mode::Enforce,
+                        "report-only" => super::Mode::ReportOnly,
+                        _ => {
+                            return Err(error(format!(
+                                "{value:?} is not a mode: write enforce or report-only"
+                            )));
+                        }
+                    };
+                }
                 "WEBSOCKET_ORIGINS" => {
                     config.websocket_origins = match value.trim() {
                         "enforce" => super::WebSocketOrigins::Enforce,
@@ -369,7 +381,7 @@ impl Config {
 }
 
 /// The variables [`Config::from_env_vars`] reads, without their prefix.
-const FIELDS: [&str; 13] = [
+const FIELDS: [&str; 14] = [
     "ALLOW_ORIGINS",
     "ALLOW_ORIGINS_FILE",
     "ALLOW_CREDENTIALS",
@@ -383,6 +395,7 @@ const FIELDS: [&str; 13] = [
     "CROSS_ORIGIN_PROTECTION",
     "TIMING_ALLOW_ORIGIN",
     "WEBSOCKET_ORIGINS",
+    "MODE",
 ];
 
 fn unknown_variable(prefix: &str, field: &str) -> String {

@@ -54,6 +54,7 @@ pub const MAX_AGE_LIMIT: u64 = crate::protocol::FIREFOX_MAX_AGE.as_secs();
 /// | `preflight_status` | the status of an allowed preflight: `204` or `200` | `204` |
 /// | `timing_allow_origin` | send `Timing-Allow-Origin: <origin>` to allowed origins | `false` |
 /// | `cross_origin_protection` | refuse cross-site unsafe-method requests from origins not allowed (CSRF) | `false` |
+/// | `mode` | `"enforce"`: the policy answers; `"report-only"`: the application's own CORS answers pass untouched, and where they differ from the policy's is logged (see [`Mode`]; feature `browser`) | `"enforce"` |
 /// | `websocket_origins` | `"enforce"`: refuse WebSocket handshakes from origins neither allowed nor the request's own; `"pass"`: let them through (see [`WebSocketOrigins`]) | `"enforce"` |
 /// | `origin_source` | how the origins the lists do not name are asked of a dynamic source (see [`OriginSourceConfig`]) | none |
 ///
@@ -117,6 +118,9 @@ pub struct Config {
     /// form `POST` that CORS alone lets through (CSRF). Requests without
     /// `Sec-Fetch-Site` and `Origin` (non-browser clients) pass.
     pub cross_origin_protection: bool,
+    /// Whether the policy answers (the default), or only reports where the
+    /// application's own CORS answers differ from its own: see [`Mode`].
+    pub mode: Mode,
     /// What happens to a WebSocket handshake (or any HTTP/2 `CONNECT`)
     /// from an origin the policy does not allow: refused with `403` before
     /// the application runs (the default), or passed. Browsers apply no
@@ -133,6 +137,47 @@ pub struct Config {
     /// source, so `allow_origins` may then be empty.
     #[cfg_attr(feature = "serde", serde(skip_serializing_if = "Option::is_none"))]
     pub origin_source: Option<OriginSourceConfig>,
+}
+
+/// Whether a policy answers requests, or only reports: `mode = "enforce"`
+/// (the default) or `"report-only"`.
+///
+/// In report-only mode the adapters (and the proxy) change nothing: every
+/// request reaches the application, preflights and requests the policy
+/// would refuse included, and its response keeps its own CORS headers. For
+/// each request they compute the policy's answer and compare what a browser
+/// would do with each (`corsair::browser::report`): every difference is
+/// logged (`warn`, target `corsair::report`) with the request and both
+/// answers. This is how to put
+/// corsair in front of an application that answers CORS itself: read the
+/// differences, fix the policy until the only ones left are the
+/// application's mistakes, then enforce.
+///
+/// Report-only mode needs the `browser` feature, which models what a
+/// browser does with an answer; without it, `Policy::new` refuses it.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+#[cfg_attr(
+    feature = "serde",
+    derive(serde::Serialize, serde::Deserialize),
+    serde(rename_all = "kebab-case")
+)]
+pub enum Mode {
+    /// The policy answers preflights and sets the CORS headers.
+    #[default]
+    Enforce,
+    /// The application answers; the policy's differences are reported.
+    ReportOnly,
+}
+
+impl Mode {
+    /// How it is written in files and in `CORS_MODE`.
+    #[must_use]
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Mode::Enforce => "enforce",
+            Mode::ReportOnly => "report-only",
+        }
+    }
 }
 
 /// What a policy does with a WebSocket handshake from an origin it does not
@@ -311,6 +356,9 @@ impl Config {
         }
         if let Some(source) = &self.origin_source {
             source.check(&mut problems);
+        }
+        if self.mode == Mode::ReportOnly && !cfg!(feature = "browser") {
+            problems.push(ConfigProblem::ReportOnlyWithoutBrowser);
         }
         if problems.is_empty() {
             Ok(Checked {

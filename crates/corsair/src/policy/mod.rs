@@ -130,6 +130,8 @@ pub struct Policy {
     protection: bool,
     /// Whether WebSocket handshakes from origins not allowed are refused.
     websockets: bool,
+    /// Whether the policy only reports (`mode = "report-only"`).
+    report_only: bool,
     /// The dynamic source of origins, with its answers.
     #[cfg(feature = "origin-source")]
     source: Option<Arc<crate::origin::source::SourceCache>>,
@@ -223,6 +225,7 @@ impl Policy {
             timing_allow_origin: config.timing_allow_origin,
             protection: config.cross_origin_protection,
             websockets: config.websocket_origins == crate::config::WebSocketOrigins::Enforce,
+            report_only: config.mode == crate::config::Mode::ReportOnly,
             #[cfg(feature = "origin-source")]
             source: None,
             config,
@@ -324,6 +327,16 @@ impl Policy {
     #[must_use]
     pub fn cross_origin_protection(&self) -> bool {
         self.protection
+    }
+
+    /// Whether the policy only reports (`mode = "report-only"`): the
+    /// adapters then pass every request and its response through
+    /// unchanged, and log where the application's answer differs from the
+    /// policy's (`corsair::browser::report`, feature `browser`).
+    #[must_use]
+    #[inline]
+    pub fn report_only(&self) -> bool {
+        self.report_only
     }
 
     /// Whether [`Policy::check`] may read `Host` for a request, `connect`

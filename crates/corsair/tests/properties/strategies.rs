@@ -186,6 +186,7 @@ pub(crate) fn valid_config() -> impl Strategy<Value = Config> {
                     } else {
                         WebSocketOrigins::Enforce
                     },
+                    mode: corsair::config::Mode::Enforce,
                     origin_source: None,
                 };
                 if credentials {

@@ -284,9 +284,21 @@ fn environment_variables_name_the_file_and_the_newer_settings() {
             ("CORS_PREFLIGHT_STATUS", "200"),
             ("CORS_CROSS_ORIGIN_PROTECTION", "true"),
             ("CORS_TIMING_ALLOW_ORIGIN", "true"),
+            ("CORS_WEBSOCKET_ORIGINS", "pass"),
+            ("CORS_MODE", "report-only"),
         ],
     )
     .unwrap();
+    assert_eq!(
+        config.websocket_origins,
+        corsair::config::WebSocketOrigins::Pass
+    );
+    assert_eq!(config.mode, corsair::config::Mode::ReportOnly);
+    let error = Config::from_env_vars("CORS_", [("CORS_MODE", "shadow")]).unwrap_err();
+    assert!(
+        error.to_string().contains("write enforce or report-only"),
+        "{error}"
+    );
     assert_eq!(
         config.allow_origins_file.as_deref(),
         Some(Path::new("/etc/corsair/tenants.txt"))

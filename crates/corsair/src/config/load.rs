@@ -352,26 +352,16 @@ impl Config {
                     config.timing_allow_origin = boolean(value).map_err(error)?;
                 }
                 "MODE" => {
-                    config.mode = match value.trim() {
-                        "enforce" => super::Mode::Enforce,
-                        "report-only" => super::Mode::ReportOnly,
-                        _ => {
-                            return Err(error(format!(
-                                "{value:?} is not a mode: write enforce or report-only"
-                            )));
-                        }
-                    };
+                    config.mode =
+                        choice(value, &super::Mode::ALL, super::Mode::as_str).map_err(error)?;
                 }
                 "WEBSOCKET_ORIGINS" => {
-                    config.websocket_origins = match value.trim() {
-                        "enforce" => super::WebSocketOrigins::Enforce,
-                        "pass" => super::WebSocketOrigins::Pass,
-                        _ => {
-                            return Err(error(format!(
-                                "{value:?} is not a choice: write enforce or pass"
-                            )));
-                        }
-                    };
+                    config.websocket_origins = choice(
+                        value,
+                        &super::WebSocketOrigins::ALL,
+                        super::WebSocketOrigins::as_str,
+                    )
+                    .map_err(error)?;
                 }
                 _ => return Err(error(unknown_variable(prefix, field))),
             }
@@ -397,6 +387,19 @@ const FIELDS: [&str; 14] = [
     "WEBSOCKET_ORIGINS",
     "MODE",
 ];
+
+/// The one of `choices` whose name (as `name` writes it, the same as in
+/// files) is `value`.
+fn choice<T: Copy>(value: &str, choices: &[T], name: fn(T) -> &'static str) -> Result<T, String> {
+    choices
+        .iter()
+        .copied()
+        .find(|choice| name(*choice) == value.trim())
+        .ok_or_else(|| {
+            let names: Vec<&str> = choices.iter().map(|choice| name(*choice)).collect();
+            format!("{value:?} is not a choice: write {}", names.join(" or "))
+        })
+}
 
 fn unknown_variable(prefix: &str, field: &str) -> String {
     match closest(field, FIELDS) {

@@ -170,6 +170,9 @@ pub enum Mode {
 }
 
 impl Mode {
+    /// Every mode.
+    pub const ALL: [Mode; 2] = [Mode::Enforce, Mode::ReportOnly];
+
     /// How it is written in files and in `CORS_MODE`.
     #[must_use]
     pub fn as_str(self) -> &'static str {
@@ -235,6 +238,9 @@ pub enum WebSocketOrigins {
 }
 
 impl WebSocketOrigins {
+    /// Every choice.
+    pub const ALL: [WebSocketOrigins; 2] = [WebSocketOrigins::Enforce, WebSocketOrigins::Pass];
+
     /// How it is written in files and in `CORS_WEBSOCKET_ORIGINS`.
     #[must_use]
     pub fn as_str(self) -> &'static str {

@@ -42,8 +42,9 @@ pub fn policy_warnings(field: &str, config: &Config, production: bool) -> Vec<Di
             at("mode"),
             "report-only: this policy answers nothing; the application's own CORS answers are \
              served as they are, and where a browser would treat them differently from this \
-             policy's is logged and counted (corsair_report_differences_total); set mode = \
-             \"enforce\" once the only differences left are the application's mistakes",
+             policy's is logged (target corsair::report; the proxy also counts it in \
+             corsair_report_differences_total); set mode = \"enforce\" once the only \
+             differences left are the application's mistakes",
         ));
     }
     if config.allow_credentials && !config.cross_origin_protection {

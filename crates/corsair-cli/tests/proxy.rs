@@ -581,6 +581,29 @@ async fn report_only_passes_the_upstreams_answers_and_counts_the_differences() {
     assert_eq!(config["cors"]["mode"], "report-only");
     assert_eq!(config["route_table"][0]["mode"], "report-only");
     running.proxy.shutdown().await;
+
+    // The proxy's own answer when the upstream is down is not the
+    // upstream's: nothing to compare, nothing counted but the request.
+    let down = format!("http://127.0.0.1:{}", common::free_port());
+    let running = Running::start(&common::proxy_file(&down, &cors, "")).await;
+    let received = get(&running.url("/items"), &[("origin", APP)]).await;
+    assert_eq!(received.status, StatusCode::BAD_GATEWAY);
+    let metrics = running.admin("/metrics").await;
+    for kind in corsair::browser::Difference::ALL {
+        let series = format!(
+            "corsair_report_differences_total{{kind=\"{}\"}}",
+            kind.label()
+        );
+        assert_eq!(sample(metrics.text(), &series), 0.0, "{series}");
+    }
+    assert_eq!(
+        sample(
+            metrics.text(),
+            "corsair_requests_total{outcome=\"reported\"}"
+        ),
+        1.0
+    );
+    running.proxy.shutdown().await;
 }
 
 #[tokio::test]
@@ -1498,24 +1521,24 @@ async fn an_origin_source_url_answers_for_origins_the_list_does_not_name() {
         ("timed_out", 0.0),
     ] {
         let series =
-            format!("corsair_origin_source_lookups_total{{route=\"default\",result=\"{series}\"}}");
+            format!("corsair_origin_source_lookups_total{{route=\"cors\",result=\"{series}\"}}");
         assert_eq!(sample(metrics, &series), expected, "{series}");
     }
     // Three answers kept: the two the service gave, and the failure (a
     // refusal for a few seconds, so that a failing service is not asked
     // by every request).
     assert_eq!(
-        sample(metrics, "corsair_origin_source_kept{route=\"default\"}"),
+        sample(metrics, "corsair_origin_source_kept{route=\"cors\"}"),
         3.0
     );
     assert_eq!(
-        sample(metrics, "corsair_origin_source_running{route=\"default\"}"),
+        sample(metrics, "corsair_origin_source_running{route=\"cors\"}"),
         0.0
     );
     assert_eq!(
         sample(
             metrics,
-            "corsair_origin_source_overloaded_total{route=\"default\"}"
+            "corsair_origin_source_overloaded_total{route=\"cors\"}"
         ),
         0.0
     );

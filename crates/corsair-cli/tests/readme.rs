@@ -594,10 +594,9 @@ struct Line {
     elision: bool,
 }
 
-/// `lines` as compared: trailing spaces dropped, what varies normalised,
-/// and runs of labelled series sorted.
+/// `lines` as compared: trailing spaces dropped, what varies normalised.
 fn normalise(lines: &[String]) -> Vec<Line> {
-    let mut lines: Vec<Line> = lines
+    lines
         .iter()
         .map(|text| {
             let text = text.trim_end().to_owned();
@@ -607,28 +606,7 @@ fn normalise(lines: &[String]) -> Vec<Line> {
                 text,
             }
         })
-        .collect();
-    // The series of these families: the metrics library keeps them in a
-    // hash map, so their order changes from one process to the next.
-    let family = |line: &Line| -> Option<String> {
-        let (name, _) = line.key.split_once('{')?;
-        ["corsair_upstream_errors_total", "corsair_reloads_total"]
-            .contains(&name)
-            .then(|| name.to_owned())
-    };
-    let mut start = 0;
-    while start < lines.len() {
-        let Some(name) = family(&lines[start]) else {
-            start += 1;
-            continue;
-        };
-        let end = (start..lines.len())
-            .find(|&i| family(&lines[i]).as_deref() != Some(&name))
-            .unwrap_or(lines.len());
-        lines[start..end].sort_by(|a, b| a.key.cmp(&b.key));
-        start = end;
-    }
-    lines
+        .collect()
 }
 
 /// What a line is compared as: the parts that change from run to run
@@ -935,7 +913,8 @@ fn elisions_match_any_number_of_lines_and_are_kept_by_blessing() {
         lines("< date: Fri, 27 Nov 2026 00:11:56 GMT\n< x: 2")
     );
 
-    // Series of a family in another order.
+    // Series of a family in another order: the proxy encodes them in a
+    // fixed order, so another order is a difference.
     let reloads = |order: [&str; 2]| {
         let series = order.map(|result| format!("corsair_reloads_total{{result=\"{result}\"}} 0"));
         normalise(&lines(&format!(
@@ -943,7 +922,7 @@ fn elisions_match_any_number_of_lines_and_are_kept_by_blessing() {
             series.join("\n")
         )))
     };
-    assert!(matches(
+    assert!(!matches(
         &reloads(["applied", "rejected"]),
         &reloads(["rejected", "applied"])
     ));

@@ -51,7 +51,7 @@ fn headers(pairs: &[(&'static str, &'static str)]) -> HeaderMap {
 #[test]
 fn each_kind_of_difference_is_found() {
     let policy = policy(Mode::ReportOnly);
-    let cases: [(&str, HeaderMap, StatusCode, HeaderMap, &[Difference]); 8] = [
+    let cases: [(&str, HeaderMap, StatusCode, HeaderMap, &[Difference]); 13] = [
         // The policy's own answer: nothing to report.
         (
             "GET",
@@ -152,6 +152,53 @@ fn each_kind_of_difference_is_found() {
             HeaderMap::new(),
             &[Difference::ServedForbidden],
         ),
+        // The application answers 403 itself: no difference.
+        (
+            "POST",
+            headers(&[
+                ("origin", "https://evil.example"),
+                ("sec-fetch-site", "cross-site"),
+            ]),
+            StatusCode::FORBIDDEN,
+            HeaderMap::new(),
+            &[],
+        ),
+        // No CORS check applies to a WebSocket handshake, nor to a page of
+        // the request's own origin.
+        (
+            "GET",
+            headers(&[("origin", APP), ("upgrade", "websocket")]),
+            StatusCode::SWITCHING_PROTOCOLS,
+            HeaderMap::new(),
+            &[],
+        ),
+        (
+            "POST",
+            headers(&[("origin", APP), ("sec-fetch-site", "same-origin")]),
+            StatusCode::OK,
+            HeaderMap::new(),
+            &[],
+        ),
+        // But a handshake the policy would refuse is reported.
+        (
+            "GET",
+            headers(&[("origin", "https://evil.example"), ("upgrade", "websocket")]),
+            StatusCode::SWITCHING_PROTOCOLS,
+            HeaderMap::new(),
+            &[Difference::ServedForbidden],
+        ),
+        // One fixed origin for every request varies with nothing: no Vary
+        // needed, but this origin cannot read the answer.
+        (
+            "GET",
+            headers(&[("origin", APP)]),
+            StatusCode::OK,
+            headers(&[
+                ("access-control-allow-origin", "https://other.example"),
+                ("access-control-allow-credentials", "true"),
+            ]),
+            &[Difference::RefusesAllowedOrigin],
+        ),
     ];
     for (method, request, status, answer, expected) in cases {
         let found = report(&policy, method, &request, status, &answer);
@@ -184,6 +231,19 @@ fn the_policy_agrees_with_itself() {
                 ("origin", "https://evil.example"),
                 ("access-control-request-method", "PUT"),
             ]),
+        ),
+        // Refused by cross-origin protection, and a WebSocket handshake
+        // from an origin not allowed: the policy's 403.
+        (
+            "POST",
+            headers(&[
+                ("origin", "https://evil.example"),
+                ("sec-fetch-site", "cross-site"),
+            ]),
+        ),
+        (
+            "GET",
+            headers(&[("origin", "https://evil.example"), ("upgrade", "websocket")]),
         ),
     ];
     for (method, request) in requests {

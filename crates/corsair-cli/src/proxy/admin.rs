@@ -19,7 +19,7 @@ use tracing::{debug, warn};
 use super::body::ProxyBody;
 use super::file::ProxyFile;
 use super::handler::{Live, Shared};
-use super::routes::{Route, RouteRow};
+use super::routes::RouteRow;
 
 /// Serves the admin endpoints until `stopped` changes.
 pub(crate) async fn serve(
@@ -109,18 +109,20 @@ impl<'a> ConfigView<'a> {
     }
 }
 
-/// What the origin source of each route that has one reported: `default`
-/// for `[cors]`, else the route's host and prefix.
+/// What the origin source of each route that has one reported, by its
+/// entry in the file (`cors`, `routes[2]`), as `/config`'s `route_table`
+/// names it: a host or a prefix could be the word `default`.
 fn origin_sources(shared: &Shared) -> Vec<(String, SourceStats)> {
     let live = shared.live.load();
     live.routes
         .policies()
         .filter_map(|(route, policy)| {
             let stats = policy.origin_source_stats()?;
-            Some((
-                route.map_or_else(|| "default".to_owned(), Route::label),
-                stats,
-            ))
+            let entry = route.map_or_else(
+                || "cors".to_owned(),
+                |route| format!("routes[{}]", route.index),
+            );
+            Some((entry, stats))
         })
         .collect()
 }

@@ -490,11 +490,12 @@ impl ProxyFile {
                      request is [cors])",
                 ));
             }
+            // `/` matches every path, as no prefix does.
             let key = (
                 host.as_ref()
                     .and_then(|host| host.as_ref().ok())
                     .map(ToString::to_string),
-                route.path_prefix.as_deref(),
+                route.path_prefix.as_deref().filter(|prefix| *prefix != "/"),
             );
             // Only routes that match something can clash.
             let matches_something = !matches!(host, Some(Err(())))

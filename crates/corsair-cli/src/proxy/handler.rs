@@ -252,6 +252,12 @@ async fn report_only(
     *response.version_mut() = version;
     let switching = response.status() == StatusCode::SWITCHING_PROTOCOLS;
     strip_hop_by_hop(response.headers_mut(), switching);
+    if response.extensions().get::<ProxyAnswer>().is_some() {
+        shared
+            .metrics
+            .worker_request(peer.local.index, Outcome::Reported, start.elapsed());
+        return response;
+    }
     let report = corsair::browser::report(
         policy,
         method.as_str(),
@@ -423,8 +429,15 @@ async fn forward(
 }
 
 /// A response the proxy writes itself.
+/// Marks a response the proxy made itself (its `4xx` and `5xx`), which
+/// report-only mode does not compare with the policy: it is not the
+/// upstream's answer.
+#[derive(Clone, Copy, Debug)]
+struct ProxyAnswer;
+
 fn local(status: StatusCode, text: &'static str) -> Response<ProxyBody> {
     let mut response = Response::new(ProxyBody::text(text));
+    response.extensions_mut().insert(ProxyAnswer);
     *response.status_mut() = status;
     response.headers_mut().insert(
         header::CONTENT_TYPE,

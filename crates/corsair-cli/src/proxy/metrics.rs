@@ -15,8 +15,8 @@
 //! | `corsair_origin_source_running` | `route` | lookups running now |
 //!
 //! The origin source's series exist only for routes whose policy has a
-//! source (`route` is `default` for `[cors]`, else the route's `host`
-//! followed by its `path_prefix`, as `api.example.com/v1/`). They are read from the policies in force when `/metrics`
+//! source (`route` is the policy's entry in the file, `cors` or
+//! `routes[2]`, as `/config`'s `route_table` names it). They are read from the policies in force when `/metrics`
 //! is read, and start again at zero when a reload compiles new policies.
 //!
 //! Each series is created once, so recording a request is a few atomic

@@ -38,9 +38,9 @@ pub enum Difference {
     /// The policy's answer to a preflight would let the browser send the
     /// request; the application's does not.
     RefusesAllowedPreflight,
-    /// The application names one origin in `Access-Control-Allow-Origin`
-    /// without `Vary: Origin`: a shared cache may serve that answer to
-    /// another origin.
+    /// The application echoes the request's origin in
+    /// `Access-Control-Allow-Origin` without `Vary: Origin`: a shared cache
+    /// may serve that answer to another origin.
     MissingVaryOrigin,
     /// The application sends `Access-Control-Allow-Origin: *` with
     /// `Access-Control-Allow-Credentials: true`, which every browser
@@ -48,7 +48,7 @@ pub enum Difference {
     WildcardWithCredentials,
     /// The policy would answer `403` before the application runs (its
     /// cross-origin protection, or a WebSocket handshake from an origin it
-    /// does not allow); the application served the request.
+    /// does not allow); the application answered with another status.
     ServedForbidden,
 }
 
@@ -95,15 +95,16 @@ impl fmt::Display for Difference {
                 "the policy's preflight answer would let the request go; the application's does not"
             }
             Difference::MissingVaryOrigin => {
-                "the application names one origin without Vary: Origin, so a cache may serve it to \
-                 another"
+                "the application echoes the origin without Vary: Origin, so a cache may serve the \
+                 answer to another origin"
             }
             Difference::WildcardWithCredentials => {
                 "the application sends Access-Control-Allow-Origin: * with credentials, which \
                  browsers refuse"
             }
             Difference::ServedForbidden => {
-                "the policy would answer 403 before the application runs; the application served it"
+                "the policy would answer 403 before the application runs; the application answered \
+                 otherwise"
             }
         })
     }
@@ -122,8 +123,14 @@ pub struct Report {
 
 /// Compares the application's answer (`status`, `headers`) to a request
 /// (`method`, `request`) with the answer `policy` would give, in what a
-/// browser would do with each. A policy with an origin source reports
-/// nothing for an origin the source has not answered yet.
+/// browser would do with each.
+///
+/// Where no CORS check applies, nothing is compared but a `403` the policy
+/// would have given: a WebSocket handshake (browsers check no CORS headers
+/// on it), and a request from a page of the request's own origin (by
+/// `Sec-Fetch-Site`, or `Origin` against `Host`). A policy with an origin
+/// source reports nothing for an origin its lists do not name: report-only
+/// mode does not ask the source.
 ///
 /// ```
 /// use corsair::browser::{Difference, report};
@@ -192,7 +199,16 @@ pub fn report(
             };
         }
     };
-    if let Some(origin) = &origin {
+    let cors_applies = origin.as_deref().is_some_and(|origin| {
+        !crate::policy::is_websocket_handshake(method.as_str(), request)
+            && !crate::policy::same_origin(origin.as_bytes(), request)
+    });
+    if let Decision::Forbidden(_) = &decision
+        && status != StatusCode::FORBIDDEN
+    {
+        differences.push(Difference::ServedForbidden);
+    }
+    if let Some(origin) = origin.as_deref().filter(|_| cors_applies) {
         match &decision {
             Decision::Preflight(_) => {
                 let theirs = preflight_passes(request, origin, status, headers, credentials);
@@ -203,7 +219,7 @@ pub fn report(
                     differences.push(Difference::RefusesAllowedPreflight);
                 }
             }
-            Decision::Forbidden(_) => differences.push(Difference::ServedForbidden),
+            Decision::Forbidden(_) => {}
             Decision::Actual(_) | Decision::Lookup(_) => {
                 let theirs = cors_check(headers, origin, credentials).is_ok();
                 let ours = cors_check(&ours, origin, credentials).is_ok();
@@ -220,7 +236,9 @@ pub fn report(
             vary.iter()
                 .any(|name| name == "*" || name.eq_ignore_ascii_case("origin"))
         });
-        if allowed != "*" && !varies {
+        // An answer that echoes the request's origin varies with it; one
+        // that names the same origin for every request does not.
+        if origin.as_deref() == Some(allowed.as_str()) && !varies {
             differences.push(Difference::MissingVaryOrigin);
         }
         if allowed == "*" && allows_credentials(headers) {

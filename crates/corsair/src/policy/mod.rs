@@ -513,7 +513,7 @@ impl Policy {
             (None, Err(refusal))
                 if self.websockets
                     && is_websocket_handshake(method, headers)
-                    && !own_origin(H::bytes(origin), headers) =>
+                    && !same_origin(H::bytes(origin), headers) =>
             {
                 Decision::Forbidden(Refusal::WebSocketOrigin(refusal))
             }
@@ -782,6 +782,20 @@ fn protect<'r, H: RequestHeaders>(
     (!own_origin(origin, headers)).then_some(Refusal::CrossOriginRequest { fetch_site: None })
 }
 
+/// Whether a request comes from a page of the request's own origin: the
+/// browser says so (one `Sec-Fetch-Site: same-origin`, which holds behind
+/// a proxy that rewrites `Host`), or its `Origin` is the request's own
+/// ([`own_origin`]).
+pub(crate) fn same_origin<H: RequestHeaders>(origin: &[u8], headers: &H) -> bool {
+    let mut sites = headers.values_of(RequestHeader::SecFetchSite);
+    if let (Some(site), None) = (sites.next(), sites.next())
+        && H::bytes(site) == b"same-origin"
+    {
+        return true;
+    }
+    own_origin(origin, headers)
+}
+
 /// Whether `origin` is the request's own: its host and port are the
 /// request's one `Host` (as a page served by the application itself
 /// sends it).
@@ -801,7 +815,7 @@ fn own_origin<H: RequestHeaders>(origin: &[u8], headers: &H) -> bool {
 /// `websocket` (in any case, among other protocols), or an HTTP/2
 /// `CONNECT` (RFC 8441's extended `CONNECT`, which a page cannot send
 /// otherwise: Fetch forbids the method).
-fn is_websocket_handshake<H: RequestHeaders>(method: &str, headers: &H) -> bool {
+pub(crate) fn is_websocket_handshake<H: RequestHeaders>(method: &str, headers: &H) -> bool {
     match method {
         "CONNECT" => true,
         "GET" => headers.values_of(RequestHeader::Upgrade).any(|value| {

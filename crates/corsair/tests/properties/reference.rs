@@ -264,7 +264,8 @@ pub(crate) fn headers_allowed(config: &Config, names: &[String]) -> bool {
 /// application runs:
 /// - with `websocket_origins = "enforce"`, a WebSocket handshake (`GET` with
 ///   `Upgrade` naming `websocket`, or `CONNECT`) from an origin neither
-///   allowed nor the request's own;
+///   allowed nor the request's own (by one `Sec-Fetch-Site: same-origin`,
+///   or `Origin` against `Host`);
 /// - with cross-origin protection, an unsafe method whose origin the policy
 ///   does not allow, from another site by `Sec-Fetch-Site` (anything but
 ///   one `same-origin` or `none`), or without it from an `Origin` that is
@@ -310,8 +311,12 @@ pub(crate) fn forbidden(
         }),
         _ => false,
     };
+    // The browser's word that the page is of the request's own origin.
+    let sites = lines("sec-fetch-site");
+    let fetch_same_origin = sites.len() == 1 && sites[0] == b"same-origin";
     if config.websocket_origins == WebSocketOrigins::Enforce
         && handshake
+        && !fetch_same_origin
         && origins.first().is_some_and(|origin| !own(origin))
     {
         return true;
@@ -319,7 +324,6 @@ pub(crate) fn forbidden(
     if !config.cross_origin_protection || matches!(method, "GET" | "HEAD" | "OPTIONS") {
         return false;
     }
-    let sites = lines("sec-fetch-site");
     if !sites.is_empty() {
         return !(sites.len() == 1 && (sites[0] == b"same-origin" || sites[0] == b"none"));
     }

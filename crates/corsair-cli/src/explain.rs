@@ -175,5 +175,21 @@ pub async fn run(args: ExplainArgs) -> anyhow::Result<ExitCode> {
     let url = args.url.as_deref().unwrap_or("/");
     let mut server = PolicyServer::new(&file);
     let transcripts = args.request.play(url, Some(&base), &mut server).await?;
+    // A route in report-only mode answers nothing yet: say so, since what
+    // the transcript shows is the answer it will give once enforced.
+    if let Ok(target) = base.join(url) {
+        let (route, policy) = server.routes.route_for(target.host_str(), target.path());
+        if policy.report_only() {
+            let section = match route {
+                Some(route) => route.describe(),
+                None if server.proxy_file => "[cors]".to_owned(),
+                None => "the policy".to_owned(),
+            };
+            eprintln!(
+                "note: {section} is in report-only mode: the application's own CORS answers are \
+                 served, and what follows is what the policy will answer once mode = \"enforce\""
+            );
+        }
+    }
     transcript::report(&transcripts, args.format, "The policy")
 }

@@ -513,6 +513,46 @@ fn explain_names_exposed_headers() {
     );
 }
 
+#[test]
+fn explain_says_when_a_route_only_reports() {
+    let dir = TempDir::new().unwrap();
+    let file = write(
+        &dir,
+        "proxy.toml",
+        "upstream = \"http://127.0.0.1:3000\"\n[cors]\nallow_origins = [\"https://app.example.com\"]\n\
+         [[routes]]\nhost = \"legacy.example.com\"\n[routes.cors]\n\
+         allow_origins = [\"https://app.example.com\"]\nmode = \"report-only\"\n",
+    );
+    let explain = |url: &str| {
+        run(corsair()
+            .args([
+                "explain",
+                "--origin",
+                "https://app.example.com",
+                "--url",
+                url,
+                "--config",
+            ])
+            .arg(&file))
+    };
+    let legacy = explain("http://legacy.example.com/items");
+    assert_eq!(legacy.code, 0, "{}", legacy.stdout);
+    assert!(
+        legacy.stderr.contains(
+            "note: the [[routes]] entry with host = \"legacy.example.com\" is in report-only mode"
+        ),
+        "{}",
+        legacy.stderr
+    );
+    let enforced = explain("http://api.example.com/items");
+    assert_eq!(enforced.code, 0, "{}", enforced.stdout);
+    assert!(
+        !enforced.stderr.contains("report-only"),
+        "{}",
+        enforced.stderr
+    );
+}
+
 /// Issue 15: a file larger than a document may be is refused before it is
 /// read whole (`/dev/zero` never ends).
 #[test]

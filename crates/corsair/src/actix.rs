@@ -510,8 +510,14 @@ where
                 let status = http::StatusCode::from_u16(response.status().as_u16())
                     .unwrap_or(http::StatusCode::INTERNAL_SERVER_ERROR);
                 let answer = to_http(response.headers());
-                crate::browser::report(&rendered.policy, &method, &headers, status, &answer)
-                    .log(&method, &path, &headers, status, &answer);
+                let _ = crate::browser::report_and_log(
+                    &rendered.policy,
+                    &method,
+                    &path,
+                    &headers,
+                    status,
+                    &answer,
+                );
                 Ok(response.map_into_left_body())
             }),
         },

@@ -370,79 +370,84 @@ where
     fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
         let this = self.as_mut().project();
         let policy = &**this.policy;
-        let after =
-            match this.state.project() {
-                LookupProjection::Before {
-                    resolving,
-                    request,
-                    inner,
-                } => {
-                    let resolved = std::task::ready!(Pin::new(resolving).poll(cx));
-                    let Some(request) = request.take() else {
-                        return Poll::Ready(Ok(Response::new(B::default())));
-                    };
-                    match policy.check_request_resolved(
-                        request.method().as_str(),
-                        request.headers(),
-                        &resolved,
-                    ) {
-                        Decision::Preflight(preflight) => {
-                            return Poll::Ready(Ok(policy.preflight_response(&preflight)));
-                        }
-                        Decision::Forbidden(refusal) => {
-                            return Poll::Ready(Ok(policy.forbidden_response(&refusal)));
-                        }
-                        Decision::Actual(actual) => {
-                            let actual = actual.into_owned();
-                            LookupState::After {
-                                future: inner.call(request),
-                                actual,
-                            }
-                        }
-                        // The answer stands for this origin, so it is never
-                        // asked again; refused, should it be.
-                        Decision::Lookup(_) => {
-                            let refusal = Refusal::Origin(OriginRefusal::NotAllowed);
-                            return Poll::Ready(Ok(policy.forbidden_response(&refusal)));
+        let after = match this.state.project() {
+            LookupProjection::Before {
+                resolving,
+                request,
+                inner,
+            } => {
+                let resolved = std::task::ready!(Pin::new(resolving).poll(cx));
+                let Some(request) = request.take() else {
+                    return Poll::Ready(Ok(Response::new(B::default())));
+                };
+                match policy.check_request_resolved(
+                    request.method().as_str(),
+                    request.headers(),
+                    &resolved,
+                ) {
+                    Decision::Preflight(preflight) => {
+                        return Poll::Ready(Ok(policy.preflight_response(&preflight)));
+                    }
+                    Decision::Forbidden(refusal) => {
+                        return Poll::Ready(Ok(policy.forbidden_response(&refusal)));
+                    }
+                    Decision::Actual(actual) => {
+                        let actual = actual.into_owned();
+                        LookupState::After {
+                            future: inner.call(request),
+                            actual,
                         }
                     }
-                }
-                LookupProjection::Beside {
-                    future,
-                    resolving,
-                    origin,
-                    response,
-                } => {
-                    if response.is_none() {
-                        *response = Some(std::task::ready!(future.poll(cx))?);
+                    // The answer stands for this origin, so it is never
+                    // asked again; refused, should it be.
+                    Decision::Lookup(_) => {
+                        let refusal = Refusal::Origin(OriginRefusal::NotAllowed);
+                        return Poll::Ready(Ok(policy.forbidden_response(&refusal)));
                     }
-                    let resolved = std::task::ready!(Pin::new(resolving).poll(cx));
-                    let Some(mut response) = response.take() else {
-                        return Poll::Ready(Ok(Response::new(B::default())));
-                    };
-                    let actual = policy.resolved_actual(&resolved, origin.clone());
-                    policy.apply(&actual, response.headers_mut());
-                    return Poll::Ready(Ok(response));
                 }
-                LookupProjection::After { future, actual } => {
-                    let mut response = std::task::ready!(future.poll(cx))?;
-                    policy.apply(actual, response.headers_mut());
-                    return Poll::Ready(Ok(response));
+            }
+            LookupProjection::Beside {
+                future,
+                resolving,
+                origin,
+                response,
+            } => {
+                if response.is_none() {
+                    *response = Some(std::task::ready!(future.poll(cx))?);
                 }
-                LookupProjection::Report { future, request } => {
-                    let response = std::task::ready!(future.poll(cx))?;
-                    #[cfg(feature = "browser")]
-                    {
-                        let (method, path, headers) = &**request;
-                        let (status, answer) = (response.status(), response.headers());
-                        crate::browser::report(policy, method.as_str(), headers, status, answer)
-                            .log(method.as_str(), path, headers, status, answer);
-                    }
-                    #[cfg(not(feature = "browser"))]
-                    let _ = request;
-                    return Poll::Ready(Ok(response));
+                let resolved = std::task::ready!(Pin::new(resolving).poll(cx));
+                let Some(mut response) = response.take() else {
+                    return Poll::Ready(Ok(Response::new(B::default())));
+                };
+                let actual = policy.resolved_actual(&resolved, origin.clone());
+                policy.apply(&actual, response.headers_mut());
+                return Poll::Ready(Ok(response));
+            }
+            LookupProjection::After { future, actual } => {
+                let mut response = std::task::ready!(future.poll(cx))?;
+                policy.apply(actual, response.headers_mut());
+                return Poll::Ready(Ok(response));
+            }
+            LookupProjection::Report { future, request } => {
+                let response = std::task::ready!(future.poll(cx))?;
+                #[cfg(feature = "browser")]
+                {
+                    let (method, path, headers) = &**request;
+                    let (status, answer) = (response.status(), response.headers());
+                    let _ = crate::browser::report_and_log(
+                        policy,
+                        method.as_str(),
+                        path,
+                        headers,
+                        status,
+                        answer,
+                    );
                 }
-            };
+                #[cfg(not(feature = "browser"))]
+                let _ = request;
+                return Poll::Ready(Ok(response));
+            }
+        };
         self.as_mut().project().state.set(after);
         // The inner service's future has not been polled yet.
         self.poll(cx)

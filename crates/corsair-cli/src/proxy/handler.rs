@@ -221,11 +221,7 @@ pub(crate) async fn handle(
         Actual::Allowed(_) => Outcome::ActualAllowed,
         Actual::Refused(_) => Outcome::ActualRefused,
     };
-    // The client's protocol, whatever the upstream spoke (an HTTP/1.0
-    // upstream must not turn a keep-alive HTTP/1.1 connection into 1.0).
-    *response.version_mut() = version;
-    let switching = response.status() == StatusCode::SWITCHING_PROTOCOLS;
-    strip_hop_by_hop(response.headers_mut(), switching);
+    to_client(&mut response, version);
     policy.apply(&actual, response.headers_mut());
     shared
         .metrics
@@ -249,36 +245,34 @@ async fn report_only(
     let headers = request.headers().clone();
     let version = request.version();
     let mut response = forward(peer, live, request).await;
-    *response.version_mut() = version;
-    let switching = response.status() == StatusCode::SWITCHING_PROTOCOLS;
-    strip_hop_by_hop(response.headers_mut(), switching);
-    if response.extensions().get::<ProxyAnswer>().is_some() {
-        shared
-            .metrics
-            .worker_request(peer.local.index, Outcome::Reported, start.elapsed());
-        return response;
-    }
-    let report = corsair::browser::report(
-        policy,
-        method.as_str(),
-        &headers,
-        response.status(),
-        response.headers(),
-    );
-    report.log(
-        method.as_str(),
-        &path,
-        &headers,
-        response.status(),
-        response.headers(),
-    );
-    for difference in &report.differences {
-        shared.metrics.difference(*difference);
+    to_client(&mut response, version);
+    // The proxy's own answers (502, 504...) are not the upstream's.
+    if response.extensions().get::<ProxyAnswer>().is_none() {
+        let report = corsair::browser::report_and_log(
+            policy,
+            method.as_str(),
+            &path,
+            &headers,
+            response.status(),
+            response.headers(),
+        );
+        for difference in &report.differences {
+            shared.metrics.difference(*difference);
+        }
     }
     shared
         .metrics
         .worker_request(peer.local.index, Outcome::Reported, start.elapsed());
     response
+}
+
+/// Readies the upstream's response for the client: the client's protocol,
+/// whatever the upstream spoke (an HTTP/1.0 upstream must not turn a
+/// keep-alive HTTP/1.1 connection into 1.0), and no hop-by-hop headers.
+fn to_client(response: &mut Response<ProxyBody>, version: http::Version) {
+    *response.version_mut() = version;
+    let switching = response.status() == StatusCode::SWITCHING_PROTOCOLS;
+    strip_hop_by_hop(response.headers_mut(), switching);
 }
 
 /// The host a request was sent to: its `Host`, or the authority of its

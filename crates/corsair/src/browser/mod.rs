@@ -19,7 +19,8 @@
 //!   and [`exposed_headers`] judge the server's answers.
 //! - [`PreflightCache`] keeps preflight answers.
 //! - [`report`] compares an application's own CORS answer with a policy's,
-//!   in what a browser would do ([`Difference`]): report-only mode.
+//!   in what a browser would do ([`Difference`]); [`report_and_log`] also
+//!   logs it, as report-only mode does.
 //! - [`Blocked`] says why a request fails and what to change;
 //!   [`Blocked::console`] prints it in each engine's words.
 //! - [`CookieReport`] says what an engine did with a cookie, and why.
@@ -71,5 +72,5 @@ pub use harness::{BlockedRequest, Browser, FetchError, ScriptResponse};
 pub use plan::{Page, Plan, PreflightRequest};
 pub use play::{Exchange, Hop, Incoming, Outgoing, Transcript, Transport, Verdict, play_in_each};
 pub use profile::{CookieRules, Profile, RedirectPreflight, SameSite, ThirdPartyCookies};
-pub use report::{Difference, Report, report};
+pub use report::{Difference, Report, report, report_and_log};
 pub use request::{Client, CorsRequest, Credentials};

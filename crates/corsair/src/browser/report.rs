@@ -297,12 +297,26 @@ fn preflight_passes(
         })
 }
 
+/// [`report`], with each difference logged as a `warn` event (target
+/// `corsair::report`) with the request (`method`, `path`, its `Origin` and
+/// what a preflight asked for) and both answers' status and CORS headers:
+/// what report-only mode does for every request, in each adapter.
+#[must_use]
+pub fn report_and_log(
+    policy: &Policy,
+    method: &str,
+    path: &str,
+    request: &HeaderMap,
+    status: StatusCode,
+    headers: &HeaderMap,
+) -> Report {
+    let found = report(policy, method, request, status, headers);
+    found.log(method, path, request, status, headers);
+    found
+}
+
 impl Report {
-    /// Logs each difference as a `warn` event (target `corsair::report`)
-    /// with the request (`method`, `target` as `path`, its `Origin` and
-    /// what a preflight asked for) and both answers' status and CORS headers
-    /// (`headers` being the application's).
-    pub fn log(
+    fn log(
         &self,
         method: &str,
         target: &str,

@@ -160,13 +160,27 @@ impl RequestHeader {
     /// The header's name, lowercase.
     #[must_use]
     pub fn name(self) -> HeaderName {
+        self.static_name().clone()
+    }
+
+    /// The header's name, borrowed: looking a header up by reference spares
+    /// the lookup building and dropping a name of its own.
+    fn static_name(self) -> &'static HeaderName {
+        static NAMES: [HeaderName; 5] = [
+            ORIGIN,
+            ACCESS_CONTROL_REQUEST_METHOD,
+            ACCESS_CONTROL_REQUEST_HEADERS,
+            HOST,
+            UPGRADE,
+        ];
+        let [origin, method, headers, host, upgrade] = &NAMES;
         match self {
-            RequestHeader::Origin => ORIGIN,
-            RequestHeader::RequestMethod => ACCESS_CONTROL_REQUEST_METHOD,
-            RequestHeader::RequestHeaders => ACCESS_CONTROL_REQUEST_HEADERS,
-            RequestHeader::SecFetchSite => SEC_FETCH_SITE.clone(),
-            RequestHeader::Host => HOST,
-            RequestHeader::Upgrade => UPGRADE,
+            RequestHeader::Origin => origin,
+            RequestHeader::RequestMethod => method,
+            RequestHeader::RequestHeaders => headers,
+            RequestHeader::SecFetchSite => &SEC_FETCH_SITE,
+            RequestHeader::Host => host,
+            RequestHeader::Upgrade => upgrade,
         }
     }
 }
@@ -301,8 +315,7 @@ impl RequestHeaders for HeaderMap {
     type Value = HeaderValue;
 
     fn values_of(&self, header: RequestHeader) -> impl Iterator<Item = &HeaderValue> {
-        // A standard header name is a constant: building it costs nothing.
-        self.get_all(header.name()).iter()
+        self.get_all(header.static_name()).iter()
     }
 
     fn bytes(value: &HeaderValue) -> &[u8] {

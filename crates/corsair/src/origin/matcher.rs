@@ -1,9 +1,10 @@
 //! The compiled origin matcher.
 //!
 //! Three structures, each consulted at most once per request:
-//! - a hash set of exact origins, probed with the raw `Origin` value before
-//!   it is even parsed: every entry is a validated origin, so a byte-equal
-//!   value is one too. The origins sit end to end in one buffer and the
+//! - a set of exact origins, probed with the raw `Origin` value before it
+//!   is even parsed: every entry is a validated origin, so a byte-equal
+//!   value is one too. Up to 16 are compared in turn, length first, each
+//!   kept with a header value a response can carry; more are hashed. The origins sit end to end in one buffer and the
 //!   table holds their places (8 bytes a slot), so a million origins take
 //!   two allocations rather than a million, and about 49 bytes each, 29 of
 //!   them the origin's own (`cargo bench -p corsair --bench origins_file`);
@@ -14,11 +15,14 @@
 //!   first node that allows the scheme and port.
 //!
 //! The cost of a lookup depends on the length of the origin, never on the
-//! number of configured origins: no list is scanned and no regex is run.
+//! number of configured origins: no list longer than 16 is scanned and no
+//! regex is run.
 
 use std::hash::BuildHasher as _;
 
+use bytes::Bytes;
 use hashbrown::HashTable;
+use http::HeaderValue;
 
 use crate::hash::WordHash;
 
@@ -93,16 +97,30 @@ impl OriginMatcher {
         self.exact.shrink_to_fit();
     }
 
-    /// Whether the raw `Origin` value is one of the exact origins. A match
+    /// Whether the raw `Origin` value is one of the exact origins, and if
+    /// the list is short, the policy's own header value for it. A match
     /// needs no parsing: the entry it equals was validated.
-    pub(crate) fn contains_exact(&self, value: &[u8]) -> bool {
-        self.exact.contains(value)
+    #[inline]
+    pub(crate) fn find_exact(&self, value: &[u8]) -> ExactHit<'_> {
+        self.exact.find(value)
+    }
+
+    /// The header values of a short list of exact origins (none for a long
+    /// one), for adapters that convert them once to their own type.
+    #[cfg(feature = "actix")]
+    pub(crate) fn listed_values(&self) -> &[HeaderValue] {
+        if self.exact.hashed_only {
+            &[]
+        } else {
+            &self.exact.listed
+        }
     }
 
     /// Whether a (well-formed) request origin is allowed.
     #[cfg(test)]
     pub(crate) fn matches(&self, origin: &TupleOrigin<'_>) -> bool {
-        self.contains_exact(origin.as_str().as_bytes()) || self.matches_pattern(origin)
+        !matches!(self.find_exact(origin.as_str().as_bytes()), ExactHit::Miss)
+            || self.matches_pattern(origin)
     }
 
     /// Whether a (well-formed) request origin matches a `scheme://host:*` or
@@ -124,10 +142,35 @@ impl OriginMatcher {
     }
 }
 
+/// What the exact origins say of a request's `Origin`.
+#[derive(Clone, Copy, Debug)]
+pub(crate) enum ExactHit<'p> {
+    /// Not one of them.
+    Miss,
+    /// One of a long list.
+    Hit,
+    /// One of a short list: the header value the policy built for it, which
+    /// a response can carry instead of a copy of the request's (a copy that
+    /// allocates where the request's value is not shared, as HTTP/2's
+    /// decoded headers are not).
+    Listed(&'p HeaderValue),
+}
+
+/// The most exact origins compared one by one, each with a header value of
+/// its own; longer lists are hashed, and echo the request's value.
+const LISTED_MAX: usize = 16;
+
 /// A set of byte strings kept end to end in one buffer, the table holding
-/// each one's start and end in it.
+/// each one's start and end in it; while it is short, also a list of them
+/// as header values.
 #[derive(Clone, Default)]
 struct ExactSet {
+    /// Every entry, while there are at most [`LISTED_MAX`]: compared length
+    /// first, a short list costs less to scan than to hash.
+    listed: Vec<HeaderValue>,
+    /// More than [`LISTED_MAX`] entries, or one that is no header value
+    /// (none in practice): `listed` is not used.
+    hashed_only: bool,
     table: HashTable<(u32, u32)>,
     bytes: Vec<u8>,
     /// Entries past the 4 GiB a `u32` can place: none in practice (an
@@ -140,6 +183,7 @@ struct ExactSet {
 impl ExactSet {
     fn shrink_to_fit(&mut self) {
         self.bytes.shrink_to_fit();
+        self.listed.shrink_to_fit();
     }
 
     fn entry(&self, (start, end): (u32, u32)) -> &[u8] {
@@ -152,6 +196,7 @@ impl ExactSet {
         if self.contains(value) {
             return;
         }
+        self.list(value);
         let start = self.bytes.len();
         let (Ok(start), Ok(end)) = (u32::try_from(start), u32::try_from(start + value.len()))
         else {
@@ -166,7 +211,38 @@ impl ExactSet {
         });
     }
 
+    /// Keeps `value`'s header value while the list is short. Its bytes are
+    /// owned by a shared buffer, so every clone is a reference count.
+    fn list(&mut self, value: &[u8]) {
+        if self.hashed_only {
+            return;
+        }
+        let header = HeaderValue::from_maybe_shared(Bytes::from_owner(value.to_vec()));
+        match header {
+            Ok(header) if self.listed.len() < LISTED_MAX => self.listed.push(header),
+            _ => {
+                self.hashed_only = true;
+                self.listed = Vec::new();
+            }
+        }
+    }
+
     #[inline]
+    fn find(&self, value: &[u8]) -> ExactHit<'_> {
+        if !self.hashed_only {
+            return self
+                .listed
+                .iter()
+                .find(|listed| listed.len() == value.len() && listed.as_bytes() == value)
+                .map_or(ExactHit::Miss, ExactHit::Listed);
+        }
+        if self.contains(value) {
+            ExactHit::Hit
+        } else {
+            ExactHit::Miss
+        }
+    }
+
     fn contains(&self, value: &[u8]) -> bool {
         let hash = self.hasher.hash_one(value);
         self.table
@@ -245,6 +321,43 @@ mod tests {
             matcher.insert(&OriginPattern::parse(pattern).unwrap());
         }
         matcher
+    }
+
+    /// A short list answers with the policy's own values, a long one by
+    /// hashing; both find exactly the origins inserted, duplicates once.
+    #[test]
+    fn short_lists_are_listed_and_long_ones_hashed() {
+        for count in [1, LISTED_MAX - 1, LISTED_MAX, LISTED_MAX + 1, 200] {
+            let origins: Vec<String> = (0..count)
+                .map(|n| format!("https://app{n}.example.com"))
+                .collect();
+            let mut patterns: Vec<&str> = origins.iter().map(String::as_str).collect();
+            patterns.push(patterns[0]);
+            let matcher = matcher(&patterns);
+            for origin in &origins {
+                match matcher.find_exact(origin.as_bytes()) {
+                    ExactHit::Listed(value) => {
+                        assert!(count <= LISTED_MAX, "{count}");
+                        assert_eq!(value.as_bytes(), origin.as_bytes());
+                    }
+                    ExactHit::Hit => assert!(count > LISTED_MAX, "{count}"),
+                    ExactHit::Miss => panic!("{origin} missed among {count}"),
+                }
+                let mut longer = origin.clone();
+                longer.push('0');
+                assert!(matches!(
+                    matcher.find_exact(longer.as_bytes()),
+                    ExactHit::Miss
+                ));
+                let same_length = origin.replace("app", "apq");
+                assert!(matches!(
+                    matcher.find_exact(same_length.as_bytes()),
+                    ExactHit::Miss
+                ));
+            }
+            let listed = if count <= LISTED_MAX { count } else { 0 };
+            assert_eq!(matcher.exact.listed.len(), listed, "{count}");
+        }
     }
 
     fn allows(matcher: &OriginMatcher, origin: &str) -> bool {

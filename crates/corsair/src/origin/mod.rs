@@ -20,6 +20,6 @@ pub mod source;
 
 #[cfg(feature = "browser")]
 pub(crate) use host::is_loopback as is_loopback_host;
-pub(crate) use matcher::OriginMatcher;
+pub(crate) use matcher::{ExactHit, OriginMatcher};
 pub use pattern::{OriginError, OriginPattern, PatternPort};
 pub use request::{MalformedOrigin, RequestOrigin, TupleOrigin};

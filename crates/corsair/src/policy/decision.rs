@@ -148,6 +148,11 @@ impl<V: Clone> Actual<'_, V> {
 pub enum AllowOrigin<'r, V: Clone = HeaderValue> {
     /// `*`: any origin, without credentials.
     Any,
+    /// One of a short list of exact origins: the value the policy built for
+    /// it, equal byte for byte to the request's. Sending it shares the
+    /// policy's buffer, where a copy of the request's value would allocate
+    /// if that value is not shared (HTTP/2's decoded headers are not).
+    Listed(HeaderValue),
     /// The request's own origin, echoed byte for byte.
     Origin(Cow<'r, V>),
 }
@@ -159,6 +164,7 @@ impl<V: Clone> AllowOrigin<'_, V> {
     pub fn response_value(&self) -> ResponseValue<'_, V> {
         match self {
             AllowOrigin::Any => ResponseValue::Rendered(&ANY),
+            AllowOrigin::Listed(origin) => ResponseValue::Rendered(origin),
             AllowOrigin::Origin(origin) => ResponseValue::Echo(origin.as_ref()),
         }
     }
@@ -168,6 +174,7 @@ impl<V: Clone> AllowOrigin<'_, V> {
     pub fn into_owned(self) -> AllowOrigin<'static, V> {
         match self {
             AllowOrigin::Any => AllowOrigin::Any,
+            AllowOrigin::Listed(origin) => AllowOrigin::Listed(origin),
             AllowOrigin::Origin(origin) => AllowOrigin::Origin(Cow::Owned(origin.into_owned())),
         }
     }
@@ -179,6 +186,7 @@ impl AllowOrigin<'_, HeaderValue> {
     pub fn value(&self) -> HeaderValue {
         match self {
             AllowOrigin::Any => ANY.clone(),
+            AllowOrigin::Listed(origin) => origin.clone(),
             AllowOrigin::Origin(origin) => origin.as_ref().clone(),
         }
     }

@@ -33,7 +33,7 @@ use crate::adapter::{RequestHeader, RequestHeaders};
 use crate::config::origins_file::FileStamp;
 use crate::config::{Allowed, Config};
 use crate::error::ConfigError;
-use crate::origin::{MalformedOrigin, OriginMatcher, RequestOrigin};
+use crate::origin::{ExactHit, MalformedOrigin, OriginMatcher, RequestOrigin};
 use crate::policy::name_set::{Case, NameSet};
 use crate::protocol::{ListLimits, TokenList, is_forbidden_method, is_safelisted_method, is_token};
 
@@ -618,8 +618,10 @@ impl Policy {
             return Err(OriginRefusal::Malformed(MalformedOrigin::Repeated));
         }
         let bytes = H::bytes(value);
-        if matcher.contains_exact(bytes) {
-            return Ok(AllowOrigin::Origin(Cow::Borrowed(value)));
+        match matcher.find_exact(bytes) {
+            ExactHit::Listed(listed) => return Ok(AllowOrigin::Listed(listed.clone())),
+            ExactHit::Hit => return Ok(AllowOrigin::Origin(Cow::Borrowed(value))),
+            ExactHit::Miss => {}
         }
         match RequestOrigin::parse(bytes) {
             Err(malformed) => Err(OriginRefusal::Malformed(malformed)),

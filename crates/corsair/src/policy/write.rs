@@ -93,6 +93,11 @@ impl Policy {
         [&VARY_ORIGIN, &TRUE, &super::ANY]
             .into_iter()
             .chain(&self.expose_headers)
+            .chain(
+                self.origins
+                    .iter()
+                    .flat_map(|origins| origins.listed_values()),
+            )
             .chain(self.preflight_allowed.values())
             .chain(self.preflight_refused.values())
     }

@@ -515,17 +515,19 @@ async fn connection(
         // Boxed, like each protocol's connection in `serve`: the handshake's
         // state is large, and a connection's task holds the largest state
         // of its future for as long as it lives, idle or not.
-        Some(acceptor) => Box::pin(async move {
-            match tokio::time::timeout(handshake_timeout, acceptor.accept(stream)).await {
-                Ok(Ok(stream)) => {
-                    let http2 = stream.get_ref().1.alpn_protocol() == Some(b"h2");
-                    serve(stream, http2, peer("https"), &builders, stopped).await;
+        Some(acceptor) => {
+            Box::pin(async move {
+                match tokio::time::timeout(handshake_timeout, acceptor.accept(stream)).await {
+                    Ok(Ok(stream)) => {
+                        let http2 = stream.get_ref().1.alpn_protocol() == Some(b"h2");
+                        serve(stream, http2, peer("https"), &builders, stopped).await;
+                    }
+                    Ok(Err(error)) => debug!(%addr, %error, "TLS handshake failed"),
+                    Err(_) => debug!(%addr, "TLS handshake timed out"),
                 }
-                Ok(Err(error)) => debug!(%addr, %error, "TLS handshake failed"),
-                Err(_) => debug!(%addr, "TLS handshake timed out"),
-            }
-        })
-        .await,
+            })
+            .await
+        }
     }
 }
 
@@ -576,10 +578,16 @@ async fn serve<I>(
     let io = TokioIo::new(io);
     let ended = if http2 {
         let connection = builders.http2.serve_connection(io, service);
-        Box::pin(until_stopped(connection, &mut stopped, |c| c.graceful_shutdown())).await
+        Box::pin(until_stopped(connection, &mut stopped, |c| {
+            c.graceful_shutdown()
+        }))
+        .await
     } else {
         let connection = builders.http1.serve_connection(io, service).with_upgrades();
-        Box::pin(until_stopped(connection, &mut stopped, |c| c.graceful_shutdown())).await
+        Box::pin(until_stopped(connection, &mut stopped, |c| {
+            c.graceful_shutdown()
+        }))
+        .await
     };
     if let Err(error) = ended {
         debug!(%addr, error = %error, "connection ended with an error");

@@ -748,8 +748,11 @@ fn a_tower_request_allocates_at_most_two_more_than_the_bare_application() {
             allocations_of(&mut layered, copy());
             let bare_count = allocations_of(&mut bare, copy());
             let layered_count = allocations_of(&mut layered, copy());
+            // Read by scripts/bench-report.py (`--nocapture`).
+            let headers = if with_headers { "yes" } else { "no" };
             println!(
-                "{kind} (application headers: {with_headers}): {layered_count} vs {bare_count}"
+                "allocations per request: {kind}, application headers {headers}: \
+                 corsair {layered_count}, bare {bare_count}"
             );
             assert!(
                 layered_count <= bare_count + 2,

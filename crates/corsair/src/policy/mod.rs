@@ -605,6 +605,10 @@ impl Policy {
         }
     }
 
+    // Inlined: one caller per instantiation, and as a call it costs a
+    // dozen instructions of saved registers on every request with an
+    // `Origin`.
+    #[inline(always)]
     fn judge_origin<'r, H: RequestHeaders>(
         &self,
         value: &'r H::Value,
@@ -697,8 +701,23 @@ impl Policy {
         &self,
         headers: &'r H,
     ) -> Result<(), Refusal<'r>> {
+        let mut lines = headers.values_of(RequestHeader::RequestHeaders);
+        let Some(first) = lines.next() else {
+            return Ok(());
+        };
+        let second = lines.next();
+        // The usual preflight names one header on one line (a JSON body's
+        // `content-type`, or `authorization`). An allowed name is a token,
+        // so a line equal to one is a list of that one name, well within
+        // the limits: the set settles it without parsing the list.
+        if second.is_none()
+            && let Some(allowed) = &self.headers
+            && allowed.contains(H::bytes(first))
+        {
+            return Ok(());
+        }
         let mut list = TokenList::new(ListLimits::REQUEST_HEADERS);
-        for line in headers.values_of(RequestHeader::RequestHeaders) {
+        for line in std::iter::once(first).chain(second).chain(lines) {
             let mut elements = list.line(H::bytes(line)).map_err(Refusal::RequestHeaders)?;
             while let Some(element) = elements.next_bytes() {
                 let name = element.map_err(Refusal::RequestHeaders)?;

@@ -181,6 +181,10 @@ impl NameSet {
     }
 
     /// Whether `name` is in the set.
+    ///
+    /// Inlined into its callers, a preflight's two probes: as a call, saving
+    /// and restoring registers cost as much as the scan of a short set.
+    #[inline(always)]
     pub(crate) fn contains(&self, name: &[u8]) -> bool {
         let case = self.case;
         match &self.repr {
@@ -192,11 +196,22 @@ impl NameSet {
                         && (stored.len <= FINGERPRINT_MAX || case.eq(&stored.bytes, name))
                 })
             }
-            Repr::Hashed { table, hasher } => table
-                .find(hash(case, hasher, name), |stored| case.eq(stored, name))
-                .is_some(),
+            Repr::Hashed { table, hasher } => contains_hashed(case, table, hasher, name),
         }
     }
+}
+
+/// [`NameSet::contains`] for a large set, out of line.
+#[inline(never)]
+fn contains_hashed(
+    case: Case,
+    table: &HashTable<Box<[u8]>>,
+    hasher: &WordHash,
+    name: &[u8],
+) -> bool {
+    table
+        .find(hash(case, hasher, name), |stored| case.eq(stored, name))
+        .is_some()
 }
 
 fn hash(case: Case, hasher: &WordHash, name: &[u8]) -> u64 {

@@ -4,19 +4,21 @@
 //! - a set of exact origins, probed with the raw `Origin` value before it
 //!   is even parsed: every entry is a validated origin, so a byte-equal
 //!   value is one too. Up to 16 are compared in turn, length first, each
-//!   kept with a header value a response can carry; more are hashed. The origins sit end to end in one buffer and the
-//!   table holds their places (8 bytes a slot), so a million origins take
-//!   two allocations rather than a million, and about 49 bytes each, 29 of
-//!   them the origin's own (`cargo bench -p corsair --bench origins_file`);
+//!   kept with a header value a response can carry; more are hashed. The
+//!   origins sit end to end in one buffer and the table holds their places
+//!   (8 bytes a slot), so a million origins take two allocations rather
+//!   than a million, and about 49 bytes each, 29 of them the origin's own
+//!   (`cargo bench -p corsair --bench origins_file`);
 //! - a hash set of `scheme://host` for `scheme://host:*` patterns, probed with
 //!   the origin minus its port;
 //! - a tree of domain labels, read right to left, for `*.base` patterns: the
 //!   walk takes one step per label of the request's host and stops at the
 //!   first node that allows the scheme and port.
 //!
-//! The cost of a lookup depends on the length of the origin, never on the
-//! number of configured origins: no list longer than 16 is scanned and no
-//! regex is run.
+//! Past 16 exact origins, the cost of a lookup depends on the length of the
+//! origin, never on the number of configured origins: no list is scanned
+//! and no regex is run. (Up to 16, a scan that compares lengths first costs
+//! less than hashing.)
 
 use std::hash::BuildHasher as _;
 
@@ -151,8 +153,8 @@ pub(crate) enum ExactHit<'p> {
     Hit,
     /// One of a short list: the header value the policy built for it, which
     /// a response can carry instead of a copy of the request's (a copy that
-    /// allocates where the request's value is not shared, as HTTP/2's
-    /// decoded headers are not).
+    /// allocates when the request's value is not shared: see
+    /// [`AllowOrigin::Listed`](crate::policy::AllowOrigin::Listed)).
     Listed(&'p HeaderValue),
 }
 

@@ -145,13 +145,17 @@ impl<V: Clone> Actual<'_, V> {
 
 /// The value of `Access-Control-Allow-Origin` for an allowed request.
 #[derive(Clone, Debug)]
+#[non_exhaustive]
 pub enum AllowOrigin<'r, V: Clone = HeaderValue> {
     /// `*`: any origin, without credentials.
     Any,
-    /// One of a short list of exact origins: the value the policy built for
-    /// it, equal byte for byte to the request's. Sending it shares the
-    /// policy's buffer, where a copy of the request's value would allocate
-    /// if that value is not shared (HTTP/2's decoded headers are not).
+    /// One of a short list of exact origins (at most 16): the value the
+    /// policy built for it, equal byte for byte to the request's. Sending it
+    /// shares the policy's buffer. A copy of the request's value costs a
+    /// reference count when hyper parsed it (HTTP/1 and HTTP/2 values are
+    /// slices of shared buffers), but an allocation when it was built by
+    /// hand (`Request::builder().header(..)`, `HeaderValue::from_str`), as
+    /// in tests and in-process calls.
     Listed(HeaderValue),
     /// The request's own origin, echoed byte for byte.
     Origin(Cow<'r, V>),

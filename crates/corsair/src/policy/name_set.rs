@@ -182,8 +182,8 @@ impl NameSet {
 
     /// Whether `name` is in the set.
     ///
-    /// Inlined into its callers, a preflight's two probes: as a call, saving
-    /// and restoring registers cost as much as the scan of a short set.
+    /// Inlined into its callers, a preflight's probes: as a call, saving and
+    /// restoring registers cost as much as the scan of a short set.
     #[inline(always)]
     pub(crate) fn contains(&self, name: &[u8]) -> bool {
         let case = self.case;

@@ -205,17 +205,22 @@ def machine_section(args):
 # ------------------------------------------------------------ instructions --
 
 
+def load_json(path, what):
+    """The JSON file at `path`; `what` it holds names it in the errors."""
+    try:
+        with open(path) as file:
+            return json.load(file)
+    except OSError as error:
+        raise Missing(f"no {what}: {path}: {error.strerror}") from error
+    except ValueError as error:
+        raise Missing(f"malformed {what} {path}: {error}") from error
+
+
 def read_instructions(path):
     """instructions.json as a dict, or None when it was not given."""
     if not path:
         return None
-    try:
-        with open(path) as file:
-            counts = json.load(file)
-    except OSError as error:
-        raise Missing(f"no instruction counts: {path}: {error.strerror}") from error
-    except ValueError as error:
-        raise Missing(f"malformed instruction counts {path}: {error}") from error
+    counts = load_json(path, "instruction counts")
     if not isinstance(counts, dict):
         raise Missing(f"malformed instruction counts {path}: not an object")
     return counts
@@ -677,13 +682,7 @@ def number(value, where):
 
 
 def proxy_section(path, verdicts):
-    try:
-        with open(path) as file:
-            data = json.load(file)
-    except OSError as error:
-        raise Missing(f"no proxy results: {path}: {error.strerror}") from error
-    except ValueError as error:
-        raise Missing(f"malformed proxy results {path}: {error}") from error
+    data = load_json(path, "proxy results")
     try:
         runs = {}
         for scenario in PROXY_SCENARIOS:
